@@ -1,0 +1,221 @@
+//! `haprepro bench`: what a case costs the harness and how the matrix scales with `--jobs`.
+//!
+//! Per-case overhead is measured on the `smoke` scenario (HAProxy and two backends up, four
+//! requests, teardown), run one at a time so nothing else competes: the median and 90th
+//! percentile of setup time and wall time. Then the full matrix (every scenario on every built
+//! version, or the ones given) runs at each `--jobs` value and its wall time is taken. The table
+//! is printed as Markdown, ready for BENCHMARKS.md.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Args;
+use haprepro::report::CaseRecord;
+use haprepro::scenario::Verdict;
+
+use super::matrix::{built_versions, load_scenarios, resolve_version, run_jobs, Job};
+use super::run::CaseArgs;
+use super::{engine, exit};
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// `--jobs` values to time the full matrix at (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+    jobs: Vec<usize>,
+    /// Runs of the `smoke` scenario for the per-case overhead (0 skips it).
+    #[arg(long, default_value_t = 10)]
+    cases: usize,
+    /// The version the overhead is measured on; the first built one by default.
+    #[arg(long)]
+    overhead_version: Option<String>,
+    /// Scenarios of the full matrix (comma-separated); all by default.
+    #[arg(long, value_delimiter = ',')]
+    scenarios: Option<Vec<String>>,
+    /// Versions of the full matrix (comma-separated); every built catalog image by default.
+    #[arg(long, value_delimiter = ',')]
+    versions: Option<Vec<String>>,
+    #[command(flatten)]
+    case: CaseArgs,
+}
+
+pub async fn run(args: BenchArgs) -> i32 {
+    if args.jobs.contains(&0) {
+        eprintln!("error: --jobs values must be at least 1");
+        return exit::USAGE;
+    }
+    let scenarios = match load_scenarios(args.scenarios.clone(), &args.case.scenarios_dir()) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let smoke = if args.cases > 0 {
+        match super::run::load_scenario("smoke", &args.case.scenarios_dir()) {
+            Ok(s) => Some(Arc::new(s)),
+            Err(code) => return code,
+        }
+    } else {
+        None
+    };
+    let engine = match engine().await {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let versions = match &args.versions {
+        Some(v) if !v.iter().all(|s| s.trim().is_empty()) => v.clone(),
+        Some(_) => {
+            eprintln!("error: --versions was given but names nothing");
+            return exit::USAGE;
+        }
+        None => match built_versions(&engine).await {
+            Ok(v) => v,
+            Err(code) => return code,
+        },
+    };
+    let mut images = Vec::new();
+    for v in &versions {
+        match resolve_version(&engine, v).await {
+            Ok(i) => images.push(i),
+            Err(code) => return code,
+        }
+    }
+    let bench_id = haprepro::runtime::new_run_id();
+    let case_args = CaseArgs {
+        scenarios_dir: args.case.scenarios_dir(),
+        results_dir: args.case.results_dir.join(format!("bench-{bench_id}")),
+        keep: false,
+    };
+    let mut rows: Vec<(String, String)> = Vec::new();
+    let mut all_passed = true;
+
+    if let Some(smoke) = smoke {
+        let image = match &args.overhead_version {
+            Some(v) => match resolve_version(&engine, v).await {
+                Ok(i) => i,
+                Err(code) => return code,
+            },
+            None => images[0].clone(),
+        };
+        eprintln!(
+            "overhead: smoke on {} x {} runs, one at a time",
+            image.version, args.cases
+        );
+        let jobs = (1..=args.cases)
+            .map(|k| {
+                Job::new(
+                    smoke.clone(),
+                    image.clone(),
+                    &format!("{bench_id}-overhead"),
+                    &case_args,
+                    Some((k, args.cases)),
+                )
+            })
+            .collect();
+        let records = run_jobs(&engine, jobs, 1).await;
+        all_passed &= records.iter().all(|r| r.verdict == Verdict::Pass);
+        let setup: Vec<u64> = records.iter().map(|r| r.setup_ms).collect();
+        let wall: Vec<u64> = records.iter().map(|r| r.wall_ms).collect();
+        let version = haprepro::images::short_version(&image.version);
+        rows.push((
+            format!("`smoke` setup on {version} ({} runs)", records.len()),
+            format!(
+                "median {} ms, p90 {} ms",
+                percentile(&setup, 50),
+                percentile(&setup, 90)
+            ),
+        ));
+        rows.push((
+            format!("`smoke` wall time on {version} ({} runs)", records.len()),
+            format!(
+                "median {} ms, p90 {} ms",
+                percentile(&wall, 50),
+                percentile(&wall, 90)
+            ),
+        ));
+    }
+
+    for &jobs in &args.jobs {
+        let list: Vec<Job> = scenarios
+            .iter()
+            .flat_map(|s| {
+                images.iter().map(|i| {
+                    Job::new(
+                        s.clone(),
+                        i.clone(),
+                        &format!("{bench_id}-j{jobs}"),
+                        &case_args,
+                        None,
+                    )
+                })
+            })
+            .collect();
+        let n = list.len();
+        eprintln!(
+            "matrix: {} scenario(s) x {} version(s) = {n} case(s), --jobs {jobs}",
+            scenarios.len(),
+            images.len()
+        );
+        let started = Instant::now();
+        let records: Vec<CaseRecord> = run_jobs(&engine, list, jobs).await;
+        let secs = started.elapsed().as_secs_f64();
+        let passed = records
+            .iter()
+            .filter(|r| r.verdict == Verdict::Pass)
+            .count();
+        all_passed &= passed == n;
+        let sum: u64 = records.iter().map(|r| r.wall_ms).sum();
+        rows.push((
+            format!(
+                "full matrix, {} scenario(s) x {} version(s), `--jobs {jobs}`",
+                scenarios.len(),
+                images.len()
+            ),
+            format!(
+                "{secs:.1} s ({passed}/{n} passed; cases' own wall time summed {:.1} s)",
+                sum as f64 / 1000.0
+            ),
+        ));
+    }
+
+    println!("\n| what | figure |\n|---|---|");
+    for (what, figure) in &rows {
+        println!("| {what} | {figure} |");
+    }
+    println!(
+        "\nmachine: {} core(s); results in {}",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        case_args.results_dir.display()
+    );
+    if all_passed {
+        exit::OK
+    } else {
+        eprintln!("note: some cases did not pass; their timings are included above");
+        exit::FAILED
+    }
+}
+
+/// The `p`-th percentile by the nearest-rank method (0 for no values).
+fn percentile(values: &[u64], p: usize) -> u64 {
+    if values.is_empty() {
+        return 0;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    let rank = (p * sorted.len()).div_ceil(100).max(1);
+    sorted[rank - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<u64> = (1..=10).collect();
+        assert_eq!(percentile(&v, 50), 5);
+        assert_eq!(percentile(&v, 90), 9);
+        assert_eq!(percentile(&[7], 90), 7);
+        assert_eq!(percentile(&[], 50), 0);
+        assert_eq!(percentile(&[30, 10, 20], 50), 20);
+    }
+}

@@ -1,0 +1,195 @@
+//! `haprepro bisect`: the first version (or image) of an ordered list whose measured outcome
+//! differs from the first one's, with [`haprepro::bisect`] choosing what to run. Every
+//! candidate is resolved before anything starts, so a typo costs no container run.
+
+use std::cell::RefCell;
+
+use clap::Args;
+use haprepro::bisect::{self, BisectError};
+use haprepro::images::{self, ImageSource, ResolvedImage};
+use haprepro::report::{self, CaseRecord};
+use haprepro::scenario::{self, RunOptions};
+
+use super::matrix::resolve_version;
+use super::run::{load_scenario, pick_variant, CaseArgs};
+use super::{engine, exit, report_error};
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("candidates").required(true).args(["versions", "images"])))]
+pub struct BisectArgs {
+    /// The scenario: a folder name under --scenarios-dir, or a path to a scenario folder.
+    scenario: String,
+    /// Catalog versions in order, oldest first (comma-separated), at least two.
+    #[arg(long, value_delimiter = ',')]
+    versions: Vec<String>,
+    /// Image references in order (comma-separated), at least two: for builds of your own.
+    #[arg(long, value_delimiter = ',', value_name = "REF,REF")]
+    images: Vec<String>,
+    /// The variant of the scenario to run (its first by default).
+    #[arg(long)]
+    variant: Option<String>,
+    #[command(flatten)]
+    case: CaseArgs,
+}
+
+pub async fn run(args: BisectArgs) -> i32 {
+    let (names, sources): (Vec<String>, Vec<ImageSource>) = if !args.versions.is_empty() {
+        let v: Vec<String> = args
+            .versions
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        (v.clone(), v.into_iter().map(ImageSource::Catalog).collect())
+    } else {
+        let r: Vec<String> = args
+            .images
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        (
+            r.clone(),
+            r.into_iter().map(ImageSource::Reference).collect(),
+        )
+    };
+    if names.len() < 2 {
+        eprintln!(
+            "error: bisect needs at least two candidates, in order (got {}): --versions A,B,C or --images REF,REF",
+            names.len()
+        );
+        return exit::USAGE;
+    }
+    let scenario = match load_scenario(&args.scenario, &args.case.scenarios_dir()) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let variant = match pick_variant(&scenario, args.variant.as_deref()) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let engine = match engine().await {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let mut candidates: Vec<ResolvedImage> = Vec::new();
+    for source in &sources {
+        let resolved = match source {
+            ImageSource::Catalog(v) => resolve_version(&engine, v).await,
+            other => images::resolve(&engine, other).await.map_err(|e| {
+                report_error(&e);
+                exit::HARNESS
+            }),
+        };
+        match resolved {
+            Ok(image) => candidates.push(image),
+            Err(code) => return code,
+        }
+    }
+    let run_id = haprepro::runtime::new_run_id();
+    let run_dir = args.case.results_dir.join(&run_id);
+    println!(
+        "bisect {} over {} candidate(s): {} (run {run_id}; at most {} runs)",
+        scenario.name,
+        candidates.len(),
+        names.join(", "),
+        bisect::max_probes(candidates.len())
+    );
+    let records: RefCell<Vec<CaseRecord>> = RefCell::new(Vec::new());
+    let width = candidates.len().to_string().len();
+    let result = bisect::bisect(&candidates, |i, image| {
+        // One run id per candidate: two images may report the same version, and case folders
+        // and container names are made of scenario, version and run id.
+        let opts = RunOptions {
+            run_id: format!("{run_id}-c{:0width$}", i + 1),
+            results_dir: run_dir.clone(),
+            keep: args.case.keep,
+        };
+        let (engine, scenario, records, names) = (&engine, &scenario, &records, &names);
+        let probe = records.borrow().len() + 1;
+        let image = image.clone();
+        async move {
+            let r = scenario::run_variant(engine, scenario, variant, &image, &opts, &|_| {}).await;
+            println!(
+                "  run {probe}: #{:<2} {:<24} HAProxy {:<20} measured {:<15} {:>5.1}s  evidence {}{}",
+                i + 1,
+                names[i],
+                r.version,
+                r.outcome.to_string(),
+                r.wall_ms as f64 / 1000.0,
+                r.evidence_dir.display(),
+                if r.outcome == scenario::Outcome::Error {
+                    format!("\n      could not run: {} (skipped, like git bisect skip)", r.reason)
+                } else {
+                    String::new()
+                }
+            );
+            let outcome = r.outcome;
+            records.borrow_mut().push(r);
+            outcome
+        }
+    })
+    .await;
+    let records = records.into_inner();
+    if let Err(e) = report::write_all(&run_dir, &records) {
+        eprintln!(
+            "error: cannot write the reports into {}: {e}",
+            run_dir.display()
+        );
+    }
+    match result {
+        Ok(b) => {
+            let other = records
+                .iter()
+                .find(|r| {
+                    r.version == candidates[b.first_different].version && r.outcome != b.reference
+                })
+                .map(|r| r.outcome.to_string())
+                .unwrap_or_else(|| "a different outcome".into());
+            println!(
+                "\n{} runs. #1 {} measures {}.",
+                b.probes.len(),
+                names[0],
+                b.reference
+            );
+            if b.is_exact() {
+                println!(
+                    "first to differ: #{} {} ({other}); the one before, #{} {}, still measures {}.",
+                    b.first_different + 1,
+                    names[b.first_different],
+                    b.last_same + 1,
+                    names[b.last_same],
+                    b.reference
+                );
+            } else {
+                let open: Vec<String> = b
+                    .untested
+                    .iter()
+                    .chain(std::iter::once(&b.first_different))
+                    .map(|&i| format!("#{} {}", i + 1, names[i]))
+                    .collect();
+                println!(
+                    "the change is after #{} {} ({}) and at one of: {} (the others before #{} could not run).",
+                    b.last_same + 1,
+                    names[b.last_same],
+                    b.reference,
+                    open.join(", "),
+                    b.first_different + 1
+                );
+            }
+            println!("results: {}", run_dir.display());
+            exit::OK
+        }
+        Err(e @ (BisectError::EndsAgree { .. } | BisectError::TooFew(_))) => {
+            eprintln!("error: {e}");
+            exit::USAGE
+        }
+        Err(e) => {
+            eprintln!(
+                "error: {e}\n  See the run's evidence in {}.",
+                run_dir.display()
+            );
+            exit::FAILED
+        }
+    }
+}

@@ -1,0 +1,569 @@
+//! `haprepro matrix`: scenarios x versions, in parallel, with a progress display, the summary
+//! table and every report view at the end. `haprepro bench` reuses the same case runner.
+//!
+//! Scheduling: each case has a network, a /24, a bridge and a DNS server of its own (on its
+//! gateway address), so cases share no host resource today and `--jobs` is the only limit. If a
+//! scenario ever needs something of the host's (a fixed host port, a sysctl outside its network
+//! namespace), it must run alone: that would be a flag of the scenario file, honoured here by
+//! taking all `--jobs` permits of the semaphore for that case. No scenario needs it yet.
+
+use std::io::IsTerminal;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use haprepro::images::{self, ImageError, ImageSource, ResolvedImage};
+use haprepro::report::{self, CaseRecord};
+use haprepro::runtime::Engine;
+use haprepro::scenario::{self, CaseEvent, RunOptions, Scenario, Verdict};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use super::run::{load_scenario, CaseArgs};
+use super::{engine, exit, report_error};
+
+#[derive(Args)]
+pub struct MatrixArgs {
+    /// Scenarios to run (comma-separated); all under --scenarios-dir by default.
+    #[arg(long, value_delimiter = ',')]
+    scenarios: Option<Vec<String>>,
+    /// Catalog versions or suites (comma-separated); every built catalog image by default.
+    #[arg(long, value_delimiter = ',')]
+    versions: Option<Vec<String>>,
+    /// Cases run at once. Each case has its own network, /24 and DNS server, so cases do not
+    /// compete for a host resource and none needs to be serialised.
+    #[arg(long, default_value_t = 2)]
+    jobs: usize,
+    /// Run only the K-th of N deterministic parts of the case list (1 <= K <= N), for CI shards.
+    /// Cases are sorted by scenario then version and dealt round-robin.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<Shard>,
+    /// Run each case N times; a cell then says how many runs reproduced (`R 3/20`) and passes
+    /// only if every run passed.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    repeat: usize,
+    #[command(flatten)]
+    case: CaseArgs,
+}
+
+/// `--shard K/N`: the K-th (1-based) of N parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub k: usize,
+    pub n: usize,
+}
+
+impl FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (k, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("{s:?} is not K/N (for example 2/4)"))?;
+        let parse = |x: &str, what: &str| {
+            x.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("{what} in {s:?} is not a whole number"))
+        };
+        let (k, n) = (parse(k, "K")?, parse(n, "N")?);
+        if n == 0 || k == 0 || k > n {
+            return Err(format!(
+                "shard {k} of {n} does not exist: K must be between 1 and N (N >= 1)"
+            ));
+        }
+        Ok(Shard { k, n })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.k, self.n)
+    }
+}
+
+/// The cases of shard `k` of `n`: sorted by (scenario, version), every n-th from the k-th on.
+/// The same list gives the same shards on every machine, and the shards cover it exactly once.
+pub fn shard_cases(
+    mut cases: Vec<(String, String)>,
+    shard: Option<Shard>,
+) -> Vec<(String, String)> {
+    cases.sort();
+    cases.dedup();
+    match shard {
+        None => cases,
+        Some(Shard { k, n }) => cases
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| i % n == k - 1)
+            .map(|(_, c)| c)
+            .collect(),
+    }
+}
+
+/// A comma-separated option given on the command line: its non-empty items, or why none.
+fn given_list(list: &Option<Vec<String>>, option: &str) -> Result<Option<Vec<String>>, i32> {
+    match list {
+        None => Ok(None),
+        Some(items) => {
+            let items: Vec<String> = items
+                .iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+            if items.is_empty() {
+                eprintln!("error: {option} was given but names nothing; leave it out to use the default (all)");
+                Err(exit::USAGE)
+            } else {
+                Ok(Some(items))
+            }
+        }
+    }
+}
+
+/// Loads the named scenarios (all by default), or prints why not.
+pub fn load_scenarios(
+    names: Option<Vec<String>>,
+    dir: &std::path::Path,
+) -> Result<Vec<Arc<Scenario>>, i32> {
+    let names = names.unwrap_or_else(|| scenario::list(dir));
+    if names.is_empty() {
+        eprintln!("error: no scenario in {}", dir.display());
+        return Err(exit::USAGE);
+    }
+    names
+        .iter()
+        .map(|n| load_scenario(n, dir).map(Arc::new))
+        .collect()
+}
+
+/// The suites of every built catalog image, or why there are none.
+pub async fn built_versions(engine: &Engine) -> Result<Vec<String>, i32> {
+    match images::list_built(engine).await {
+        Ok(built) if !built.is_empty() => Ok(built.into_iter().map(|b| b.suite).collect()),
+        Ok(_) => {
+            eprintln!(
+                "error: no HAProxy image is built yet\n  Build them with `haprepro images build`."
+            );
+            Err(exit::HARNESS)
+        }
+        Err(e) => {
+            report_error(&e);
+            Err(exit::HARNESS)
+        }
+    }
+}
+
+/// Resolves a catalog version; an unknown version is bad input (2), a missing image a harness
+/// problem (3).
+pub async fn resolve_version(engine: &Engine, v: &str) -> Result<ResolvedImage, i32> {
+    images::resolve(engine, &ImageSource::Catalog(v.to_string()))
+        .await
+        .map_err(|e| {
+            report_error(&e);
+            match e {
+                ImageError::UnknownVersion { .. } => exit::USAGE,
+                _ => exit::HARNESS,
+            }
+        })
+}
+
+pub async fn run(args: MatrixArgs) -> i32 {
+    if args.jobs == 0 || args.repeat == 0 {
+        eprintln!("error: --jobs and --repeat must be at least 1");
+        return exit::USAGE;
+    }
+    let (names, versions) = match (
+        given_list(&args.scenarios, "--scenarios"),
+        given_list(&args.versions, "--versions"),
+    ) {
+        (Ok(s), Ok(v)) => (s, v),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let scenarios = match load_scenarios(names, &args.case.scenarios_dir()) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let engine = match engine().await {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let versions = match versions {
+        Some(v) => v,
+        None => match built_versions(&engine).await {
+            Ok(v) => v,
+            Err(code) => return code,
+        },
+    };
+    // A case is a scenario (or one of its variants, `scenario/variant`) on a version.
+    let all: Vec<(String, String)> = scenarios
+        .iter()
+        .flat_map(|s| {
+            s.variants.iter().flat_map(|variant| {
+                let key = match &variant.name {
+                    Some(n) => format!("{}/{n}", s.name),
+                    None => s.name.clone(),
+                };
+                versions.iter().map(move |v| (key.clone(), v.clone()))
+            })
+        })
+        .collect();
+    let in_all = all.len();
+    let cases = shard_cases(all, args.shard);
+    if let Some(shard) = args.shard {
+        eprintln!("shard {shard}: {} of {in_all} case(s)", cases.len());
+    }
+    if cases.is_empty() {
+        println!("nothing to run: shard has no case");
+        return exit::OK;
+    }
+    // Resolve each version once, before anything starts.
+    let mut resolved: Vec<(String, ResolvedImage)> = Vec::new();
+    for (_, v) in &cases {
+        if resolved.iter().any(|(w, _)| w == v) {
+            continue;
+        }
+        match resolve_version(&engine, v).await {
+            Ok(image) => resolved.push((v.clone(), image)),
+            Err(code) => return code,
+        }
+    }
+    let run_id = haprepro::runtime::new_run_id();
+    let mut jobs = Vec::new();
+    for k in 1..=args.repeat {
+        for (key, v) in &cases {
+            let (s, variant) = match key.split_once('/') {
+                Some((s, variant)) => (s, Some(variant.to_string())),
+                None => (key.as_str(), None),
+            };
+            let scenario = scenarios.iter().find(|x| x.name == s).cloned();
+            let image = resolved
+                .iter()
+                .find(|(w, _)| w == v)
+                .map(|(_, i)| i.clone());
+            if let (Some(scenario), Some(image)) = (scenario, image) {
+                jobs.push(
+                    Job::new(
+                        scenario,
+                        image,
+                        &run_id,
+                        &args.case,
+                        (args.repeat > 1).then_some((k, args.repeat)),
+                    )
+                    .variant(variant),
+                );
+            }
+        }
+    }
+    // Longest first, so a long racy case does not start last and stretch the run's tail.
+    jobs.sort_by(|a, b| b.cost_hint().total_cmp(&a.cost_hint()));
+    eprintln!(
+        "run {run_id}: {} case(s){}, {} at a time",
+        cases.len(),
+        if args.repeat > 1 {
+            format!(" x {} repeats = {} runs", args.repeat, jobs.len())
+        } else {
+            String::new()
+        },
+        args.jobs
+    );
+    let started = Instant::now();
+    let expected_runs = jobs.len();
+    let records = run_jobs(&engine, jobs, args.jobs).await;
+    let run_dir = args.case.results_dir.join(&run_id);
+    match report::write_all(&run_dir, &records) {
+        Ok(_) => {}
+        Err(e) => eprintln!(
+            "error: cannot write the reports into {}: {e}",
+            run_dir.display()
+        ),
+    }
+    println!("\n{}", report::matrix::markdown(&records));
+    let (passed, total) = report::passed_cells(&records);
+    println!(
+        "{passed} passed, {} not passing  ({:.1}s; results in {}: matrix.html, matrix.md, junit.xml)",
+        total - passed,
+        started.elapsed().as_secs_f64(),
+        run_dir.display()
+    );
+    if records.len() == expected_runs && records.iter().all(|r| r.verdict == Verdict::Pass) {
+        exit::OK
+    } else {
+        exit::FAILED
+    }
+}
+
+/// One run of one case.
+pub struct Job {
+    scenario: Arc<Scenario>,
+    /// The variant to run; the scenario's first (or only) one when `None`.
+    variant: Option<String>,
+    image: ResolvedImage,
+    opts: RunOptions,
+    label: String,
+}
+
+impl Job {
+    /// `repeat` is `(k, n)` when the case runs n times: run k gets the run id `<run-id>-rK` and
+    /// writes into `results/<run-id>/<run-id>-rK/<case>/` (containers and networks are named
+    /// after the run id, so repeats running at once must differ in it).
+    pub fn new(
+        scenario: Arc<Scenario>,
+        image: ResolvedImage,
+        run_id: &str,
+        case: &CaseArgs,
+        repeat: Option<(usize, usize)>,
+    ) -> Job {
+        let name = format!(
+            "{}@{}",
+            scenario.name,
+            images::short_version(&image.version)
+        );
+        let (opts, label) = match repeat {
+            None => (
+                RunOptions {
+                    run_id: run_id.to_string(),
+                    results_dir: case.results_dir.clone(),
+                    keep: case.keep,
+                },
+                name,
+            ),
+            Some((k, n)) => (
+                RunOptions {
+                    run_id: format!("{run_id}-r{k:0width$}", width = n.to_string().len()),
+                    results_dir: case.results_dir.join(run_id),
+                    keep: case.keep,
+                },
+                format!("{name} {k}/{n}"),
+            ),
+        };
+        Job {
+            scenario,
+            variant: None,
+            image,
+            opts,
+            label,
+        }
+    }
+
+    /// A rough relative duration, to start long cases first.
+    fn cost_hint(&self) -> f64 {
+        self.scenario
+            .variant(self.variant.as_deref())
+            .map(|plan| self.scenario.cost_hint(plan))
+            .unwrap_or(1.0)
+    }
+
+    /// Runs this variant of the scenario.
+    pub fn variant(mut self, variant: Option<String>) -> Job {
+        if let Some(v) = &variant {
+            self.label = self.label.replacen('@', &format!("/{v}@"), 1);
+        }
+        self.variant = variant;
+        self
+    }
+}
+
+/// Runs jobs, `parallel` at a time, drawing progress on stderr; returns the records sorted by
+/// case then start time.
+pub async fn run_jobs(engine: &Engine, jobs: Vec<Job>, parallel: usize) -> Vec<CaseRecord> {
+    let progress = Arc::new(Progress::new(jobs.len()));
+    let limit = Arc::new(tokio::sync::Semaphore::new(parallel));
+    let mut tasks = tokio::task::JoinSet::new();
+    for job in jobs {
+        let (engine, limit, progress) = (engine.clone(), limit.clone(), progress.clone());
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let bar = progress.start(&job.label);
+            let label = job.label.clone();
+            let on_event = |event: CaseEvent| match event {
+                CaseEvent::Step { step, .. } => progress.step(&bar, &label, step),
+                CaseEvent::Done(r) => progress.done(&bar, &label, r),
+            };
+            match job.scenario.variant(job.variant.as_deref()) {
+                Some(plan) => {
+                    scenario::run_variant(
+                        &engine,
+                        &job.scenario,
+                        plan,
+                        &job.image,
+                        &job.opts,
+                        &on_event,
+                    )
+                    .await
+                }
+                None => {
+                    scenario::run_case(&engine, &job.scenario, &job.image, &job.opts, &on_event)
+                        .await
+                }
+            }
+        });
+    }
+    let mut records: Vec<CaseRecord> = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok(record) => records.push(record),
+            Err(e) => progress.line(format!("error: a case panicked: {e}")),
+        }
+    }
+    progress.finish();
+    records.sort_by(|a, b| (&a.case, &a.started_at).cmp(&(&b.case, &b.started_at)));
+    records
+}
+
+/// The terminal display: on a terminal, one spinner line per running case (its current step)
+/// above an overall bar; elsewhere (CI logs, pipes) a plain line as each case starts and ends.
+struct Progress {
+    multi: Option<MultiProgress>,
+    overall: Option<ProgressBar>,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        if !std::io::stderr().is_terminal() {
+            return Progress {
+                multi: None,
+                overall: None,
+            };
+        }
+        let multi = MultiProgress::new();
+        let overall = multi.add(ProgressBar::new(total as u64));
+        overall.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} case(s) done, {elapsed} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        overall.enable_steady_tick(Duration::from_millis(200));
+        Progress {
+            multi: Some(multi),
+            overall: Some(overall),
+        }
+    }
+
+    fn start(&self, label: &str) -> Option<ProgressBar> {
+        match (&self.multi, &self.overall) {
+            (Some(multi), Some(overall)) => {
+                let bar = multi.insert_before(overall, ProgressBar::new_spinner());
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} {prefix:<40} {elapsed:>4} {wide_msg}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                bar.set_prefix(label.to_string());
+                bar.set_message("setup");
+                bar.enable_steady_tick(Duration::from_millis(120));
+                Some(bar)
+            }
+            _ => {
+                eprintln!("start  {label}");
+                None
+            }
+        }
+    }
+
+    fn step(&self, bar: &Option<ProgressBar>, _label: &str, step: &report::StepRecord) {
+        if let Some(bar) = bar {
+            bar.set_message(format!(
+                "#{} {} {}",
+                step.index,
+                if step.ok { "ok" } else { "ERR" },
+                step.action
+            ));
+        }
+    }
+
+    fn done(&self, bar: &Option<ProgressBar>, label: &str, r: &CaseRecord) {
+        let line = format!(
+            "{:<8} {label:<40} measured {:<15} {:>5.1}s  {}",
+            r.verdict.to_string(),
+            r.outcome.to_string(),
+            r.wall_ms as f64 / 1000.0,
+            if r.verdict == Verdict::Pass {
+                String::new()
+            } else {
+                format!("{} ({})", r.reason, r.evidence_dir.display())
+            }
+        );
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+            if let Some(multi) = &self.multi {
+                multi.remove(bar);
+            }
+        }
+        if let Some(overall) = &self.overall {
+            overall.inc(1);
+        }
+        self.line(line);
+    }
+
+    fn line(&self, line: String) {
+        match &self.multi {
+            Some(multi) => {
+                if multi.println(&line).is_err() {
+                    eprintln!("{line}");
+                }
+            }
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(overall) = &self.overall {
+            overall.finish_and_clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cases(n_scenarios: usize, versions: &[&str]) -> Vec<(String, String)> {
+        (0..n_scenarios)
+            .flat_map(|s| {
+                versions
+                    .iter()
+                    .map(move |v| (format!("s{s}"), v.to_string()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn shards_cover_the_case_list_exactly_once_whatever_its_order() {
+        let all = cases(5, &["2.6.12", "3.0.11", "3.2.26", "3.4.7", "2.2.9"]);
+        for n in 1..=7 {
+            let mut seen = Vec::new();
+            for k in 1..=n {
+                let mut reversed = all.clone();
+                reversed.reverse();
+                let part = shard_cases(all.clone(), Some(Shard { k, n }));
+                assert_eq!(part, shard_cases(reversed, Some(Shard { k, n })));
+                assert!(part.len().abs_diff(all.len() / n) <= 1);
+                seen.extend(part);
+            }
+            seen.sort();
+            assert_eq!(seen, shard_cases(all.clone(), None), "n={n}");
+        }
+    }
+
+    #[test]
+    fn shard_syntax_and_range() {
+        assert_eq!("2/4".parse::<Shard>(), Ok(Shard { k: 2, n: 4 }));
+        assert_eq!("1/1".parse::<Shard>(), Ok(Shard { k: 1, n: 1 }));
+        let err = "3/2".parse::<Shard>().unwrap_err();
+        assert!(err.contains("K must be between 1 and N"), "{err}");
+        assert!("0/2".parse::<Shard>().is_err());
+        assert!("1/0".parse::<Shard>().is_err());
+        assert!("2".parse::<Shard>().unwrap_err().contains("not K/N"));
+        assert!("a/2".parse::<Shard>().unwrap_err().contains("whole number"));
+    }
+
+    #[test]
+    fn an_empty_list_option_is_refused_and_an_absent_one_means_all() {
+        assert_eq!(given_list(&None, "--versions"), Ok(None));
+        assert_eq!(
+            given_list(&Some(vec!["".into()]), "--versions"),
+            Err(exit::USAGE)
+        );
+        assert_eq!(
+            given_list(&Some(vec!["3.0.11".into(), " ".into()]), "--versions"),
+            Ok(Some(vec!["3.0.11".to_string()]))
+        );
+    }
+}

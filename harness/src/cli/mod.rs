@@ -1,0 +1,105 @@
+//! Subcommands of `haprepro`, one file each, over the library.
+
+mod bench;
+mod bisect;
+mod check;
+mod clean;
+mod images;
+mod matrix;
+mod report;
+mod run;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes, documented in the README.
+pub mod exit {
+    /// Every case passed (its measured outcome matched the expectation).
+    pub const OK: i32 = 0;
+    /// A case failed: measured and expected outcomes differ (or a case could not run).
+    pub const FAILED: i32 = 1;
+    /// Bad usage or input: nothing was started.
+    pub const USAGE: i32 = 2;
+    /// The harness itself could not work (no Docker, no image, ...).
+    pub const HARNESS: i32 = 3;
+    // Interrupted (Ctrl-C) is 130, from the runtime's signal watchdog after its cleanup.
+}
+
+/// Reproduces HAProxy regressions against real HAProxy containers, a DNS server it controls and
+/// packet capture, and says which versions have the bug.
+#[derive(Parser)]
+#[command(name = "haprepro", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List, build and inspect HAProxy images.
+    #[command(subcommand)]
+    Images(images::ImagesCommand),
+    /// Run one scenario against one HAProxy and print its timeline and verdict.
+    Run(run::RunArgs),
+    /// Run scenarios x versions, in parallel, and write the matrix.
+    Matrix(matrix::MatrixArgs),
+    /// Find the first version (or image) whose outcome differs from the first one's.
+    Bisect(bisect::BisectArgs),
+    /// Run one case and exit 0 (not reproduced), 1 (reproduced) or 125 (could not run), for
+    /// `git bisect run`.
+    Check(check::CheckArgs),
+    /// Views of results on disk: merge shard results into one matrix.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
+    /// Time the per-case overhead and the full matrix at several --jobs values.
+    Bench(bench::BenchArgs),
+    /// Remove containers and networks that earlier runs left behind.
+    Clean(clean::CleanArgs),
+}
+
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::HARNESS;
+        }
+    };
+    let code = rt.block_on(async {
+        match cli.command {
+            Command::Images(cmd) => images::run(cmd).await,
+            Command::Run(args) => run::run(args).await,
+            Command::Matrix(args) => matrix::run(args).await,
+            Command::Bisect(args) => bisect::run(args).await,
+            Command::Check(args) => check::run(args).await,
+            Command::Report(cmd) => report::run(cmd).await,
+            Command::Bench(args) => bench::run(args).await,
+            Command::Clean(args) => clean::run(args).await,
+        }
+    });
+    // After Ctrl-C the case fails fast (its containers are going away): let the watchdog finish
+    // removing them and exit with 130 instead of exiting first with the case's code.
+    haprepro::runtime::wait_if_interrupted();
+    code
+}
+
+/// Prints an error with its chain of causes, as "Caused by:" lines.
+pub fn report_error(err: &(dyn std::error::Error + 'static)) {
+    eprintln!("error: {err}");
+    let mut source = err.source();
+    if source.is_some() {
+        eprintln!("\nCaused by:");
+    }
+    while let Some(cause) = source {
+        eprintln!("    {cause}");
+        source = cause.source();
+    }
+}
+
+/// Connects to Docker or prints why not.
+pub async fn engine() -> Result<haprepro::runtime::Engine, i32> {
+    haprepro::runtime::Engine::connect().await.map_err(|e| {
+        report_error(&e);
+        exit::HARNESS
+    })
+}

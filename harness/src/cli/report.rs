@@ -1,0 +1,68 @@
+//! `haprepro report`: views of results already on disk. `merge` joins the result folders of
+//! several runs (CI shards) into one matrix.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use haprepro::report::{self, merge};
+
+use super::{exit, report_error};
+
+#[derive(Subcommand)]
+pub enum ReportCommand {
+    /// Reads every case.json under the folders and writes one matrix.json, matrix.md,
+    /// matrix.html and junit.xml.
+    Merge(MergeArgs),
+}
+
+#[derive(Args)]
+pub struct MergeArgs {
+    /// Result folders (results/<run-id>/, or folders holding several), searched recursively.
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Where the merged views go; results/merged-<id> by default. Evidence links in
+    /// matrix.html are relative to it, so keep the shard folders where they are (or under it).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub async fn run(cmd: ReportCommand) -> i32 {
+    match cmd {
+        ReportCommand::Merge(args) => merge_cmd(args),
+    }
+}
+
+fn merge_cmd(args: MergeArgs) -> i32 {
+    let records = match merge::collect(&args.dirs) {
+        Ok(r) => r,
+        Err(e) => {
+            report_error(&e);
+            return exit::USAGE;
+        }
+    };
+    let out = args.out.unwrap_or_else(|| {
+        PathBuf::from("results").join(format!("merged-{}", haprepro::runtime::new_run_id()))
+    });
+    if let Err(e) = report::write_all(&out, &records) {
+        eprintln!(
+            "error: cannot write the merged reports into {}: {e}",
+            out.display()
+        );
+        return exit::HARNESS;
+    }
+    println!("{}", report::matrix::markdown(&records));
+    let (passed, total) = report::passed_cells(&records);
+    println!(
+        "{} case.json file(s) from {} folder(s): {passed} case(s) passed, {} not passing; \
+         merged into {} (matrix.html, matrix.md, matrix.json, junit.xml)",
+        records.len(),
+        args.dirs.len(),
+        total - passed,
+        out.display()
+    );
+    if passed == total {
+        exit::OK
+    } else {
+        exit::FAILED
+    }
+}

@@ -1,0 +1,236 @@
+use std::path::PathBuf;
+
+use clap::Args;
+use haprepro::images::{self, ImageSource};
+use haprepro::report::CaseRecord;
+use haprepro::scenario::{self, CaseEvent, RunOptions, Verdict};
+
+use super::{engine, exit, report_error};
+
+/// Where a case's HAProxy comes from; one of these, `--version` by default.
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct SourceArgs {
+    /// A catalog version or Debian suite, built offline (`haprepro images list`).
+    #[arg(long)]
+    version: Option<String>,
+    /// The official image haproxy:TAG (needs a registry).
+    #[arg(long, value_name = "TAG")]
+    official: Option<String>,
+    /// Any image with `haproxy` on its PATH.
+    #[arg(long, value_name = "REF")]
+    image: Option<String>,
+    /// A locally built haproxy binary, run in a base image with HAProxy's libraries.
+    #[arg(long, value_name = "PATH")]
+    haproxy_bin: Option<PathBuf>,
+}
+
+impl SourceArgs {
+    pub fn source(&self) -> ImageSource {
+        if let Some(t) = &self.official {
+            ImageSource::Official(t.clone())
+        } else if let Some(r) = &self.image {
+            ImageSource::Reference(r.clone())
+        } else if let Some(p) = &self.haproxy_bin {
+            ImageSource::LocalBinary(p.clone())
+        } else {
+            ImageSource::Catalog(self.version.clone().unwrap_or_default())
+        }
+    }
+}
+
+/// Options every command that runs cases shares.
+#[derive(Args, Debug, Clone)]
+pub struct CaseArgs {
+    /// Where scenario folders are.
+    #[arg(long, default_value = "scenarios", global = true)]
+    pub scenarios_dir: PathBuf,
+    /// Where results go (results/<run-id>/<case>/).
+    #[arg(long, default_value = "results", global = true)]
+    pub results_dir: PathBuf,
+    /// Keep containers and networks after the case, for debugging (`haprepro clean` removes them).
+    #[arg(long, global = true)]
+    pub keep: bool,
+}
+
+impl CaseArgs {
+    /// `--scenarios-dir`; when left at its default and there is no `scenarios/` here, the
+    /// workspace's own, so `haprepro` works from any folder of a checkout.
+    pub fn scenarios_dir(&self) -> PathBuf {
+        let default = std::path::Path::new("scenarios");
+        if self.scenarios_dir == default && !default.is_dir() {
+            let builtin = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios"));
+            if builtin.is_dir() {
+                return builtin;
+            }
+        }
+        self.scenarios_dir.clone()
+    }
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// The scenario: a folder name under --scenarios-dir, or a path to a scenario folder.
+    scenario: String,
+    /// Only this variant of the scenario (all of them by default).
+    #[arg(long)]
+    variant: Option<String>,
+    #[command(flatten)]
+    source: SourceArgs,
+    #[command(flatten)]
+    case: CaseArgs,
+}
+
+/// Loads a scenario or prints why it cannot be, as `file:line:column: field: message` lines.
+pub fn load_scenario(name: &str, dir: &std::path::Path) -> Result<scenario::Scenario, i32> {
+    let Some(path) = scenario::find(name, dir) else {
+        let known = scenario::list(dir);
+        eprintln!(
+            "error: unknown scenario {name:?}; in {}: {}",
+            dir.display(),
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        );
+        return Err(exit::USAGE);
+    };
+    scenario::load(&path).map_err(|errors| {
+        for e in &errors {
+            eprintln!("error: {e}");
+        }
+        exit::USAGE
+    })
+}
+
+pub async fn run(args: RunArgs) -> i32 {
+    let scenario = match load_scenario(&args.scenario, &args.case.scenarios_dir()) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let engine = match engine().await {
+        Ok(e) => e,
+        Err(code) => return code,
+    };
+    let source = args.source.source();
+    eprintln!("resolving HAProxy image for {source} ...");
+    let image = match images::resolve(&engine, &source).await {
+        Ok(i) => i,
+        Err(e) => {
+            report_error(&e);
+            return exit::HARNESS;
+        }
+    };
+    let opts = begin(&scenario, &image, &args.case);
+    let variants: Vec<_> = match &args.variant {
+        None => scenario.variants.iter().collect(),
+        Some(name) => match pick_variant(&scenario, Some(name)) {
+            Ok(v) => vec![v],
+            Err(code) => return code,
+        },
+    };
+    let mut code = exit::OK;
+    for variant in variants {
+        let record =
+            scenario::run_variant(&engine, &scenario, variant, &image, &opts, &print_event).await;
+        code = code.max(verdict_exit(&record));
+    }
+    code
+}
+
+/// The options of a new run, announced on stdout.
+pub fn begin(
+    scenario: &scenario::Scenario,
+    image: &haprepro::images::ResolvedImage,
+    case: &CaseArgs,
+) -> RunOptions {
+    let opts = RunOptions {
+        run_id: haprepro::runtime::new_run_id(),
+        results_dir: case.results_dir.clone(),
+        keep: case.keep,
+    };
+    println!(
+        "{} on HAProxy {} ({}), run {}",
+        scenario.name, image.version, image.source, opts.run_id
+    );
+    opts
+}
+
+/// The variant a command names (the first when none is named), or a message listing them.
+pub fn pick_variant<'a>(
+    scenario: &'a scenario::Scenario,
+    name: Option<&str>,
+) -> Result<&'a scenario::VariantPlan, i32> {
+    scenario.variant(name).ok_or_else(|| {
+        let known: Vec<_> = scenario
+            .variants
+            .iter()
+            .filter_map(|v| v.name.clone())
+            .collect();
+        eprintln!(
+            "error: scenario {} has no variant {:?}; it has: {}",
+            scenario.name,
+            name.unwrap_or_default(),
+            if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            }
+        );
+        exit::USAGE
+    })
+}
+
+/// Prints a timeline line per step and the verdict at the end.
+pub fn print_event(event: CaseEvent) {
+    match event {
+        CaseEvent::Step { step, .. } => {
+            let mark = if step.ok { "ok " } else { "ERR" };
+            println!(
+                "  {:>6.2}s {mark} #{:<2} {:<44} {:>5}ms  {}",
+                step.at_ms as f64 / 1000.0,
+                step.index,
+                truncate(&step.action, 44),
+                step.elapsed_ms,
+                step.detail
+            );
+        }
+        CaseEvent::Done(record) => print_verdict(record),
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
+}
+
+pub fn print_verdict(record: &CaseRecord) {
+    for (name, value) in &record.measures {
+        println!("  measure {name} = {value}");
+    }
+    let expected = match (&record.expected, &record.expected_range) {
+        (Some(o), Some(r)) => format!("expected {o} (range {r})"),
+        _ => "no [expect] range covers this version".to_string(),
+    };
+    println!(
+        "{}: measured {} ({}); {expected} => {}  [{:.1}s, setup {:.1}s]",
+        record.case,
+        record.outcome,
+        record.reason,
+        record.verdict.to_string().to_uppercase(),
+        record.wall_ms as f64 / 1000.0,
+        record.setup_ms as f64 / 1000.0
+    );
+    println!("  evidence: {}", record.evidence_dir.display());
+}
+
+pub fn verdict_exit(record: &CaseRecord) -> i32 {
+    match record.verdict {
+        Verdict::Pass => exit::OK,
+        _ => exit::FAILED,
+    }
+}

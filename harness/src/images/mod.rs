@@ -1,0 +1,357 @@
+//! Where each HAProxy version's image comes from.
+//!
+//! Four sources, chosen per run: an image built offline from a Debian suite (the catalog, the
+//! only source that works without a registry), an official `haproxy:<tag>`, any image
+//! reference, and a local `haproxy` binary placed into a base image that has HAProxy's runtime
+//! libraries. Whatever the source, the version a case reports is read from `haproxy -v` inside
+//! the image, never from a tag.
+
+mod catalog;
+mod debian;
+mod local_bin;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+pub use catalog::{Catalog, Suite};
+pub use debian::work_dir;
+
+use crate::haproxy::HaproxyVersion;
+use crate::runtime::{Engine, RuntimeError};
+
+/// The repository of images haprepro builds: `haprepro/haproxy:<version>` and `:suite-<suite>`.
+pub const HAPROXY_REPO: &str = "haprepro/haproxy";
+
+/// Image labels haprepro writes and reads.
+pub mod labels {
+    pub const SOURCE: &str = "haprepro.source";
+    pub const SUITE: &str = "haprepro.suite";
+    pub const RECIPE: &str = "haprepro.recipe";
+    /// The full version `haproxy -v` printed inside the image (`3.0.11-1+deb13u3`).
+    pub const VERSION: &str = "haprepro.haproxy.version";
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    #[error("unknown HAProxy version {wanted:?}; known: {known}\n  Or run another source: --official TAG, --image REF, --haproxy-bin PATH.")]
+    UnknownVersion { wanted: String, known: String },
+    #[error("no image for HAProxy {wanted} yet (Debian {suite})\n  Build it with `haprepro images build {wanted}` (about a minute, offline from Debian's mirror).")]
+    NotBuilt { wanted: String, suite: String },
+    #[error("cannot get the official image haproxy:{tag}: no registry answered\n  On a machine without a registry, use the offline images instead: `haprepro images build`, then --version.")]
+    OfficialUnavailable {
+        tag: String,
+        #[source]
+        source: RuntimeError,
+    },
+    #[error("image {reference} is not on this machine and could not be pulled")]
+    ReferenceUnavailable {
+        reference: String,
+        #[source]
+        source: RuntimeError,
+    },
+    #[error("{path}: not a haproxy binary that runs in {base}: `haproxy -v` said {said:?}")]
+    BadBinary {
+        path: PathBuf,
+        base: String,
+        said: String,
+    },
+    #[error("image {image}: `haproxy -v` failed or printed no version: {said:?}")]
+    NoVersion { image: String, said: String },
+    #[error("mmdebstrap is not installed; it builds the offline images\n  Install it: `apt-get install mmdebstrap` (Debian/Ubuntu).")]
+    MmdebstrapMissing,
+    #[error("building the {suite} image failed at step {step}: {reason}\n  Full log: {log}")]
+    BuildFailed {
+        suite: String,
+        step: String,
+        reason: String,
+        log: PathBuf,
+    },
+    #[error("images/catalog.toml: {0}")]
+    Catalog(String),
+    #[error("cannot {0}")]
+    Io(String, #[source] std::io::Error),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}
+
+/// Progress of an image build, for the terminal.
+#[derive(Debug, Clone)]
+pub struct BuildEvent {
+    pub suite: String,
+    pub step: String,
+    pub detail: String,
+}
+
+/// Where the HAProxy of a case comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageSource {
+    /// A catalog image built offline: a version (`3.0.11`) or a suite name (`trixie`).
+    Catalog(String),
+    /// The official `haproxy:<tag>` image.
+    Official(String),
+    /// Any image reference with a `haproxy` on its PATH.
+    Reference(String),
+    /// A locally built `haproxy` binary, placed into a base image with HAProxy's libraries.
+    LocalBinary(PathBuf),
+}
+
+impl std::fmt::Display for ImageSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImageSource::Catalog(v) => write!(f, "{v}"),
+            ImageSource::Official(t) => write!(f, "haproxy:{t}"),
+            ImageSource::Reference(r) => write!(f, "{r}"),
+            ImageSource::LocalBinary(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// An image ready to run, with the version measured inside it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ResolvedImage {
+    pub reference: String,
+    /// As `haproxy -v` printed it (`2.6.12-1+deb12u3`).
+    pub version: String,
+    /// How it was obtained, in words.
+    pub source: String,
+}
+
+/// A built catalog image, for `images list`.
+#[derive(Debug, Clone)]
+pub struct BuiltImage {
+    pub suite: String,
+    pub version: String,
+    pub reference: String,
+    pub current: bool,
+    pub size: i64,
+}
+
+/// Finds (or pulls, or assembles) the image for a source and reads its HAProxy version.
+pub async fn resolve(engine: &Engine, source: &ImageSource) -> Result<ResolvedImage, ImageError> {
+    match source {
+        ImageSource::Catalog(wanted) => resolve_catalog(engine, wanted).await,
+        ImageSource::Official(tag) => {
+            let reference = format!("haproxy:{tag}");
+            if engine.image_labels(&reference).await?.is_none() {
+                engine.pull(&reference).await.map_err(|source| {
+                    ImageError::OfficialUnavailable {
+                        tag: tag.clone(),
+                        source,
+                    }
+                })?;
+            }
+            probe(engine, &reference, "official image").await
+        }
+        ImageSource::Reference(reference) => {
+            if engine.image_labels(reference).await?.is_none() {
+                engine.pull(reference).await.map_err(|source| {
+                    ImageError::ReferenceUnavailable {
+                        reference: reference.clone(),
+                        source,
+                    }
+                })?;
+            }
+            probe(engine, reference, "image reference").await
+        }
+        ImageSource::LocalBinary(path) => local_bin::resolve(engine, path).await,
+    }
+}
+
+async fn resolve_catalog(engine: &Engine, wanted: &str) -> Result<ResolvedImage, ImageError> {
+    let built = list_built(engine).await?;
+    let found = built
+        .iter()
+        .find(|b| b.suite == wanted || b.version == wanted || short_version(&b.version) == wanted);
+    if let Some(image) = found {
+        return Ok(ResolvedImage {
+            reference: image.reference.clone(),
+            version: image.version.clone(),
+            source: format!("Debian {} (built offline)", image.suite),
+        });
+    }
+    let catalog = Catalog::builtin();
+    match catalog.find(wanted) {
+        Some(suite) => Err(ImageError::NotBuilt {
+            wanted: wanted.to_string(),
+            suite: suite.name.clone(),
+        }),
+        None => {
+            let mut known: Vec<String> = built
+                .iter()
+                .map(|b| format!("{} ({}, built)", short_version(&b.version), b.suite))
+                .collect();
+            known.push(catalog.known());
+            Err(ImageError::UnknownVersion {
+                wanted: wanted.to_string(),
+                known: known.join(", "),
+            })
+        }
+    }
+}
+
+/// Runs `haproxy -v` in an image that haprepro did not build.
+async fn probe(engine: &Engine, reference: &str, how: &str) -> Result<ResolvedImage, ImageError> {
+    let (code, said) = engine
+        .run_once(reference, &["haproxy", "-v"], debian::scratch_labels())
+        .await?;
+    let version = (code == 0)
+        .then(|| version_from_haproxy_v(&said))
+        .flatten()
+        .ok_or_else(|| ImageError::NoVersion {
+            image: reference.to_string(),
+            said: said.clone(),
+        })?;
+    Ok(ResolvedImage {
+        reference: reference.to_string(),
+        version,
+        source: format!("{how} {reference}"),
+    })
+}
+
+/// The catalog images on this machine, current or built from an older recipe.
+pub async fn list_built(engine: &Engine) -> Result<Vec<BuiltImage>, ImageError> {
+    let catalog = Catalog::builtin();
+    let images = engine
+        .images_labelled(&[(labels::SOURCE, "debian")])
+        .await?;
+    let mut built: Vec<BuiltImage> = images
+        .into_iter()
+        .filter_map(|image| {
+            let suite = image.labels.get(labels::SUITE)?.clone();
+            let version = image.labels.get(labels::VERSION)?.clone();
+            let current = catalog
+                .suites
+                .iter()
+                .find(|s| s.name == suite)
+                .map(|s| image.labels.get(labels::RECIPE) == Some(&catalog.recipe_hash(s)))
+                .unwrap_or(false);
+            let reference = format!("{HAPROXY_REPO}:{}", debian::suite_tag(&suite));
+            Some(BuiltImage {
+                suite,
+                version,
+                reference,
+                current,
+                size: image.size,
+            })
+        })
+        .collect();
+    let order = |suite: &str| catalog.suites.iter().position(|s| s.name == suite);
+    built.sort_by_key(|b| order(&b.suite));
+    Ok(built)
+}
+
+/// Builds the catalog images named by version or suite (all when `wanted` is empty),
+/// concurrently: each suite's time goes mostly to downloads.
+pub async fn build(
+    engine: &Engine,
+    wanted: &[String],
+    force: bool,
+    progress: &(dyn Fn(BuildEvent) + Sync),
+) -> Result<Vec<(String, Result<String, ImageError>)>, ImageError> {
+    let catalog = Catalog::builtin();
+    let mut suites = Vec::new();
+    for w in wanted {
+        let suite = catalog.find(w).ok_or_else(|| ImageError::UnknownVersion {
+            wanted: w.clone(),
+            known: catalog.known(),
+        })?;
+        suites.push(suite.clone());
+    }
+    if wanted.is_empty() {
+        suites = catalog.suites.clone();
+    }
+    if which("mmdebstrap").is_none() {
+        return Err(ImageError::MmdebstrapMissing);
+    }
+    let builds = suites
+        .iter()
+        .map(|suite| debian::build(engine, &catalog, suite, force, progress));
+    let results = futures_util::future::join_all(builds).await;
+    Ok(suites.into_iter().map(|s| s.name).zip(results).collect())
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|dir| PathBuf::from(dir).join(program))
+        .find(|p| p.is_file())
+}
+
+/// The image that runs haprepro's own programs (the backend) and hosts local binaries: the
+/// catalog image whose Debian is the host's, or failing that the newest one built, since a
+/// program built on one Debian release runs on the same or a newer one.
+pub async fn base_image(engine: &Engine) -> Result<String, ImageError> {
+    if let Ok(reference) = std::env::var("HAPREPRO_BASE_IMAGE") {
+        return Ok(reference);
+    }
+    let built = list_built(engine).await?;
+    let host = host_suite();
+    built
+        .iter()
+        .find(|b| Some(&b.suite) == host.as_ref())
+        .or_else(|| built.iter().rfind(|b| b.suite != "experimental"))
+        .map(|b| b.reference.clone())
+        .ok_or_else(|| ImageError::NotBuilt {
+            wanted: host.clone().unwrap_or_else(|| "base".into()),
+            suite: host.unwrap_or_else(|| "sid".into()),
+        })
+}
+
+fn host_suite() -> Option<String> {
+    let text = std::fs::read_to_string("/etc/os-release").ok()?;
+    let fields: HashMap<_, _> = text
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k, v.trim_matches('"')))
+        .collect();
+    fields.get("VERSION_CODENAME").map(|s| s.to_string())
+}
+
+/// The version in the first line of `haproxy -v` ("HA-Proxy version 2.2.9-2+deb11u6 ..." on
+/// 2.2, "HAProxy version 3.0.11-1+deb13u3 ..." later), as printed.
+pub fn version_from_haproxy_v(output: &str) -> Option<String> {
+    HaproxyVersion::from_haproxy_v(output)
+        .ok()
+        .map(|v| v.raw().to_string())
+}
+
+/// The upstream part of a version: `2.6.12-1+deb12u3` -> `2.6.12`, `3.0-dev12` stays; a string
+/// that is no version is kept as it is.
+pub fn short_version(full: &str) -> String {
+    HaproxyVersion::parse(full)
+        .map(|v| v.base().to_string())
+        .unwrap_or_else(|_| full.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_version_line_of_every_generation() {
+        assert_eq!(
+            version_from_haproxy_v(
+                "HA-Proxy version 2.2.9-2+deb11u6 2023/12/23 - https://haproxy.org/\n"
+            )
+            .as_deref(),
+            Some("2.2.9-2+deb11u6")
+        );
+        assert_eq!(
+            version_from_haproxy_v(
+                "HAProxy version 3.0.11-1+deb13u3 2026/05/20 - https://haproxy.org/"
+            )
+            .as_deref(),
+            Some("3.0.11-1+deb13u3")
+        );
+        assert_eq!(version_from_haproxy_v("sh: haproxy: not found"), None);
+    }
+
+    #[test]
+    fn short_version_drops_distro_suffixes_only() {
+        assert_eq!(short_version("2.6.12-1+deb12u3"), "2.6.12");
+        assert_eq!(short_version("3.2.26-1"), "3.2.26");
+        assert_eq!(short_version("3.0-dev12-7f1a2b"), "3.0-dev12");
+        assert_eq!(short_version("3.0.11"), "3.0.11");
+    }
+}

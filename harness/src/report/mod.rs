@@ -1,0 +1,205 @@
+//! What runs write under `results/<run-id>/`: per case a folder with `case.json` (steps,
+//! timings, measures, outcome, expectation, verdict) beside its evidence files, and for a
+//! matrix the views a person or a CI server reads: `matrix.json`, `matrix.md`, `matrix.html`
+//! and `junit.xml`.
+//!
+//! Every view is drawn from the same list of [`CaseRecord`]s, grouped into [`Cell`]s (one per
+//! scenario x version, holding every repeat of that case), so a matrix written at the end of a
+//! run and one merged later from CI shards ([`merge`]) are the same page.
+
+pub mod html;
+pub mod junit;
+pub mod matrix;
+pub mod merge;
+mod record;
+
+pub use record::{CaseRecord, RepeatSummary, RunSummary, StepRecord};
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::haproxy::HaproxyVersion;
+use crate::scenario::{Outcome, Verdict};
+
+/// Writes `case.json` into the case's evidence folder.
+pub fn write_case(record: &CaseRecord) -> std::io::Result<()> {
+    std::fs::create_dir_all(&record.evidence_dir)?;
+    let json = serde_json::to_string_pretty(record).map_err(std::io::Error::other)?;
+    std::fs::write(record.evidence_dir.join("case.json"), json)
+}
+
+/// Reads a `case.json` back (for merging shard results).
+pub fn read_case(path: &Path) -> std::io::Result<CaseRecord> {
+    let text = std::fs::read_to_string(path)?;
+    serde_json::from_str(&text).map_err(std::io::Error::other)
+}
+
+/// Writes every view of a matrix into `dir`: `matrix.json` (the records), `matrix.md`,
+/// `matrix.html` and `junit.xml`. Returns the files written.
+pub fn write_all(dir: &Path, records: &[CaseRecord]) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    let mut put = |name: &str, contents: String| -> std::io::Result<()> {
+        let path = dir.join(name);
+        std::fs::write(&path, contents)?;
+        written.push(path);
+        Ok(())
+    };
+    put(
+        "matrix.json",
+        serde_json::to_string_pretty(records).map_err(std::io::Error::other)?,
+    )?;
+    put("matrix.md", matrix::markdown(records))?;
+    put("matrix.html", html::page(records, dir))?;
+    put(
+        "junit.xml",
+        junit::xml(records).map_err(std::io::Error::other)?,
+    )?;
+    Ok(written)
+}
+
+/// One case of the matrix (a scenario on a version) with all its runs: one run, or `--repeat N`.
+#[derive(Debug, Clone)]
+pub struct Cell<'a> {
+    /// The matrix's row: the scenario, or `scenario/variant`.
+    pub scenario: String,
+    /// The short version (`3.0.11`), the matrix's column.
+    pub version: String,
+    pub runs: Vec<&'a CaseRecord>,
+}
+
+impl Cell<'_> {
+    /// `pass` only when every run passed; else the worst: a fail, then an error, then a run
+    /// without expectation.
+    pub fn verdict(&self) -> Verdict {
+        let any = |v: Verdict| self.runs.iter().any(|r| r.verdict == v);
+        if self.runs.is_empty() {
+            Verdict::Error
+        } else if any(Verdict::Fail) {
+            Verdict::Fail
+        } else if any(Verdict::Error) {
+            Verdict::Error
+        } else if any(Verdict::NoExpectation) {
+            Verdict::NoExpectation
+        } else {
+            Verdict::Pass
+        }
+    }
+
+    /// How many runs measured this outcome.
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.runs.iter().filter(|r| r.outcome == outcome).count()
+    }
+
+    /// The run to show first: the first that did not pass, else the first.
+    pub fn representative(&self) -> Option<&CaseRecord> {
+        self.runs
+            .iter()
+            .find(|r| r.verdict != Verdict::Pass)
+            .or_else(|| self.runs.first())
+            .copied()
+    }
+
+    /// The measured outcome in words: `reproduced` for one run, `R 3/20` (and `E 1` for runs that
+    /// could not run) for repeats.
+    pub fn measured(&self) -> String {
+        match self.runs.as_slice() {
+            [one] => one.outcome.to_string(),
+            runs => {
+                let mut text = format!("R {}/{}", self.count(Outcome::Reproduced), runs.len());
+                let errors = self.count(Outcome::Error);
+                if errors > 0 {
+                    text.push_str(&format!(", E {errors}"));
+                }
+                text
+            }
+        }
+    }
+
+    /// `scenario@version`, as case names are written.
+    pub fn name(&self) -> String {
+        format!("{}@{}", self.scenario, self.version)
+    }
+}
+
+/// Groups records by scenario and short version: scenarios by name, versions in HAProxy's order,
+/// runs in the order they started.
+pub fn cells(records: &[CaseRecord]) -> Vec<Cell<'_>> {
+    let mut cells: Vec<Cell> = Vec::new();
+    for r in records {
+        let version = crate::images::short_version(&r.version);
+        let row = r.row();
+        match cells
+            .iter_mut()
+            .find(|c| c.scenario == row && c.version == version)
+        {
+            Some(c) => c.runs.push(r),
+            None => cells.push(Cell {
+                scenario: row,
+                version,
+                runs: vec![r],
+            }),
+        }
+    }
+    for c in &mut cells {
+        c.runs.sort_by(|a, b| a.started_at.cmp(&b.started_at));
+    }
+    cells.sort_by(|a, b| {
+        (&a.scenario, version_key(&a.version)).cmp(&(&b.scenario, version_key(&b.version)))
+    });
+    cells
+}
+
+/// How many matrix cells passed, of how many.
+pub fn passed_cells(records: &[CaseRecord]) -> (usize, usize) {
+    let cells = cells(records);
+    let passed = cells
+        .iter()
+        .filter(|c| c.verdict() == Verdict::Pass)
+        .count();
+    (passed, cells.len())
+}
+
+/// The versions of the records in HAProxy's order (the matrix's columns).
+pub fn versions(records: &[CaseRecord]) -> Vec<String> {
+    let mut versions: Vec<String> = records
+        .iter()
+        .map(|r| crate::images::short_version(&r.version))
+        .collect();
+    versions.sort_by_key(|v| version_key(v));
+    versions.dedup();
+    versions
+}
+
+/// Sorts parseable versions by HAProxy's rules and the rest after them, by text.
+fn version_key(v: &str) -> (bool, Option<HaproxyVersion>, String) {
+    match HaproxyVersion::parse(v) {
+        Ok(parsed) => (false, Some(parsed), String::new()),
+        Err(_) => (true, None, v.to_string()),
+    }
+}
+
+/// `path` relative to the folder `base` (`../shard-1/x/pcap`), for links in a page written in
+/// `base`. Both are made absolute against the current folder first.
+pub fn relative_to(path: &Path, base: &Path) -> PathBuf {
+    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let (path, base) = (abs(path), abs(base));
+    let (p, b) = (clean(&path), clean(&base));
+    let common = p.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = PathBuf::new();
+    for _ in common..b.len() {
+        out.push("..");
+    }
+    for c in &p[common..] {
+        out.push(c.as_os_str());
+    }
+    out
+}
+
+fn clean(p: &Path) -> Vec<Component<'_>> {
+    p.components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

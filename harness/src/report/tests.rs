@@ -1,0 +1,229 @@
+//! Report views over hand-made records: no Docker.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+pub(crate) fn record(
+    scenario: &str,
+    version: &str,
+    outcome: Outcome,
+    verdict: Verdict,
+) -> CaseRecord {
+    let case = format!("{scenario}@{version}");
+    CaseRecord {
+        variant: None,
+        repeat: None,
+        scenario: scenario.into(),
+        case: case.clone(),
+        run_id: "20260101-000000-abcd".into(),
+        image: format!("haprepro/haproxy:{version}"),
+        image_source: "catalog".into(),
+        version: format!("{version}-1+deb13u3"),
+        started_at: "2026-01-01T00:00:00Z".into(),
+        wall_ms: 1200,
+        setup_ms: 700,
+        steps: vec![
+            StepRecord {
+                index: 0,
+                action: "setup".into(),
+                at_ms: 0,
+                elapsed_ms: 700,
+                ok: true,
+                detail: "HAProxy ready".into(),
+            },
+            StepRecord {
+                index: 1,
+                action: "wait be/app1 UP <within 5s>".into(),
+                at_ms: 700,
+                elapsed_ms: 20,
+                ok: outcome != Outcome::Error,
+                detail: "be/app1 op=Running & <ok>".into(),
+            },
+        ],
+        measures: BTreeMap::from([("syn_to_port_zero".to_string(), 0.0)]),
+        outcome,
+        reason: "syn_to_port_zero (=0) >= 1 does not hold".into(),
+        expected: Some(Outcome::NotReproduced),
+        expected_range: Some("*".into()),
+        verdict,
+        evidence_dir: PathBuf::from("results/20260101-000000-abcd")
+            .join(crate::runtime::sanitize(&case)),
+        evidence: vec!["haproxy.log".into(), "syn.pcap".into()],
+    }
+}
+
+fn sample() -> Vec<CaseRecord> {
+    use Outcome::*;
+    vec![
+        record("smoke", "3.0.11", NotReproduced, Verdict::Pass),
+        record("smoke", "2.6.12", NotReproduced, Verdict::Pass),
+        record("flap", "3.0.11", Reproduced, Verdict::Fail),
+        record("flap", "2.6.12", Error, Verdict::Error),
+    ]
+}
+
+#[test]
+fn cells_group_repeats_and_sort_versions_by_haproxy_order() {
+    let mut records = sample();
+    records.push(record(
+        "smoke",
+        "3.0.11",
+        Outcome::Reproduced,
+        Verdict::Fail,
+    ));
+    records.push(record(
+        "smoke",
+        "3.10.1",
+        Outcome::NotReproduced,
+        Verdict::Pass,
+    ));
+    assert_eq!(versions(&records), ["2.6.12", "3.0.11", "3.10.1"]);
+    let cells = cells(&records);
+    let names: Vec<String> = cells.iter().map(|c| c.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "flap@2.6.12",
+            "flap@3.0.11",
+            "smoke@2.6.12",
+            "smoke@3.0.11",
+            "smoke@3.10.1"
+        ]
+    );
+    let repeated = &cells[3];
+    assert_eq!(repeated.runs.len(), 2);
+    assert_eq!(repeated.verdict(), Verdict::Fail);
+    assert_eq!(repeated.measured(), "R 1/2");
+    assert_eq!(repeated.representative().unwrap().verdict, Verdict::Fail);
+    assert_eq!(cells[2].measured(), "not-reproduced");
+}
+
+#[test]
+fn markdown_shows_repeat_counts_and_lists_what_did_not_pass() {
+    let mut records = Vec::new();
+    for i in 0..20 {
+        let (o, v) = if i < 3 {
+            (Outcome::Reproduced, Verdict::Fail)
+        } else {
+            (Outcome::NotReproduced, Verdict::Pass)
+        };
+        records.push(record("flap", "3.0.11", o, v));
+    }
+    records.push(record("flap", "2.6.12", Outcome::Error, Verdict::Error));
+    let md = matrix::markdown(&records);
+    assert!(
+        md.starts_with("| scenario | 2.6.12 | 3.0.11 |\n|---|---|---|\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| flap | **ERROR** (error) | **FAIL** (R 3/20) |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- **flap@3.0.11**: fail (20 runs: R 3/20)"),
+        "{md}"
+    );
+}
+
+#[test]
+fn junit_has_one_testcase_per_scenario_and_version_with_failure_and_error() {
+    let xml = junit::xml(&sample()).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), 4, "{xml}");
+    assert!(
+        xml.contains(r#"<testcase name="3.0.11" classname="flap""#),
+        "{xml}"
+    );
+    // The failure says measured vs expected, why, and where the evidence is.
+    let failure = xml.split("<failure ").nth(1).expect("a failure element");
+    assert!(
+        failure
+            .contains("measured reproduced, expected not-reproduced (range *): syn_to_port_zero"),
+        "{failure}"
+    );
+    assert!(
+        failure.contains("evidence results/20260101-000000-abcd/flap-3.0.11"),
+        "{failure}"
+    );
+    assert_eq!(xml.matches("<error ").count(), 1, "{xml}");
+    assert!(
+        xml.contains(r#"tests="4""#) && xml.contains(r#"failures="1""#),
+        "{xml}"
+    );
+}
+
+#[test]
+fn html_is_self_contained_and_every_cell_opens_its_case() {
+    let page = html::page(&sample(), Path::new("results/20260101-000000-abcd"));
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    for external in ["<link", " src=", "http://", "https://", "@import"] {
+        assert!(!page.contains(external), "external asset {external:?}");
+    }
+    for case in ["flap-2-6-12", "flap-3-0-11", "smoke-2-6-12", "smoke-3-0-11"] {
+        assert!(page.contains(&format!("href=\"#case-{case}\"")), "{case}");
+        assert!(page.contains(&format!("id=\"case-{case}\"")), "{case}");
+    }
+    assert!(page.contains("class=\"cell v-fail\""));
+    assert!(page.contains("class=\"cell v-error\""));
+    // Timeline text is escaped, evidence links are relative to the page.
+    assert!(page.contains("wait be/app1 UP &lt;within 5s&gt;"));
+    assert!(page.contains("be/app1 op=Running &amp; &lt;ok&gt;"));
+    assert!(page.contains("href=\"flap-3.0.11/syn.pcap\""), "{page}");
+    assert!(page.contains("href=\"flap-3.0.11/case.json\""));
+}
+
+#[test]
+fn relative_paths_between_folders() {
+    assert_eq!(
+        relative_to(Path::new("a/b/c/file"), Path::new("a/b")),
+        PathBuf::from("c/file")
+    );
+    assert_eq!(
+        relative_to(Path::new("shards/s1/run/case"), Path::new("merged")),
+        PathBuf::from("../shards/s1/run/case")
+    );
+    assert_eq!(
+        relative_to(Path::new("/x/y"), Path::new("/x/y")),
+        PathBuf::new()
+    );
+}
+
+#[test]
+fn merge_reads_every_case_json_and_points_evidence_at_where_it_lies() {
+    let root = std::env::temp_dir().join(format!("haprepro-merge-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let mut dirs = Vec::new();
+    for (shard, r) in sample().into_iter().enumerate() {
+        let shard_dir = root.join(format!("shard-{shard}"));
+        let mut r = r;
+        r.evidence_dir = shard_dir
+            .join(&r.run_id)
+            .join(crate::runtime::sanitize(&r.case));
+        write_case(&r).unwrap();
+        dirs.push(shard_dir);
+    }
+    // A matrix.json beside the cases is not read twice.
+    std::fs::write(dirs[0].join("matrix.json"), "[]").unwrap();
+    let merged = merge::collect(&dirs).unwrap();
+    assert_eq!(merged.len(), 4);
+    assert!(merged
+        .iter()
+        .all(|r| r.evidence_dir.join("case.json").is_file()));
+    let out = root.join("merged");
+    let written = write_all(&out, &merged).unwrap();
+    assert_eq!(written.len(), 4);
+    let page = std::fs::read_to_string(out.join("matrix.html")).unwrap();
+    assert!(
+        page.contains("href=\"../shard-2/"),
+        "links point at the shards"
+    );
+
+    let missing = merge::collect(&[root.join("nope")]).unwrap_err();
+    assert!(missing.to_string().contains("no such folder"));
+    let empty = root.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let none = merge::collect(&[empty]).unwrap_err();
+    assert!(none.to_string().contains("no case.json under"));
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -1,0 +1,563 @@
+//! The Docker Engine, through bollard: every Docker call haprepro makes is in this file.
+//!
+//! Keeping them together keeps the rest of the harness independent of bollard's API (which
+//! changes between releases) and gives one place to turn Docker's errors into ones a person can
+//! act on.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+
+use bollard::models::{
+    ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig,
+    NetworkCreateRequest, NetworkingConfig,
+};
+use bollard::query_parameters::{
+    CommitContainerOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
+    ListContainersOptionsBuilder, ListImagesOptionsBuilder, ListNetworksOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::{StreamExt, TryStreamExt};
+
+use super::RuntimeError;
+
+/// The label every container and network of haprepro carries, valued with the run id.
+pub const RUN_LABEL: &str = "haprepro.run";
+
+/// A connected Docker Engine.
+#[derive(Clone)]
+pub struct Engine {
+    docker: Docker,
+}
+
+/// A network as haprepro needs it: where to bind the DNS server and where to capture.
+#[derive(Debug, Clone)]
+pub struct NetworkInfo {
+    pub id: String,
+    pub name: String,
+    pub subnet: String,
+    pub gateway: Ipv4Addr,
+    pub bridge: String,
+}
+
+/// What a container is made of; see [`super::Sandbox::start`].
+#[derive(Debug, Clone, Default)]
+pub struct ContainerConfig {
+    pub name: String,
+    pub image: String,
+    pub entrypoint: Option<Vec<String>>,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub labels: HashMap<String, String>,
+    pub network: String,
+    pub ip: Option<Ipv4Addr>,
+    pub binds: Vec<String>,
+    pub sysctls: HashMap<String, String>,
+    pub user: Option<String>,
+}
+
+/// The result of a command run inside a container.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ExecOutput {
+    pub exit_code: i64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A local image with its labels.
+#[derive(Debug, Clone)]
+pub struct ImageSummary {
+    pub id: String,
+    pub tags: Vec<String>,
+    pub labels: HashMap<String, String>,
+    pub size: i64,
+}
+
+fn docker_endpoint() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string())
+}
+
+fn label_filter(labels: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
+    let values = labels
+        .iter()
+        .map(|(k, v)| {
+            if v.is_empty() {
+                k.to_string()
+            } else {
+                format!("{k}={v}")
+            }
+        })
+        .collect();
+    HashMap::from([("label".to_string(), values)])
+}
+
+impl Engine {
+    /// Connects and checks that the daemon answers, negotiating the API version so that older
+    /// engines (API 1.41 on Debian's docker.io 20.10) work too.
+    pub async fn connect() -> Result<Engine, RuntimeError> {
+        let endpoint = docker_endpoint();
+        let unavailable = |source| RuntimeError::DockerUnavailable {
+            endpoint: endpoint.clone(),
+            source,
+        };
+        let docker = Docker::connect_with_defaults().map_err(unavailable)?;
+        let docker = docker.negotiate_version().await.map_err(unavailable)?;
+        docker.ping().await.map_err(unavailable)?;
+        Ok(Engine { docker })
+    }
+
+    pub async fn create_network(
+        &self,
+        name: &str,
+        bridge: &str,
+        subnet: &str,
+        gateway: Ipv4Addr,
+        labels: HashMap<String, String>,
+    ) -> Result<NetworkInfo, RuntimeError> {
+        let request = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            labels: Some(labels),
+            options: Some(HashMap::from([(
+                "com.docker.network.bridge.name".to_string(),
+                bridge.to_string(),
+            )])),
+            // A subnet of our own: Docker assigns fixed container addresses only on networks
+            // created with one, and scenarios need addresses known before containers start.
+            ipam: Some(Ipam {
+                driver: Some("default".into()),
+                config: Some(vec![IpamConfig {
+                    subnet: Some(subnet.to_string()),
+                    gateway: Some(gateway.to_string()),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let created = self.docker.create_network(request).await.map_err(|e| {
+            if e.to_string().contains("overlap") {
+                RuntimeError::SubnetTaken {
+                    subnet: subnet.to_string(),
+                }
+            } else {
+                RuntimeError::docker(format!("create network {name}"), e)
+            }
+        })?;
+        let inspect = self
+            .docker
+            .inspect_network(&created.id, None)
+            .await
+            .map_err(|e| RuntimeError::docker(format!("inspect network {name}"), e))?;
+        let config = inspect
+            .ipam
+            .and_then(|ipam| ipam.config)
+            .and_then(|configs| configs.into_iter().next())
+            .unwrap_or_else(IpamConfig::default);
+        let subnet = config.subnet.unwrap_or_default();
+        let gateway = config
+            .gateway
+            .as_deref()
+            .and_then(|g| g.parse().ok())
+            .ok_or_else(|| RuntimeError::Network {
+                name: name.to_string(),
+                reason: format!("Docker gave no IPv4 gateway (subnet {subnet:?})"),
+            })?;
+        Ok(NetworkInfo {
+            id: created.id,
+            name: name.to_string(),
+            subnet,
+            gateway,
+            bridge: bridge.to_string(),
+        })
+    }
+
+    pub async fn remove_network(&self, name: &str) -> Result<(), RuntimeError> {
+        match self.docker.remove_network(name).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(RuntimeError::docker(format!("remove network {name}"), e)),
+        }
+    }
+
+    /// Creates a container without starting it, so files can be copied in first.
+    pub async fn create_container(&self, config: ContainerConfig) -> Result<String, RuntimeError> {
+        let endpoint = EndpointSettings {
+            ipam_config: config.ip.map(|ip| EndpointIpamConfig {
+                ipv4_address: Some(ip.to_string()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let body = ContainerCreateBody {
+            image: Some(config.image.clone()),
+            entrypoint: config.entrypoint.clone(),
+            cmd: Some(config.cmd.clone()),
+            env: Some(config.env.clone()),
+            labels: Some(config.labels.clone()),
+            user: config.user.clone(),
+            host_config: Some(HostConfig {
+                network_mode: Some(config.network.clone()),
+                binds: (!config.binds.is_empty()).then(|| config.binds.clone()),
+                sysctls: (!config.sysctls.is_empty()).then(|| config.sysctls.clone()),
+                init: Some(false),
+                ..Default::default()
+            }),
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(config.network.clone(), endpoint)])),
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::default()
+            .name(&config.name)
+            .build();
+        let created = self
+            .docker
+            .create_container(Some(options), body)
+            .await
+            .map_err(|e| match &e {
+                bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                } => RuntimeError::ImageMissing {
+                    image: config.image.clone(),
+                },
+                _ => RuntimeError::docker(format!("create container {}", config.name), e),
+            })?;
+        Ok(created.id)
+    }
+
+    /// Copies a tar archive into a created or running container at `/`.
+    pub async fn upload(&self, container: &str, tar: Vec<u8>) -> Result<(), RuntimeError> {
+        let options = UploadToContainerOptionsBuilder::default().path("/").build();
+        self.docker
+            .upload_to_container(container, Some(options), bollard::body_full(tar.into()))
+            .await
+            .map_err(|e| RuntimeError::docker(format!("copy files into {container}"), e))
+    }
+
+    pub async fn start(&self, container: &str) -> Result<(), RuntimeError> {
+        self.docker
+            .start_container(container, None)
+            .await
+            .map_err(|e| RuntimeError::docker(format!("start container {container}"), e))
+    }
+
+    /// Whether the container's main process still runs, and its exit code if not.
+    pub async fn state(&self, container: &str) -> Result<(bool, Option<i64>), RuntimeError> {
+        let inspect = self
+            .docker
+            .inspect_container(container, None)
+            .await
+            .map_err(|e| RuntimeError::docker(format!("inspect container {container}"), e))?;
+        let state = inspect.state.unwrap_or_default();
+        Ok((state.running.unwrap_or(false), state.exit_code))
+    }
+
+    pub async fn kill(&self, container: &str, signal: &str) -> Result<(), RuntimeError> {
+        let options = bollard::query_parameters::KillContainerOptionsBuilder::default()
+            .signal(signal)
+            .build();
+        self.docker
+            .kill_container(container, Some(options))
+            .await
+            .map_err(|e| RuntimeError::docker(format!("send {signal} to {container}"), e))
+    }
+
+    pub async fn remove_container(&self, container: &str) -> Result<(), RuntimeError> {
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
+        match self.docker.remove_container(container, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) || is_conflict(&e) => Ok(()),
+            Err(e) => Err(RuntimeError::docker(
+                format!("remove container {container}"),
+                e,
+            )),
+        }
+    }
+
+    /// Both output streams of the container so far, interleaved as Docker recorded them.
+    pub async fn logs(&self, container: &str) -> Result<String, RuntimeError> {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .build();
+        let chunks: Vec<_> = self
+            .docker
+            .logs(container, Some(options))
+            .try_collect()
+            .await
+            .map_err(|e| RuntimeError::docker(format!("read logs of {container}"), e))?;
+        Ok(chunks.iter().map(|c| c.to_string()).collect())
+    }
+
+    pub async fn exec(&self, container: &str, cmd: &[&str]) -> Result<ExecOutput, RuntimeError> {
+        use bollard::exec::{CreateExecOptions, StartExecResults};
+        let what = || format!("run {cmd:?} in {container}");
+        let exec = self
+            .docker
+            .create_exec(
+                container,
+                CreateExecOptions {
+                    attach_stdout: Some(true),
+                    attach_stderr: Some(true),
+                    cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| RuntimeError::docker(what(), e))?;
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        if let StartExecResults::Attached { mut output, .. } = self
+            .docker
+            .start_exec(&exec.id, None)
+            .await
+            .map_err(|e| RuntimeError::docker(what(), e))?
+        {
+            while let Some(chunk) = output.next().await {
+                match chunk.map_err(|e| RuntimeError::docker(what(), e))? {
+                    bollard::container::LogOutput::StdErr { message } => {
+                        stderr.push_str(&String::from_utf8_lossy(&message))
+                    }
+                    other => stdout.push_str(&String::from_utf8_lossy(&other.into_bytes())),
+                }
+            }
+        }
+        let inspect = self
+            .docker
+            .inspect_exec(&exec.id)
+            .await
+            .map_err(|e| RuntimeError::docker(what(), e))?;
+        Ok(ExecOutput {
+            exit_code: inspect.exit_code.unwrap_or(-1),
+            stdout,
+            stderr,
+        })
+    }
+
+    /// Containers carrying all of these labels (`("k", "")` matches any value), running or not.
+    pub async fn containers_labelled(
+        &self,
+        labels: &[(&str, &str)],
+    ) -> Result<Vec<String>, RuntimeError> {
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&label_filter(labels))
+            .build();
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| RuntimeError::docker("list containers".into(), e))?;
+        Ok(list.into_iter().filter_map(|c| c.id).collect())
+    }
+
+    pub async fn networks_labelled(
+        &self,
+        labels: &[(&str, &str)],
+    ) -> Result<Vec<String>, RuntimeError> {
+        let options = ListNetworksOptionsBuilder::default()
+            .filters(&label_filter(labels))
+            .build();
+        let list = self
+            .docker
+            .list_networks(Some(options))
+            .await
+            .map_err(|e| RuntimeError::docker("list networks".into(), e))?;
+        Ok(list.into_iter().filter_map(|n| n.name).collect())
+    }
+
+    pub async fn images_labelled(
+        &self,
+        labels: &[(&str, &str)],
+    ) -> Result<Vec<ImageSummary>, RuntimeError> {
+        let options = ListImagesOptionsBuilder::default()
+            .filters(&label_filter(labels))
+            .build();
+        let list = self
+            .docker
+            .list_images(Some(options))
+            .await
+            .map_err(|e| RuntimeError::docker("list images".into(), e))?;
+        Ok(list
+            .into_iter()
+            .map(|i| ImageSummary {
+                id: i.id,
+                tags: i.repo_tags,
+                labels: i.labels,
+                size: i.size,
+            })
+            .collect())
+    }
+
+    /// The labels of a local image, or `None` when there is no such image.
+    pub async fn image_labels(
+        &self,
+        reference: &str,
+    ) -> Result<Option<HashMap<String, String>>, RuntimeError> {
+        match self.docker.inspect_image(reference).await {
+            Ok(image) => Ok(Some(
+                image.config.and_then(|c| c.labels).unwrap_or_default(),
+            )),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(RuntimeError::docker(
+                format!("inspect image {reference}"),
+                e,
+            )),
+        }
+    }
+
+    /// Pulls an image; the error keeps Docker's words, which say whether a registry was reachable.
+    pub async fn pull(&self, reference: &str) -> Result<(), RuntimeError> {
+        let options = CreateImageOptionsBuilder::default()
+            .from_image(reference)
+            .build();
+        self.docker
+            .create_image(Some(options), None, None)
+            .try_collect::<Vec<_>>()
+            .await
+            .map(|_| ())
+            .map_err(|e| RuntimeError::docker(format!("pull {reference}"), e))
+    }
+
+    /// `docker import`: turns a rootfs tarball into an image, with Dockerfile-style `changes`.
+    pub async fn import_rootfs(
+        &self,
+        tarball: &std::path::Path,
+        repo: &str,
+        tag: &str,
+        changes: Vec<String>,
+    ) -> Result<(), RuntimeError> {
+        let what = || format!("import {} as {repo}:{tag}", tarball.display());
+        let file = tokio::fs::File::open(tarball)
+            .await
+            .map_err(|e| RuntimeError::Io(what(), e))?;
+        let stream = tokio_util::io::ReaderStream::new(file);
+        let mut options = CreateImageOptionsBuilder::default()
+            .from_src("-")
+            .repo(repo)
+            .tag(tag)
+            .build();
+        options.changes = changes;
+        self.docker
+            .create_image(Some(options), Some(bollard::body_try_stream(stream)), None)
+            .try_collect::<Vec<_>>()
+            .await
+            .map(|_| ())
+            .map_err(|e| RuntimeError::docker(what(), e))
+    }
+
+    pub async fn tag(&self, image: &str, repo: &str, tag: &str) -> Result<(), RuntimeError> {
+        let options = bollard::query_parameters::TagImageOptionsBuilder::default()
+            .repo(repo)
+            .tag(tag)
+            .build();
+        self.docker
+            .tag_image(image, Some(options))
+            .await
+            .map_err(|e| RuntimeError::docker(format!("tag {image} as {repo}:{tag}"), e))
+    }
+
+    /// Turns a (stopped) container into an image, with Dockerfile-style changes such as LABEL.
+    pub async fn commit(
+        &self,
+        container: &str,
+        repo: &str,
+        tag: &str,
+        changes: &str,
+    ) -> Result<(), RuntimeError> {
+        let options = CommitContainerOptionsBuilder::default()
+            .container(container)
+            .repo(repo)
+            .tag(tag)
+            .changes(changes)
+            .build();
+        self.docker
+            .commit_container(options, bollard::models::ContainerConfig::default())
+            .await
+            .map(|_| ())
+            .map_err(|e| RuntimeError::docker(format!("commit {container} as {repo}:{tag}"), e))
+    }
+}
+
+fn is_not_found(e: &bollard::errors::Error) -> bool {
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
+}
+
+fn is_conflict(e: &bollard::errors::Error) -> bool {
+    // "removal of container ... is already in progress"
+    matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 409,
+            ..
+        }
+    )
+}
+
+impl Engine {
+    /// Runs a command to completion in a throwaway container with no network, for facts about
+    /// an image (`haproxy -v`), and returns its exit code and output.
+    pub async fn run_once(
+        &self,
+        image: &str,
+        entrypoint: &[&str],
+        labels: HashMap<String, String>,
+    ) -> Result<(i64, String), RuntimeError> {
+        let name = format!("haprepro-probe-{:08x}", rand::random::<u32>());
+        let id = self
+            .create_container(ContainerConfig {
+                name,
+                image: image.to_string(),
+                entrypoint: Some(entrypoint.iter().map(|s| s.to_string()).collect()),
+                labels,
+                network: "none".into(),
+                user: Some("0".into()),
+                ..Default::default()
+            })
+            .await?;
+        let result = async {
+            self.start(&id).await?;
+            let code = self
+                .docker
+                .wait_container(&id, None::<bollard::query_parameters::WaitContainerOptions>)
+                .try_collect::<Vec<_>>()
+                .await
+                .map(|r| r.last().map(|w| w.status_code).unwrap_or(0))
+                .or_else(|e| match e {
+                    bollard::errors::Error::DockerContainerWaitError { code, .. } => Ok(code),
+                    e => Err(RuntimeError::docker(format!("wait for {image}"), e)),
+                })?;
+            Ok((code, self.logs(&id).await?))
+        }
+        .await;
+        self.remove_container(&id).await?;
+        result
+    }
+
+    /// Creates a stopped container from `image`, for [`Engine::upload`] then [`Engine::commit`].
+    pub async fn create_stopped(
+        &self,
+        image: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<String, RuntimeError> {
+        self.create_container(ContainerConfig {
+            name: format!("haprepro-layer-{:08x}", rand::random::<u32>()),
+            image: image.to_string(),
+            entrypoint: Some(vec!["true".into()]),
+            labels,
+            network: "none".into(),
+            ..Default::default()
+        })
+        .await
+    }
+}

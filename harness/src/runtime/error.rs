@@ -1,0 +1,44 @@
+use std::path::PathBuf;
+
+/// What can go wrong between haprepro and Docker.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error(
+        "cannot reach the Docker daemon at {endpoint}\n  \
+         Start it (`systemctl start docker`, or `dockerd &` where there is no systemd), \
+         or point DOCKER_HOST at a running one."
+    )]
+    DockerUnavailable {
+        endpoint: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
+    #[error("Docker failed to {action}")]
+    Docker {
+        action: String,
+        #[source]
+        source: bollard::errors::Error,
+    },
+    #[error("image {image} is not on this machine\n  Build it with `haprepro images build`, or see `haprepro images list`.")]
+    ImageMissing { image: String },
+    #[error("subnet {subnet} overlaps a network that exists already")]
+    SubnetTaken { subnet: String },
+    #[error("network {name}: {reason}")]
+    Network { name: String, reason: String },
+    #[error("container {name} exited (code {code:?}) before it was ready; its output:\n{logs}")]
+    Exited {
+        name: String,
+        code: Option<i64>,
+        logs: String,
+    },
+    #[error("cannot {0}")]
+    Io(String, #[source] std::io::Error),
+    #[error("the haprepro-backend program was not found (looked at {looked:?})\n  Build it with `cargo build --bin haprepro-backend`, or set HAPREPRO_BACKEND_BIN.")]
+    BackendMissing { looked: Vec<PathBuf> },
+}
+
+impl RuntimeError {
+    pub(crate) fn docker(action: String, source: bollard::errors::Error) -> RuntimeError {
+        RuntimeError::Docker { action, source }
+    }
+}

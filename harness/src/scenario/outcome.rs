@@ -1,0 +1,113 @@
+//! Outcomes, expectations and verdicts: what was measured, what the scenario expected for this
+//! version, and whether the two agree.
+
+use serde::{Deserialize, Serialize};
+
+use crate::haproxy::{HaproxyVersion, VersionRange};
+
+/// What a case measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The bug's symptom was observed.
+    Reproduced,
+    /// The scenario ran to the end and the symptom was absent.
+    NotReproduced,
+    /// The harness could not run the experiment (the record says why).
+    Error,
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Outcome::Reproduced => "reproduced",
+            Outcome::NotReproduced => "not-reproduced",
+            Outcome::Error => "error",
+        })
+    }
+}
+
+/// Measured against expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    /// No `[expect]` range covers the version: reported, never counted as a pass.
+    NoExpectation,
+    /// The case could not run.
+    Error,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::NoExpectation => "no expectation",
+            Verdict::Error => "error",
+        })
+    }
+}
+
+/// The `[expect]` table: ranges in file order, first match wins.
+#[derive(Debug, Clone)]
+pub struct Expectations(pub Vec<(VersionRange, Outcome)>);
+
+impl Expectations {
+    /// The expected outcome for a version, with the range that gave it.
+    pub fn for_version(&self, version: &HaproxyVersion) -> Option<(&VersionRange, Outcome)> {
+        self.0
+            .iter()
+            .find(|(range, _)| range.contains(version))
+            .map(|(range, outcome)| (range, *outcome))
+    }
+}
+
+/// The verdict for a measured outcome given what was expected.
+pub fn verdict(measured: Outcome, expected: Option<Outcome>) -> Verdict {
+    match (measured, expected) {
+        (Outcome::Error, _) => Verdict::Error,
+        (_, None) => Verdict::NoExpectation,
+        (m, Some(e)) if m == e => Verdict::Pass,
+        _ => Verdict::Fail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> Expectations {
+        Expectations(vec![
+            (
+                VersionRange::parse("3.0-dev1..3.0-dev12").unwrap(),
+                Outcome::Reproduced,
+            ),
+            (
+                VersionRange::parse("2.2..").unwrap(),
+                Outcome::NotReproduced,
+            ),
+        ])
+    }
+
+    #[test]
+    fn first_matching_range_wins_and_distro_suffixes_are_ignored() {
+        let t = table();
+        let dev = HaproxyVersion::parse("3.0-dev7").unwrap();
+        assert_eq!(t.for_version(&dev).unwrap().1, Outcome::Reproduced);
+        let debian = HaproxyVersion::parse("3.0.11-1+deb13u3").unwrap();
+        assert_eq!(t.for_version(&debian).unwrap().1, Outcome::NotReproduced);
+        let old = HaproxyVersion::parse("1.8.30").unwrap();
+        assert!(t.for_version(&old).is_none());
+    }
+
+    #[test]
+    fn verdicts() {
+        use Outcome::*;
+        assert_eq!(verdict(Reproduced, Some(Reproduced)), Verdict::Pass);
+        assert_eq!(verdict(NotReproduced, Some(Reproduced)), Verdict::Fail);
+        assert_eq!(verdict(Reproduced, None), Verdict::NoExpectation);
+        assert_eq!(verdict(Error, Some(Reproduced)), Verdict::Error);
+    }
+}

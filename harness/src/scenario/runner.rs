@@ -1,0 +1,436 @@
+//! Running one case: a scenario on one HAProxy image, from an empty network to a verdict.
+//!
+//! Setup starts the DNS server (on the case network's gateway), the capture, the backends and
+//! HAProxy, then waits until HAProxy's runtime API answers. Steps run in file order; the first
+//! failing step ends the case as `error` (the experiment did not run as written), never as a
+//! pass. Evidence is collected whatever happened, then everything is removed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::capture::{Capture, SynEvent};
+use crate::dns::DnsServer;
+use crate::haproxy::{HaproxyVersion, RuntimeApi};
+use crate::images::{self, ResolvedImage};
+use crate::load::HttpExchange;
+use crate::report::{self, CaseRecord, StepRecord};
+use crate::runtime::{Container, ContainerSpec, Engine, Sandbox};
+
+use super::evidence::collect_evidence;
+use super::measure;
+use super::outcome::{verdict, Outcome};
+use super::setup::setup;
+use super::Scenario;
+
+pub use super::setup::SOCK_DIR;
+
+/// Options shared by every case of a run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub run_id: String,
+    /// `results/`; the case writes into `results/<run-id>/<case>/`.
+    pub results_dir: PathBuf,
+    /// Leave containers and network in place (for debugging).
+    pub keep: bool,
+}
+
+/// What a running case reports as it goes, for progress displays.
+#[derive(Debug)]
+pub enum CaseEvent<'a> {
+    Step { case: &'a str, step: &'a StepRecord },
+    Done(&'a CaseRecord),
+}
+
+/// What the steps kept for the measures and the evidence folder.
+#[derive(Debug, Clone)]
+pub enum Recorded {
+    Api {
+        command: String,
+        answer: String,
+    },
+    Http(Vec<HttpExchange>),
+    /// A `start` step: whether the instance became ready, and what it said.
+    Start {
+        ready: bool,
+        detail: String,
+    },
+    /// A `unix` step's tally.
+    Unix(crate::load::unix::UnixTally),
+    /// Every session of a `sessions` load at one moment.
+    Sessions(crate::load::sessions::Snapshot),
+}
+
+/// One HAProxy of the case.
+pub(crate) struct Instance {
+    pub name: String,
+    pub api: RuntimeApi,
+    pub spec: ContainerSpec,
+    pub container: Option<Container>,
+    /// The host side of `SOCK_DIR`.
+    pub sock_dir: PathBuf,
+    /// Master-worker mode: ready only once the master CLI answers too.
+    pub master_cli: bool,
+}
+
+/// The running case's world, handed to every step.
+pub(crate) struct CaseState<'a> {
+    pub scenario: &'a Scenario,
+    pub image: &'a ResolvedImage,
+    pub sandbox: Sandbox,
+    pub ips: BTreeMap<String, Ipv4Addr>,
+    pub containers: Vec<Container>,
+    pub dns: Option<DnsServer>,
+    pub capture: Option<Capture>,
+    /// SYNs of captures already stopped.
+    pub past_syns: Vec<SynEvent>,
+    pub instances: Vec<Instance>,
+    pub variant: &'a super::VariantPlan,
+    pub records: BTreeMap<String, Recorded>,
+    pub started: Instant,
+    pub evidence_dir: PathBuf,
+    pub evidence: Vec<String>,
+    pub logs: HashMap<String, String>,
+    /// The DNS query log, once the server has stopped.
+    pub dns_queries: Vec<crate::dns::QueryRecord>,
+    /// Connections `unix` steps hold open, by record name.
+    pub held: HashMap<String, Vec<std::os::fd::OwnedFd>>,
+    /// Running `sessions` loads, by record name.
+    pub loads: HashMap<String, crate::load::sessions::SessionLoad>,
+    /// The template's values, for placeholders in `exec` commands.
+    pub values: BTreeMap<String, String>,
+}
+
+impl CaseState<'_> {
+    /// The instance a step names, or the first one.
+    pub fn instance(&self, on: Option<&str>) -> Result<&Instance, String> {
+        match on {
+            None => self
+                .instances
+                .first()
+                .ok_or_else(|| "no HAProxy instance".to_string()),
+            Some(name) => self
+                .instances
+                .iter()
+                .find(|i| i.name == name)
+                .ok_or_else(|| format!("no HAProxy instance {name:?}")),
+        }
+    }
+
+    pub fn syns(&self) -> Vec<SynEvent> {
+        let mut all = self.past_syns.clone();
+        if let Some(c) = &self.capture {
+            all.extend(c.syns());
+        }
+        all
+    }
+
+    pub(crate) fn ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    pub(crate) fn write_evidence(&mut self, name: &str, contents: impl AsRef<[u8]>) {
+        if std::fs::write(self.evidence_dir.join(name), contents).is_ok() {
+            self.evidence.push(name.to_string());
+        }
+    }
+
+    /// `role:port` (as steps write a destination) to the address it names in this case.
+    pub(crate) fn role_addr(&self, to: &str) -> Result<std::net::SocketAddr, String> {
+        let (role, port) = to
+            .split_once(':')
+            .ok_or_else(|| format!("{to:?}: expected role:port"))?;
+        let port: u16 = port.parse().map_err(|_| format!("{to:?}: bad port"))?;
+        Ok(std::net::SocketAddr::new(self.role_ip(role)?.into(), port))
+    }
+
+    pub(crate) fn role_ip(&self, role: &str) -> Result<Ipv4Addr, String> {
+        role.parse()
+            .ok()
+            .or_else(|| self.ips.get(role).copied())
+            .ok_or_else(|| format!("no address for {role:?}"))
+    }
+}
+
+/// Runs the scenario's first variant (the scenario itself when it has none) on an image.
+pub async fn run_case(
+    engine: &Engine,
+    scenario: &Scenario,
+    image: &ResolvedImage,
+    opts: &RunOptions,
+    on_event: &(dyn Fn(CaseEvent) + Sync),
+) -> CaseRecord {
+    let variant = &scenario.variants[0];
+    run_variant(engine, scenario, variant, image, opts, on_event).await
+}
+
+/// Runs one case (a variant of a scenario on an image) to its verdict. Never panics on a failed
+/// experiment: every failure becomes a record with outcome `error` and the reason.
+///
+/// A racy case (`repeat = N`) runs N times, each in fresh containers; its outcome is
+/// `reproduced` if the symptom appeared at least once, `not-reproduced` only if it never did,
+/// and the record keeps each run's outcome and evidence ("3 of 20").
+pub async fn run_variant(
+    engine: &Engine,
+    scenario: &Scenario,
+    variant: &super::VariantPlan,
+    image: &ResolvedImage,
+    opts: &RunOptions,
+    on_event: &(dyn Fn(CaseEvent) + Sync),
+) -> CaseRecord {
+    if variant.repeat <= 1 {
+        return run_once(engine, scenario, variant, image, opts, None, on_event).await;
+    }
+    let started = Instant::now();
+    let quiet = |event: CaseEvent| {
+        if let CaseEvent::Step { .. } = event {
+            on_event(event)
+        }
+    };
+    let mut runs = Vec::new();
+    for k in 1..=variant.repeat {
+        let round = (k, variant.repeat);
+        runs.push(run_once(engine, scenario, variant, image, opts, Some(round), &quiet).await);
+    }
+    let reproduced = runs
+        .iter()
+        .filter(|r| r.outcome == Outcome::Reproduced)
+        .count() as u32;
+    let errors = runs.iter().filter(|r| r.outcome == Outcome::Error).count() as u32;
+    let n = variant.repeat;
+    // The record of a run that showed the symptom (or the last one) carries the evidence.
+    let mut record = runs
+        .iter()
+        .find(|r| r.outcome == Outcome::Reproduced)
+        .or(runs.last())
+        .cloned()
+        .expect("at least two runs");
+    record.case = record
+        .case
+        .rsplit_once('#')
+        .map(|(c, _)| c.to_string())
+        .unwrap_or(record.case);
+    // The aggregate has a folder of its own beside the runs' folders; its case.json lists them.
+    record.evidence_dir = opts
+        .results_dir
+        .join(&opts.run_id)
+        .join(crate::runtime::sanitize(&record.case));
+    record.evidence = Vec::new();
+    record.outcome = if reproduced > 0 {
+        Outcome::Reproduced
+    } else if errors == n {
+        Outcome::Error
+    } else {
+        Outcome::NotReproduced
+    };
+    record.reason = format!(
+        "symptom in {reproduced} of {n} runs ({errors} could not run); this run: {}",
+        record.reason
+    );
+    record.repeat = Some(report::RepeatSummary {
+        runs: n,
+        reproduced,
+        errors,
+        each: runs
+            .iter()
+            .map(|r| report::RunSummary {
+                outcome: r.outcome,
+                reason: r.reason.clone(),
+                evidence_dir: r.evidence_dir.clone(),
+            })
+            .collect(),
+    });
+    record.wall_ms = started.elapsed().as_millis() as u64;
+    finish(record, started, on_event)
+}
+
+async fn run_once(
+    engine: &Engine,
+    scenario: &Scenario,
+    variant: &super::VariantPlan,
+    image: &ResolvedImage,
+    opts: &RunOptions,
+    round: Option<(u32, u32)>,
+    on_event: &(dyn Fn(CaseEvent) + Sync),
+) -> CaseRecord {
+    let started = Instant::now();
+    let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let version = images::short_version(&image.version);
+    let mut case = match &variant.name {
+        Some(v) => format!("{}/{v}@{version}", scenario.name),
+        None => format!("{}@{version}", scenario.name),
+    };
+    if let Some((k, _)) = round {
+        case.push_str(&format!("#{k}"));
+    }
+    let evidence_dir = opts
+        .results_dir
+        .join(&opts.run_id)
+        .join(crate::runtime::sanitize(&case));
+    let mut record = CaseRecord {
+        scenario: scenario.name.clone(),
+        variant: variant.name.clone(),
+        case: case.clone(),
+        run_id: opts.run_id.clone(),
+        image: image.reference.clone(),
+        image_source: image.source.clone(),
+        version: image.version.clone(),
+        started_at,
+        wall_ms: 0,
+        setup_ms: 0,
+        steps: Vec::new(),
+        measures: BTreeMap::new(),
+        outcome: Outcome::Error,
+        reason: String::new(),
+        expected: None,
+        expected_range: None,
+        verdict: super::Verdict::Error,
+        evidence_dir: evidence_dir.clone(),
+        evidence: Vec::new(),
+        repeat: None,
+    };
+    let parsed_version = HaproxyVersion::parse(&image.version);
+    if let Ok(v) = &parsed_version {
+        if let Some((range, outcome)) = variant.expectations.for_version(v) {
+            record.expected = Some(outcome);
+            record.expected_range = Some(range.to_string());
+        }
+    }
+    if let Err(e) = std::fs::create_dir_all(&evidence_dir) {
+        record.reason = format!("cannot create {}: {e}", evidence_dir.display());
+        return finish(record, started, on_event);
+    }
+    let mut sandbox = match Sandbox::create(engine, &opts.run_id, &case).await {
+        Ok(s) => s,
+        Err(e) => {
+            record.reason = error_chain(&e);
+            return finish(record, started, on_event);
+        }
+    };
+    sandbox.keep(opts.keep);
+    let mut state = CaseState {
+        scenario,
+        image,
+        ips: BTreeMap::new(),
+        instances: Vec::new(),
+        variant,
+        sandbox,
+        containers: Vec::new(),
+        dns: None,
+        capture: None,
+        past_syns: Vec::new(),
+        records: BTreeMap::new(),
+        started,
+        evidence_dir,
+        evidence: Vec::new(),
+        logs: HashMap::new(),
+        dns_queries: Vec::new(),
+        held: HashMap::new(),
+        loads: HashMap::new(),
+        values: BTreeMap::new(),
+    };
+
+    let setup = setup(&mut state).await;
+    record.setup_ms = state.ms();
+    let setup_step = StepRecord {
+        index: 0,
+        action: "setup".into(),
+        at_ms: 0,
+        elapsed_ms: record.setup_ms,
+        ok: setup.is_ok(),
+        detail: match &setup {
+            Ok(detail) => detail.clone(),
+            Err(e) => e.clone(),
+        },
+    };
+    on_event(CaseEvent::Step {
+        case: &case,
+        step: &setup_step,
+    });
+    record.steps.push(setup_step);
+    let mut failure = setup.err().map(|e| format!("setup: {e}"));
+
+    if failure.is_none() {
+        for (i, step) in scenario.steps_of(variant).iter().enumerate() {
+            let at_ms = state.ms();
+            let t = Instant::now();
+            let action = super::describe(step.get_ref());
+            let result = super::steps::execute(&mut state, step.get_ref()).await;
+            let step_record = StepRecord {
+                index: i + 1,
+                action,
+                at_ms,
+                elapsed_ms: t.elapsed().as_millis() as u64,
+                ok: result.is_ok(),
+                detail: match &result {
+                    Ok(d) => d.clone(),
+                    Err(e) => e.clone(),
+                },
+            };
+            on_event(CaseEvent::Step {
+                case: &case,
+                step: &step_record,
+            });
+            record.steps.push(step_record);
+            if let Err(e) = result {
+                failure = Some(format!("step {}: {e}", i + 1));
+                break;
+            }
+        }
+    }
+
+    collect_evidence(&mut state).await;
+    if failure.is_none() {
+        match measure::compute_all(&state) {
+            Ok(measures) => {
+                record.measures = measures;
+                let (outcome, reason) = measure::outcome(variant, &record.measures);
+                record.outcome = outcome;
+                record.reason = reason;
+            }
+            Err(e) => failure = Some(format!("measure: {e}")),
+        }
+    }
+    if let Some(reason) = failure {
+        record.outcome = Outcome::Error;
+        record.reason = reason;
+    }
+    if let Err(e) = state.sandbox.teardown().await {
+        record
+            .reason
+            .push_str(&format!(" (teardown: {})", error_chain(&e)));
+    }
+    for instance in &state.instances {
+        let _ = std::fs::remove_dir_all(&instance.sock_dir);
+    }
+    record.evidence = std::mem::take(&mut state.evidence);
+    finish(record, started, on_event)
+}
+
+fn finish(
+    mut record: CaseRecord,
+    started: Instant,
+    on_event: &(dyn Fn(CaseEvent) + Sync),
+) -> CaseRecord {
+    record.wall_ms = started.elapsed().as_millis() as u64;
+    record.verdict = verdict(record.outcome, record.expected);
+    if let Err(e) = report::write_case(&record) {
+        record
+            .reason
+            .push_str(&format!(" (case.json not written: {e})"));
+    }
+    on_event(CaseEvent::Done(&record));
+    record
+}
+
+/// An error with its causes on one line, for records.
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}

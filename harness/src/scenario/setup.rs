@@ -1,0 +1,430 @@
+//! Setting a case up: addresses, the DNS server, the capture, the containers in the order the
+//! case needs, and the readiness of every HAProxy. Also the steps that start things later
+//! (`start`, `capture`), which share this code.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use crate::backend;
+use crate::capture::{self, Capture};
+use crate::dns::{DnsServer, SrvTarget};
+use crate::haproxy::RuntimeApi;
+use crate::images;
+use crate::runtime::{ContainerSpec, FileIn};
+
+use super::model::{SrvSpec, StartMode};
+use super::runner::{error_chain, CaseState, Instance, Recorded};
+use super::words::{parse_fault, POLL};
+
+/// Where the config goes inside the HAProxy container.
+const CONFIG_PATH: &str = "/etc/haprepro/haproxy.cfg";
+/// HAProxy's container starts with the backends', but its process waits for this file in
+/// `SOCK_DIR`, which the harness creates once the backends listen: one container start in the
+/// setup instead of two in a row, and HAProxy's first health checks still find the backends up.
+const START_GATE: &str = ".start";
+/// Runs HAProxy (`"$@"`) once the start gate exists; `exec` keeps it as the container's pid 1.
+const GATED_START: &str =
+    "while [ ! -e /run/haprepro/.start ]; do sleep 0.01; done; exec haproxy \"$@\"";
+
+/// A folder shared between the host and each HAProxy container (`{{ sock.dir }}`), so the
+/// harness reaches unix sockets (the master CLI) directly.
+pub const SOCK_DIR: &str = "/run/haprepro";
+/// How long HAProxy and the backends get to become ready.
+const READY_WITHIN: Duration = Duration::from_secs(10);
+
+pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
+    let topology = &state.scenario.raw.topology;
+    let network = state.sandbox.network().clone();
+    for instance in &topology.haproxy.get_ref().0 {
+        let ip = state.sandbox.allocate_ip();
+        state.ips.insert(instance.name.clone(), ip);
+    }
+    for role in topology
+        .backends
+        .iter()
+        .map(|b| &b.name)
+        .chain(topology.clients.iter().map(|c| &c.name))
+    {
+        let ip = state.sandbox.allocate_ip();
+        state.ips.insert(role.get_ref().clone(), ip);
+    }
+    let mut values = super::load::placeholder_values(&state.scenario.raw, &state.scenario.roles);
+    for (role, ip) in &state.ips {
+        values.insert(format!("{role}.ip"), ip.to_string());
+    }
+    // An address of the case network that no container holds.
+    let [a, b, c, _] = network.gateway.octets();
+    values.insert("spare.ip".into(), Ipv4Addr::new(a, b, c, 250).to_string());
+
+    if let Some(dns_setup) = &topology.dns {
+        let server = DnsServer::start(IpAddr::V4(network.gateway), 0, &dns_setup.zone)
+            .await
+            .map_err(|e| error_chain(&e))?;
+        let zone = server.zone();
+        zone.set_ttl(dns_setup.ttl.unwrap_or(1));
+        for record in &dns_setup.records {
+            if let Some(a) = &record.a {
+                let addrs = a
+                    .iter()
+                    .map(|r| state.role_ip(r.get_ref()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                zone.set_a(&record.name, addrs);
+            }
+            if let Some(aaaa) = &record.aaaa {
+                let addrs = aaaa
+                    .iter()
+                    .map(|a| a.parse().map_err(|_| format!("bad IPv6 address {a:?}")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                zone.set_aaaa(&record.name, addrs);
+            }
+            if let Some(srv) = &record.srv {
+                set_srv(state, &zone, &record.name, srv)?;
+            }
+        }
+        for fault in &dns_setup.faults {
+            let client = match &fault.client {
+                Some(c) => Some(IpAddr::V4(state.role_ip(c.get_ref())?)),
+                None => None,
+            };
+            zone.set_fault(
+                &fault.name,
+                parse_fault(fault.kind.get_ref(), fault.delay.map(|d| d.0))?,
+                client,
+            );
+        }
+        let addr = server.addr();
+        values.insert("dns.ip".into(), addr.ip().to_string());
+        values.insert("dns.port".into(), addr.port().to_string());
+        values.insert("dns.addr".into(), addr.to_string());
+        state.dns = Some(server);
+    }
+
+    if let Some(capture) = &topology.capture {
+        start_capture(state, capture.syn_from.get_ref())?;
+    }
+    let values = super::load::with_vars(values, &state.variant.vars);
+    state.values = values.clone();
+
+    // The base image and the backend program only matter when the case has backends or
+    // clients: a HAProxy-only case runs with nothing but its HAProxy image.
+    let (base, backend_bind) = if topology.backends.is_empty() && topology.clients.is_empty() {
+        (String::new(), String::new())
+    } else {
+        let base = images::base_image(state.sandbox.engine())
+            .await
+            .map_err(|e| error_chain(&e))?;
+        let backend_bin = backend::locate().map_err(|e| error_chain(&e))?;
+        let bind = format!("{}:{}:ro", backend_bin.display(), backend::CONTAINER_PATH);
+        (base, bind)
+    };
+    let mut specs = Vec::new();
+    for b in &topology.backends {
+        specs.push(ContainerSpec {
+            role: b.name.get_ref().clone(),
+            image: base.clone(),
+            entrypoint: Some(vec![backend::CONTAINER_PATH.into()]),
+            cmd: vec![
+                "--name".into(),
+                b.name.get_ref().clone(),
+                "--mode".into(),
+                format!("{:?}", b.mode).to_lowercase(),
+                "--listen".into(),
+                format!("0.0.0.0:{}", b.port),
+            ],
+            binds: vec![backend_bind.clone()],
+            ip: Some(state.ips[b.name.get_ref()]),
+            ..Default::default()
+        });
+    }
+    for c in &topology.clients {
+        specs.push(ContainerSpec {
+            role: c.name.get_ref().clone(),
+            image: base.clone(),
+            entrypoint: Some(vec!["sleep".into(), "infinity".into()]),
+            binds: vec![backend_bind.clone()],
+            ip: Some(state.ips[c.name.get_ref()]),
+            ..Default::default()
+        });
+    }
+    for setup in &topology.haproxy.get_ref().0 {
+        let template = state
+            .scenario
+            .templates
+            .iter()
+            .find(|t| t.instance == setup.name)
+            .ok_or_else(|| format!("no template for {}", setup.name))?;
+        let config = super::template::render(&template.text, &values).map_err(|undefined| {
+            format!(
+                "template {}: undefined {:?}",
+                template.path.display(),
+                undefined.iter().map(|u| &u.name).collect::<Vec<_>>()
+            )
+        })?;
+        let evidence_name = if topology.haproxy.get_ref().0.len() == 1 {
+            "haproxy.cfg".to_string()
+        } else {
+            format!("{}.cfg", setup.name)
+        };
+        state.write_evidence(&evidence_name, &config);
+        // Short: a unix socket path must fit in 108 bytes.
+        let sock_dir = std::env::temp_dir().join(format!("hr-{:08x}", rand::random::<u32>()));
+        std::fs::create_dir_all(&sock_dir)
+            .map_err(|e| format!("cannot create {}: {e}", sock_dir.display()))?;
+        let mut cmd = Vec::new();
+        if setup.master_cli {
+            cmd.extend([
+                "-W".to_string(),
+                "-S".to_string(),
+                format!("{SOCK_DIR}/master.sock,level,admin"),
+            ]);
+        }
+        cmd.extend(["-db".to_string(), "-f".to_string(), CONFIG_PATH.to_string()]);
+        cmd.extend(setup.args.iter().cloned());
+        let mut sysctls: HashMap<String, String> = setup.sysctls.clone().into_iter().collect();
+        if let Some(extra) = state.variant.sysctls.get(&setup.name) {
+            sysctls.extend(extra.clone());
+        }
+        let ip = state.ips[&setup.name];
+        let spec = ContainerSpec {
+            role: setup.name.clone(),
+            image: state.image.reference.clone(),
+            entrypoint: Some(vec![
+                "sh".into(),
+                "-c".into(),
+                GATED_START.into(),
+                "haproxy".into(),
+            ]),
+            cmd,
+            files: vec![FileIn {
+                path: CONFIG_PATH.into(),
+                contents: config.into_bytes(),
+                mode: 0o644,
+            }],
+            binds: vec![format!("{}:{SOCK_DIR}", sock_dir.display())],
+            sysctls,
+            user: Some("0".into()),
+            ip: Some(ip),
+        };
+        if setup.start == StartMode::Setup {
+            specs.push(spec.clone());
+        }
+        state.instances.push(Instance {
+            name: setup.name.clone(),
+            api: RuntimeApi::tcp(SocketAddr::new(IpAddr::V4(ip), setup.api_port)),
+            spec,
+            container: None,
+            sock_dir,
+            master_cli: setup.master_cli,
+        });
+    }
+    // Everything starts at once; HAProxy's process waits at its start gate until the backends
+    // listen (see START_GATE).
+    let started =
+        futures_util::future::join_all(specs.into_iter().map(|s| state.sandbox.start(s))).await;
+    for c in started {
+        let c = c.map_err(|e| error_chain(&e))?;
+        if let Some(instance) = state.instances.iter_mut().find(|i| i.name == c.role) {
+            instance.container = Some(c.clone());
+        }
+        state.containers.push(c);
+    }
+    for b in &topology.backends {
+        let addr = SocketAddr::new(IpAddr::V4(state.ips[b.name.get_ref()]), b.port);
+        wait_tcp(addr, READY_WITHIN)
+            .await
+            .map_err(|e| format!("backend {} not listening: {e}", b.name.get_ref()))?;
+    }
+    for instance in &state.instances {
+        let gate = instance.sock_dir.join(START_GATE);
+        std::fs::write(&gate, b"")
+            .map_err(|e| format!("cannot open the start gate {}: {e}", gate.display()))?;
+    }
+    let mut ready = Vec::new();
+    for instance in state.instances.iter().filter(|i| i.container.is_some()) {
+        let info = wait_haproxy_ready(state, instance, READY_WITHIN).await?;
+        ready.push(format!(
+            "{} {} ready (pid {})",
+            instance.name,
+            info.version,
+            info.pid.map(|p| p.to_string()).unwrap_or_default()
+        ));
+    }
+    Ok(format!(
+        "network {} ({}); {}; {}",
+        network.name,
+        network.subnet,
+        ready.join(", "),
+        topology
+            .backends
+            .iter()
+            .map(|b| format!(
+                "{}={}:{}",
+                b.name.get_ref(),
+                state.ips[b.name.get_ref()],
+                b.port
+            ))
+            .chain(topology.clients.iter().map(|c| format!(
+                "{}={}",
+                c.name.get_ref(),
+                state.ips[c.name.get_ref()]
+            )))
+            .collect::<Vec<_>>()
+            .join(" ")
+    ))
+}
+
+/// Starts an instance declared with `start = "step"`; its failure to become ready is recorded,
+/// not raised: for some scenarios it is the symptom.
+pub(crate) async fn start_instance(
+    state: &mut CaseState<'_>,
+    name: &str,
+    within: Duration,
+) -> Result<String, String> {
+    let index = state
+        .instances
+        .iter()
+        .position(|i| i.name == name)
+        .ok_or_else(|| format!("no instance {name:?}"))?;
+    let spec = state.instances[index].spec.clone();
+    let container = state
+        .sandbox
+        .start(spec)
+        .await
+        .map_err(|e| error_chain(&e))?;
+    state.instances[index].container = Some(container.clone());
+    state.containers.push(container);
+    let result = wait_haproxy_ready(state, &state.instances[index], within).await;
+    let (ready, detail) = match result {
+        Ok(info) => (true, format!("{name} {} ready", info.version)),
+        Err(e) => (false, format!("{name} did not become ready: {e}")),
+    };
+    state.records.insert(
+        name.to_string(),
+        Recorded::Start {
+            ready,
+            detail: detail.clone(),
+        },
+    );
+    Ok(detail)
+}
+
+/// Sets an SRV record whose targets are roles, with an A record for each target name.
+pub(crate) fn set_srv(
+    state: &CaseState<'_>,
+    zone: &crate::dns::Zone,
+    name: &str,
+    srv: &[SrvSpec],
+) -> Result<(), String> {
+    let origin = zone.origin();
+    let mut targets = Vec::new();
+    for s in srv {
+        let role = s.target.get_ref();
+        let target = format!("{role}.{origin}");
+        zone.set_a(&target, vec![state.role_ip(role)?]);
+        targets.push(SrvTarget {
+            priority: s.priority,
+            weight: s.weight,
+            port: s.port,
+            target,
+        });
+    }
+    zone.set_srv(name, targets);
+    Ok(())
+}
+
+pub(crate) fn start_capture(state: &mut CaseState<'_>, from: &str) -> Result<(), String> {
+    if let Some(old) = state.capture.take() {
+        state.past_syns.extend(old.syns());
+        old.stop().map_err(|e| error_chain(&e))?;
+    }
+    let n = state
+        .evidence
+        .iter()
+        .filter(|e| e.ends_with(".pcap"))
+        .count();
+    let name = if n == 0 {
+        "capture.pcap".to_string()
+    } else {
+        format!("capture-{}.pcap", n + 1)
+    };
+    let ip = state.role_ip(from)?;
+    let filter = capture::syn_filter(Some(IpAddr::V4(ip)));
+    let interface = state.sandbox.network().bridge.clone();
+    let cap = Capture::start(&interface, &filter, &state.evidence_dir.join(&name))
+        .map_err(|e| error_chain(&e))?;
+    state.evidence.push(name);
+    state.capture = Some(cap);
+    Ok(())
+}
+
+async fn wait_tcp(addr: SocketAddr, within: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + within;
+    loop {
+        match tokio::net::TcpStream::connect(addr).await {
+            Ok(_) => return Ok(()),
+            Err(e) if Instant::now() >= deadline => {
+                return Err(format!("timed out after {within:?}; last error: {e}"))
+            }
+            Err(_) => tokio::time::sleep(POLL).await,
+        }
+    }
+}
+
+async fn wait_haproxy_ready(
+    state: &CaseState<'_>,
+    instance: &Instance,
+    within: Duration,
+) -> Result<crate::haproxy::Info, String> {
+    let deadline = Instant::now() + within;
+    let container = instance
+        .container
+        .as_ref()
+        .ok_or_else(|| format!("{} is not started", instance.name))?;
+    // A short timeout per attempt: a container that died takes its address with it, and a
+    // connect to it would otherwise hang for the API's whole timeout.
+    let api = instance
+        .api
+        .clone()
+        .with_timeout(Duration::from_millis(500));
+    loop {
+        let last = match api.show_info().await {
+            Ok(info) if !instance.master_cli => return Ok(info),
+            // The master binds its CLI after the worker is up: wait for both.
+            Ok(info) => match master_answers(&instance.sock_dir).await {
+                Ok(()) => return Ok(info),
+                Err(e) => format!("worker ready; master CLI: {e}"),
+            },
+            Err(e) => e.to_string(),
+        };
+        // The runtime API refusing may mean HAProxy died on its config: say so at once.
+        state
+            .sandbox
+            .ensure_running(container)
+            .await
+            .map_err(|e| e.to_string())?;
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "{}'s runtime API did not answer within {within:?}; last: {last}",
+                instance.name
+            ));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+async fn master_answers(sock_dir: &std::path::Path) -> Result<(), String> {
+    let path = sock_dir.join("master.sock");
+    let mut tally = crate::load::unix::UnixTally::new(&path);
+    let style = crate::load::unix::CommandStyle {
+        within: Duration::from_millis(500),
+        read_limit: None,
+        half_close: true,
+    };
+    crate::load::unix::command(&path, "show proc", style, &mut tally).await;
+    if tally.answered == 1 {
+        Ok(())
+    } else {
+        Err(tally.errors.pop().unwrap_or_else(|| "no answer".into()))
+    }
+}

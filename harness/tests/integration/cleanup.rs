@@ -1,0 +1,112 @@
+//! Nothing leaks: a case's containers and network are gone after a panic, after Ctrl-C, and
+//! `haprepro clean` removes what a kept case left. Each check looks the run's labels up in Docker
+//! itself.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use haprepro::runtime::{ContainerSpec, Engine, Sandbox, RUN_LABEL};
+
+async fn engine() -> Engine {
+    Engine::connect()
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n(this test needs a Docker daemon)"))
+}
+
+async fn leftovers(engine: &Engine, run: &str) -> (usize, usize) {
+    let filter = [(RUN_LABEL, run)];
+    let containers = engine.containers_labelled(&filter).await.unwrap();
+    let networks = engine.networks_labelled(&filter).await.unwrap();
+    (containers.len(), networks.len())
+}
+
+fn sleeper(base: &str) -> ContainerSpec {
+    ContainerSpec {
+        role: "sleeper".into(),
+        image: base.to_string(),
+        entrypoint: Some(vec!["sleep".into(), "60".into()]),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_case_leaves_nothing() {
+    let engine = engine().await;
+    let base = haprepro::images::base_image(&engine)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let run = format!("test-{}", haprepro::runtime::new_run_id());
+    let task = {
+        let (engine, run) = (engine.clone(), run.clone());
+        tokio::spawn(async move {
+            let sandbox = Sandbox::create(&engine, &run, "panics").await.unwrap();
+            sandbox.start(sleeper(&base)).await.unwrap();
+            panic!("a step went wrong");
+        })
+    };
+    assert!(task.await.unwrap_err().is_panic());
+    assert_eq!(leftovers(&engine, &run).await, (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_removes_what_a_kept_case_left() {
+    let engine = engine().await;
+    let base = haprepro::images::base_image(&engine)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let run = format!("test-{}", haprepro::runtime::new_run_id());
+    {
+        let mut sandbox = Sandbox::create(&engine, &run, "kept").await.unwrap();
+        sandbox.keep(true);
+        sandbox.start(sleeper(&base)).await.unwrap();
+        sandbox.teardown().await.unwrap();
+    }
+    assert_eq!(leftovers(&engine, &run).await, (1, 1), "--keep must keep");
+    let report = haprepro::runtime::clean(&engine, Some(&run)).await.unwrap();
+    assert_eq!((report.containers, report.networks), (1, 1));
+    assert_eq!(leftovers(&engine, &run).await, (0, 0));
+}
+
+/// Ctrl-C on `haprepro run`: the watchdog removes the run's containers and network, then the
+/// process exits with 130.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_on_a_run_leaves_nothing() {
+    let engine = engine().await;
+    let workspace = crate::support::workspace();
+    let results = std::env::temp_dir().join(format!("haprepro-ctrl-c-{}", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_haprepro"))
+        .args([
+            "run",
+            "shutdown-sessions-leaves-connections",
+            "--variant",
+            "established",
+        ])
+        .args(["--version", "2.6.12", "--results-dir"])
+        .arg(&results)
+        .current_dir(&workspace)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("haprepro runs");
+    // The run id is on the first line; wait until the case's containers exist.
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    let run = first.rsplit(' ').next().unwrap().trim().to_string();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while leftovers(&engine, &run).await.0 < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the case never started its containers ({first})"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&results);
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert_eq!(leftovers(&engine, &run).await, (0, 0));
+}

@@ -1,0 +1,171 @@
+//! Every scenario folder parses, checks and renders its template, without Docker; and bad
+//! scenario files are reported with file, line, column and field.
+
+use std::path::Path;
+
+use haprepro::scenario;
+
+use crate::support::scenarios_dir;
+
+#[test]
+fn every_shipped_scenario_loads() {
+    let names = scenario::list(&scenarios_dir());
+    assert!(names.contains(&"smoke".to_string()), "{names:?}");
+    for name in names {
+        let dir = scenarios_dir().join(&name);
+        let loaded = scenario::load(&dir).unwrap_or_else(|errors| {
+            panic!(
+                "{name}: {}",
+                errors
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        });
+        assert_eq!(
+            loaded.name, name,
+            "the name in scenario.toml must be its folder's"
+        );
+        assert!(loaded.variants.iter().all(|v| !v.expectations.0.is_empty()));
+    }
+}
+
+fn write_scenario(dir: &Path, toml: &str, template: Option<&str>) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("scenario.toml"), toml).unwrap();
+    if let Some(t) = template {
+        std::fs::write(dir.join("haproxy.cfg"), t).unwrap();
+    }
+}
+
+const GOOD: &str = r#"name = "t"
+summary = "s"
+
+[expect]
+"*" = "not-reproduced"
+
+[topology]
+backends = [{ name = "web1" }]
+haproxy = { config = "haproxy.cfg" }
+
+[[step]]
+http = { to = "haproxy:8080", record = "answers" }
+
+[observe]
+reproduced_if = "ok < 1"
+
+[observe.measure]
+ok = { responses = { record = "answers", from = ["web1"] } }
+"#;
+
+fn errors_of(name: &str, toml: &str, template: Option<&str>) -> Vec<String> {
+    let dir = std::env::temp_dir().join(format!("haprepro-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    write_scenario(&dir, toml, template);
+    let result = scenario::load(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    match result {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors
+            .iter()
+            .map(|e| format!("{}:{}:{}:{}", e.line, e.column, e.field, e.message))
+            .collect(),
+    }
+}
+
+#[test]
+fn a_good_file_loads() {
+    assert_eq!(
+        errors_of("good", GOOD, Some("x {{ web1.ip }}\n")),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn unknown_step_is_located() {
+    let bad = GOOD.replace("http = { to", "htp = { to");
+    let errors = errors_of("step", &bad, Some(""));
+    assert!(
+        errors[0].starts_with("12:1:") && errors[0].contains("htp"),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn bad_duration_is_located() {
+    let bad = GOOD.replace(
+        "record = \"answers\" }",
+        "record = \"answers\", timeout = \"5x\" }",
+    );
+    let errors = errors_of("duration", &bad, Some(""));
+    assert!(
+        errors[0].starts_with("12:") && errors[0].contains("bad duration \"5x\""),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn missing_template_is_located() {
+    let errors = errors_of("template", GOOD, None);
+    assert!(
+        errors[0].starts_with("9:") && errors[0].contains("missing template"),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn undefined_names_are_located() {
+    let bad = GOOD.replace("from = [\"web1\"]", "from = [\"web2\"]");
+    let errors = errors_of("name", &bad, Some("a\n  {{ web9.ip }}\n"));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("18:") && e.contains("undefined name \"web2\"")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("2:3:template") && e.contains("web9.ip")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn unknown_keys_and_bad_ranges_are_rejected() {
+    let bad = GOOD.replace("summary = \"s\"", "summary = \"s\"\nsumary = \"typo\"");
+    assert!(errors_of("key", &bad, Some(""))[0].contains("sumary"));
+    let bad = GOOD.replace(
+        "\"*\" = \"not-reproduced\"",
+        "\"3.0-devX\" = \"not-reproduced\"",
+    );
+    let errors = errors_of("range", &bad, Some(""));
+    assert!(errors[0].starts_with("5:1:expect"), "{errors:?}");
+    let bad = GOOD.replace("reproduced_if = \"ok < 1\"", "reproduced_if = \"nope < 1\"");
+    assert!(errors_of("measure", &bad, Some(""))[0].contains("undefined measure \"nope\""));
+}
+
+#[test]
+fn expect_ranges_keep_their_written_order() {
+    // "*" sorts before "3": a table read in key order would let it win over the dev range.
+    let dir = scenarios_dir().join("dns-flap-check-port-zero");
+    let loaded = scenario::load(&dir).unwrap();
+    let dev = haprepro::haproxy::HaproxyVersion::parse("3.0-dev5").unwrap();
+    let (range, outcome) = loaded.variants[0].expectations.for_version(&dev).unwrap();
+    assert_eq!(
+        (range.to_string(), outcome),
+        (
+            "3.0-dev1..3.0-dev12".to_string(),
+            scenario::Outcome::Reproduced
+        )
+    );
+    let dir = scenarios_dir().join("master-cli-exhaustion");
+    let loaded = scenario::load(&dir).unwrap();
+    let five_d = loaded.variant(Some("5d-close-wait")).unwrap();
+    let v = haprepro::haproxy::HaproxyVersion::parse("3.0.3").unwrap();
+    assert_eq!(
+        five_d.expectations.for_version(&v).unwrap().1,
+        scenario::Outcome::Reproduced
+    );
+}
