@@ -7,6 +7,10 @@ pub struct CleanArgs {
     /// Only the leftovers of this run id.
     #[arg(long)]
     run: Option<String>,
+    /// Also remove every image haprepro built (catalog and --haproxy-bin images);
+    /// `haprepro images build` makes the catalog ones again.
+    #[arg(long, conflicts_with = "run")]
+    images: bool,
 }
 
 pub async fn run(args: CleanArgs) -> i32 {
@@ -20,6 +24,21 @@ pub async fn run(args: CleanArgs) -> i32 {
                 "removed {} container(s) and {} network(s)",
                 report.containers, report.networks
             );
+        }
+        Err(e) => {
+            report_error(&e);
+            return exit::HARNESS;
+        }
+    }
+    if !args.images {
+        return exit::OK;
+    }
+    match haprepro::images::remove_built(&engine).await {
+        Ok(tags) => {
+            for tag in &tags {
+                println!("removed image {tag}");
+            }
+            println!("removed {} image(s)", tags.len());
             exit::OK
         }
         Err(e) => {

@@ -240,6 +240,24 @@ pub async fn list_built(engine: &Engine) -> Result<Vec<BuiltImage>, ImageError> 
     Ok(built)
 }
 
+/// Removes every image haprepro built (catalog images and `--haproxy-bin` images) and returns
+/// their tags: images are kept across runs on purpose, so this is the one way to get the disk
+/// back, or to force every suite to be built again from scratch.
+pub async fn remove_built(engine: &Engine) -> Result<Vec<String>, ImageError> {
+    let mut removed = Vec::new();
+    for source in ["debian", "local-bin"] {
+        for image in engine.images_labelled(&[(labels::SOURCE, source)]).await? {
+            engine.remove_image(&image.id).await?;
+            if image.tags.is_empty() {
+                removed.push(image.id);
+            } else {
+                removed.extend(image.tags);
+            }
+        }
+    }
+    Ok(removed)
+}
+
 /// Builds the catalog images named by version or suite (all when `wanted` is empty),
 /// concurrently: each suite's time goes mostly to downloads.
 pub async fn build(

@@ -278,6 +278,18 @@ impl Engine {
         }
     }
 
+    /// Removes an image with all its tags; one that is already gone is not an error.
+    pub async fn remove_image(&self, image: &str) -> Result<(), RuntimeError> {
+        let options = bollard::query_parameters::RemoveImageOptionsBuilder::default()
+            .force(true)
+            .build();
+        match self.docker.remove_image(image, Some(options), None).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(RuntimeError::docker(format!("remove image {image}"), e)),
+        }
+    }
+
     /// Both output streams of the container so far, interleaved as Docker recorded them.
     pub async fn logs(&self, container: &str) -> Result<String, RuntimeError> {
         let options = LogsOptionsBuilder::default()
