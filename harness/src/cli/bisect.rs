@@ -10,7 +10,7 @@ use haprepro::images::{self, ImageSource, ResolvedImage};
 use haprepro::report::{self, CaseRecord};
 use haprepro::scenario::{self, RunOptions};
 
-use super::matrix::resolve_version;
+use super::matrix::{expand_ranges, resolve_version};
 use super::run::{load_scenario, pick_variant, CaseArgs};
 use super::{engine, exit, report_error};
 
@@ -19,7 +19,8 @@ use super::{engine, exit, report_error};
 pub struct BisectArgs {
     /// The scenario: a folder name under --scenarios-dir, or a path to a scenario folder.
     scenario: String,
-    /// Catalog versions in order, oldest first (comma-separated), at least two.
+    /// Catalog versions in order, oldest first (comma-separated), at least two; `A..B` is the
+    /// catalog's versions from A to B (`2.6.12..3.4.7`, `..3.0.11`).
     #[arg(long, value_delimiter = ',')]
     versions: Vec<String>,
     /// Image references in order (comma-separated), at least two: for builds of your own.
@@ -40,6 +41,10 @@ pub async fn run(args: BisectArgs) -> i32 {
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
             .collect();
+        let v = match expand_ranges(&v) {
+            Ok(v) => v,
+            Err(code) => return code,
+        };
         (v.clone(), v.into_iter().map(ImageSource::Catalog).collect())
     } else {
         let r: Vec<String> = args

@@ -27,7 +27,8 @@ pub struct MatrixArgs {
     /// Scenarios to run (comma-separated); all under --scenarios-dir by default.
     #[arg(long, value_delimiter = ',')]
     scenarios: Option<Vec<String>>,
-    /// Catalog versions or suites (comma-separated); every built catalog image by default.
+    /// Catalog versions or suites (comma-separated; `A..B` for a range of the catalog); every
+    /// built catalog image by default.
     #[arg(long, value_delimiter = ',')]
     versions: Option<Vec<String>>,
     /// Cases run at once. Each case has its own network, /24 and DNS server, so cases do not
@@ -119,6 +120,16 @@ fn given_list(list: &Option<Vec<String>>, option: &str) -> Result<Option<Vec<Str
     }
 }
 
+/// `--versions` items with `A..B` ranges over the catalog expanded, or the reason they cannot be.
+pub fn expand_ranges(items: &[String]) -> Result<Vec<String>, i32> {
+    haprepro::images::Catalog::builtin()
+        .expand(items)
+        .map_err(|e| {
+            eprintln!("error: --versions: {e}");
+            exit::USAGE
+        })
+}
+
 /// Loads the named scenarios (all by default), or prints why not.
 pub fn load_scenarios(
     names: Option<Vec<String>>,
@@ -177,6 +188,10 @@ pub async fn run(args: MatrixArgs) -> i32 {
     ) {
         (Ok(s), Ok(v)) => (s, v),
         (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let versions = match versions.map(|v| expand_ranges(&v)).transpose() {
+        Ok(v) => v,
+        Err(code) => return code,
     };
     let scenarios = match load_scenarios(names, &args.case.scenarios_dir()) {
         Ok(s) => s,

@@ -57,6 +57,43 @@ impl Catalog {
             .join(", ")
     }
 
+    /// Expands `A..B` items (catalog versions or suites, either end left open) into the catalog
+    /// versions from A to B in catalog order, oldest first, so that `bisect --versions
+    /// 2.6.12..3.4.7` needs no list typed out; other items are kept as they are.
+    pub fn expand(&self, items: &[String]) -> Result<Vec<String>, ImageError> {
+        let mut out = Vec::new();
+        for item in items {
+            let Some((from, to)) = item.split_once("..") else {
+                out.push(item.clone());
+                continue;
+            };
+            let position = |end: &str, first: bool| -> Result<usize, ImageError> {
+                if end.is_empty() {
+                    return Ok(if first { 0 } else { self.suites.len() - 1 });
+                }
+                self.suites
+                    .iter()
+                    .position(|s| s.name == end || s.version_hint == end)
+                    .ok_or_else(|| {
+                        ImageError::Range(format!(
+                            "the range {item} names {end:?}, which the catalog does not know; \
+                             known: {}",
+                            self.known()
+                        ))
+                    })
+            };
+            let (a, b) = (position(from.trim(), true)?, position(to.trim(), false)?);
+            if a > b {
+                return Err(ImageError::Range(format!(
+                    "the range {item} runs backwards: the catalog lists {} before {}",
+                    self.suites[b].version_hint, self.suites[a].version_hint
+                )));
+            }
+            out.extend(self.suites[a..=b].iter().map(|s| s.version_hint.clone()));
+        }
+        Ok(out)
+    }
+
     /// A digest of everything that shapes the suite's image: a changed entry means a rebuild.
     pub fn recipe_hash(&self, suite: &Suite) -> String {
         let mut hasher = Sha256::new();
@@ -73,6 +110,26 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges_expand_in_catalog_order() {
+        let catalog = Catalog::builtin();
+        let expand = |items: &[&str]| {
+            catalog.expand(&items.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            expand(&["2.6.12..sid"]).unwrap(),
+            ["2.6.12", "3.0.11", "3.2.26"]
+        );
+        assert_eq!(expand(&["..2.6.12"]).unwrap(), ["2.2.9", "2.6.12"]);
+        assert_eq!(expand(&["3.2.26.."]).unwrap(), ["3.2.26", "3.4.7"]);
+        assert_eq!(expand(&[".."]).unwrap().len(), 5);
+        assert_eq!(expand(&["2.2.9", "x"]).unwrap(), ["2.2.9", "x"]);
+        let backwards = expand(&["3.4.7..2.2.9"]).unwrap_err().to_string();
+        assert!(backwards.contains("backwards"), "{backwards}");
+        let unknown = expand(&["2.2.9..9.9"]).unwrap_err().to_string();
+        assert!(unknown.contains("names \"9.9\""), "{unknown}");
+    }
 
     #[test]
     fn builtin_catalog_parses_and_finds_by_name_or_version() {

@@ -68,6 +68,8 @@ pub enum ImageError {
     },
     #[error("images/catalog.toml: {0}")]
     Catalog(String),
+    #[error("{0}")]
+    Range(String),
     #[error("cannot {0}")]
     Io(String, #[source] std::io::Error),
     #[error(transparent)]
