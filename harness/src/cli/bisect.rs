@@ -6,13 +6,13 @@ use std::cell::RefCell;
 
 use clap::Args;
 use haprepro::bisect::{self, BisectError};
-use haprepro::images::{self, ImageSource, ResolvedImage};
+use haprepro::images::{ImageSource, ResolvedImage};
 use haprepro::report::{self, CaseRecord};
 use haprepro::scenario::{self, RunOptions};
 
-use super::matrix::{expand_ranges, resolve_version};
+use super::matrix::expand_ranges;
 use super::run::{load_scenario, pick_variant, CaseArgs};
-use super::{engine, exit, report_error};
+use super::{engine, exit};
 
 #[derive(Args)]
 #[command(group(clap::ArgGroup::new("candidates").required(true).args(["versions", "images"])))]
@@ -79,14 +79,7 @@ pub async fn run(args: BisectArgs) -> i32 {
     };
     let mut candidates: Vec<ResolvedImage> = Vec::new();
     for source in &sources {
-        let resolved = match source {
-            ImageSource::Catalog(v) => resolve_version(&engine, v).await,
-            other => images::resolve(&engine, other).await.map_err(|e| {
-                report_error(&e);
-                exit::HARNESS
-            }),
-        };
-        match resolved {
+        match super::resolve_image(&engine, source).await {
             Ok(image) => candidates.push(image),
             Err(code) => return code,
         }

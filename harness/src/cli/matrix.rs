@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use haprepro::images::{self, ImageError, ImageSource, ResolvedImage};
+use haprepro::images::{self, ImageSource, ResolvedImage};
 use haprepro::report::{self, CaseRecord};
 use haprepro::runtime::Engine;
 use haprepro::scenario::{self, CaseEvent, RunOptions, Scenario, Verdict};
@@ -166,15 +166,7 @@ pub async fn built_versions(engine: &Engine) -> Result<Vec<String>, i32> {
 /// Resolves a catalog version; an unknown version is bad input (2), a missing image a harness
 /// problem (3).
 pub async fn resolve_version(engine: &Engine, v: &str) -> Result<ResolvedImage, i32> {
-    images::resolve(engine, &ImageSource::Catalog(v.to_string()))
-        .await
-        .map_err(|e| {
-            report_error(&e);
-            match e {
-                ImageError::UnknownVersion { .. } => exit::USAGE,
-                _ => exit::HARNESS,
-            }
-        })
+    super::resolve_image(engine, &ImageSource::Catalog(v.to_string())).await
 }
 
 pub async fn run(args: MatrixArgs) -> i32 {

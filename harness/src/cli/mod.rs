@@ -83,6 +83,23 @@ pub fn main() -> i32 {
     code
 }
 
+/// Resolves an image source, or prints why not and returns the exit code: a version the
+/// catalog does not know is bad input (2), anything else a harness failure (3).
+pub async fn resolve_image(
+    engine: &haprepro::runtime::Engine,
+    source: &haprepro::images::ImageSource,
+) -> Result<haprepro::images::ResolvedImage, i32> {
+    haprepro::images::resolve(engine, source)
+        .await
+        .map_err(|e| {
+            report_error(&e);
+            match e {
+                haprepro::images::ImageError::UnknownVersion { .. } => exit::USAGE,
+                _ => exit::HARNESS,
+            }
+        })
+}
+
 /// Prints an error with its chain of causes, as "Caused by:" lines.
 pub fn report_error(err: &(dyn std::error::Error + 'static)) {
     eprintln!("error: {err}");

@@ -1,11 +1,11 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use haprepro::images::{self, ImageSource};
+use haprepro::images::ImageSource;
 use haprepro::report::CaseRecord;
 use haprepro::scenario::{self, CaseEvent, RunOptions, Verdict};
 
-use super::{engine, exit, report_error};
+use super::{engine, exit};
 
 /// Where a case's HAProxy comes from; one of these, `--version` by default.
 #[derive(Args, Debug, Clone)]
@@ -115,12 +115,9 @@ pub async fn run(args: RunArgs) -> i32 {
     };
     let source = args.source.source();
     eprintln!("resolving HAProxy image for {source} ...");
-    let image = match images::resolve(&engine, &source).await {
+    let image = match super::resolve_image(&engine, &source).await {
         Ok(i) => i,
-        Err(e) => {
-            report_error(&e);
-            return exit::HARNESS;
-        }
+        Err(code) => return code,
     };
     let opts = begin(&scenario, &image, &args.case);
     let variants: Vec<_> = match &args.variant {

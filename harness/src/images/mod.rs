@@ -178,11 +178,16 @@ async fn resolve_catalog(engine: &Engine, wanted: &str) -> Result<ResolvedImage,
             suite: suite.name.clone(),
         }),
         None => {
-            let mut known: Vec<String> = built
+            // Each suite once: the version measured in its image where it is built, the
+            // catalog's hint otherwise.
+            let known: Vec<String> = catalog
+                .suites
                 .iter()
-                .map(|b| format!("{} ({}, built)", short_version(&b.version), b.suite))
+                .map(|s| match built.iter().find(|b| b.suite == s.name) {
+                    Some(b) => format!("{} ({}, built)", short_version(&b.version), s.name),
+                    None => format!("{} ({})", s.version_hint, s.name),
+                })
                 .collect();
-            known.push(catalog.known());
             Err(ImageError::UnknownVersion {
                 wanted: wanted.to_string(),
                 known: known.join(", "),

@@ -6,6 +6,7 @@
 
 mod capture;
 mod cleanup;
+mod cli;
 mod scenario_files;
 mod scenarios;
 mod support;
