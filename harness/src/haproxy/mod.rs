@@ -22,7 +22,7 @@ pub mod table;
 pub mod version;
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 
 pub use api::{ApiError, RuntimeApi, DEFAULT_TIMEOUT};
 pub use info::Info;

@@ -637,6 +637,17 @@ fn check_step(
                 );
             }
         }
+        Step::Removable(r) => {
+            names.instance(c, &r.on, "step.removable.on");
+            if !r.server.get_ref().contains('/') {
+                c.error(
+                    r.server.span(),
+                    "step.removable.server",
+                    "expected backend/server, like be/s1",
+                );
+            }
+            records.insert(r.record.clone());
+        }
         Step::Sleep(s) => {
             if s.because.trim().is_empty() {
                 c.error(

@@ -13,6 +13,7 @@ mod load;
 mod measure;
 mod model;
 mod outcome;
+mod removable;
 pub mod runner;
 mod setup;
 mod steps;
@@ -195,6 +196,7 @@ pub fn describe(step: &Step) -> String {
         Step::Api(a) => format!("api {}", a.command),
         Step::Http(h) => format!("http {}x GET {}{}", h.count, h.to.get_ref(), h.path),
         Step::Sleep(s) => format!("sleep {}", s.duration),
+        Step::Removable(r) => format!("removable {} (within {})", r.server.get_ref(), r.within),
         Step::Unix(u) => {
             let socket = u.socket.as_deref().unwrap_or("");
             let times = u.repeat.map(|r| format!(" x{r}")).unwrap_or_default();

@@ -288,6 +288,7 @@ pub enum Step {
     Sessions(SessionsStep),
     Snapshot(SnapshotStep),
     Sleep(SleepStep),
+    Removable(RemovableStep),
 }
 
 /// Works a unix socket of an instance (`master.sock` with `master_cli`, or one the config puts
@@ -546,6 +547,28 @@ fn default_count() -> u32 {
 
 fn default_http_timeout() -> Dur {
     Dur(std::time::Duration::from_secs(2))
+}
+
+/// Whether a server could be removed now: in maintenance, with no connection, queue or stream
+/// left. HAProxy answers it itself with `wait <within> srv-removable` where the version has that
+/// command (3.0 and later here); elsewhere `show stat` is polled (MAINT, scur 0, qcur 0). An
+/// observation, not a wait: the answer is recorded either way and the case goes on.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemovableStep {
+    /// `backend/server`.
+    pub server: Spanned<String>,
+    #[serde(default)]
+    pub on: Option<Spanned<String>>,
+    /// How long HAProxy may take to get there.
+    #[serde(default = "default_removable_within")]
+    pub within: Dur,
+    /// The record's first line reads `removable=1` or `removable=0`, then how it was asked.
+    pub record: String,
+}
+
+fn default_removable_within() -> Dur {
+    Dur(std::time::Duration::from_millis(200))
 }
 
 /// A pause, only where the bug itself is time-bound; `because` says why, in the timeline.

@@ -71,6 +71,7 @@ pub(crate) async fn execute(state: &mut CaseState<'_>, step: &Step) -> Result<St
             tokio::time::sleep(s.duration.0).await;
             Ok(format!("slept {} because {}", s.duration, s.because))
         }
+        Step::Removable(r) => super::removable::removable(state, r).await,
     }
 }
 
@@ -427,7 +428,7 @@ async fn http_from_client(
     Ok(exchanges)
 }
 
-fn first_lines(text: &str, n: usize) -> String {
+pub(crate) fn first_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let mut shown = lines
         .iter()

@@ -1,0 +1,130 @@
+//! The `removable` step: asks whether a server could be deleted now, in HAProxy's own terms
+//! where the version has them (`wait ... srv-removable`, 3.0 and later here) and from
+//! `show stat` where it does not, so one scenario reads the same on every version. Which way was
+//! used is decided by HAProxy's answer ("Unknown command"), never by its version string.
+
+use std::time::{Duration, Instant};
+
+use super::model::RemovableStep;
+use super::runner::{CaseState, Recorded};
+use super::steps::first_lines;
+use super::words::POLL;
+use crate::haproxy::{RuntimeApi, StatRow};
+
+pub(crate) async fn removable(
+    state: &mut CaseState<'_>,
+    step: &RemovableStep,
+) -> Result<String, String> {
+    let server = step.server.get_ref();
+    let within = step.within.0;
+    let api = &state
+        .instance(step.on.as_ref().map(|o| o.get_ref().as_str()))?
+        .api;
+    let started = Instant::now();
+    let command = format!("wait {}ms srv-removable {server}", within.as_millis());
+    // `wait` answers only when done or timed out: give the client that long and more. `raw`,
+    // because "Unknown command" is an answer here, not an error.
+    let answer = api
+        .clone()
+        .with_timeout(within + crate::haproxy::DEFAULT_TIMEOUT)
+        .raw(&command)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (removable, via, seen) = if answer.contains("Unknown command") {
+        let (removable, seen) = poll_stat(api, server, within).await;
+        (removable, "show stat", seen)
+    } else {
+        // "Done." once removable; "Failed. ..." (not in maintenance, no such server) or a
+        // timeout otherwise.
+        let done = answer.trim_start().starts_with("Done");
+        (done, "wait", first_lines(answer.trim(), 2))
+    };
+    let elapsed = started.elapsed();
+    let summary = format!(
+        "removable={} via={via} after_ms={}",
+        u8::from(removable),
+        elapsed.as_millis()
+    );
+    state.records.insert(
+        step.record.clone(),
+        Recorded::Api {
+            command: command.clone(),
+            answer: format!("{summary}\n{seen}\n"),
+        },
+    );
+    Ok(format!(
+        "{server} {} after {elapsed:?} (asked with `{}`): {seen}",
+        if removable {
+            "removable"
+        } else {
+            "NOT removable"
+        },
+        if via == "wait" { &command } else { "show stat" },
+    ))
+}
+
+/// For versions without `wait`: polls until the server is in maintenance with no current
+/// session and no queue, or `within` passes; returns the verdict and the row last seen.
+async fn poll_stat(api: &RuntimeApi, server: &str, within: Duration) -> (bool, String) {
+    let started = Instant::now();
+    let (backend, name) = server.split_once('/').unwrap_or((server, ""));
+    loop {
+        let seen = match api.show_stat().await {
+            Ok(rows) => match StatRow::find(&rows, backend, name) {
+                Some(row) => {
+                    let seen = format!(
+                        "status={} scur={} qcur={}",
+                        row.status,
+                        row.scur
+                            .map(|n| n.to_string())
+                            .unwrap_or_else(|| "-".into()),
+                        row.get("qcur").unwrap_or("-")
+                    );
+                    if idle_in_maintenance(row) {
+                        return (true, seen);
+                    }
+                    seen
+                }
+                None => format!("no server {server} in show stat"),
+            },
+            Err(e) => e.to_string(),
+        };
+        if started.elapsed() >= within {
+            return (false, seen);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// `srv-removable` as `show stat` can tell it: in maintenance (set by an operator or by DNS)
+/// with no current session and nothing queued.
+fn idle_in_maintenance(row: &StatRow) -> bool {
+    row.status.starts_with("MAINT") && row.scur == Some(0) && row.get("qcur").unwrap_or("0") == "0"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::haproxy::fixtures;
+
+    #[test]
+    fn only_idle_servers_in_maintenance_count_as_removable_on_every_version() {
+        for dir in fixtures::dirs() {
+            let rows = StatRow::parse_all(&fixtures::read(dir, "show-stat")).unwrap();
+            let row = |server| StatRow::find(&rows, "be", server).unwrap();
+            assert!(!idle_in_maintenance(row("s1")), "{dir}: s1 is UP");
+            assert!(!idle_in_maintenance(row("s2")), "{dir}: s2 is DOWN");
+            assert!(
+                idle_in_maintenance(row("s3")),
+                "{dir}: s3 is MAINT and idle"
+            );
+            assert!(
+                idle_in_maintenance(row("app1")),
+                "{dir}: app1 is in maintenance for resolution"
+            );
+            let mut busy = row("s3").clone();
+            busy.scur = Some(2);
+            assert!(!idle_in_maintenance(&busy), "{dir}: s3 with sessions");
+        }
+    }
+}
