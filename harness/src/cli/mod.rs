@@ -8,6 +8,7 @@ mod images;
 mod matrix;
 mod report;
 mod run;
+mod scenarios;
 
 use clap::{Parser, Subcommand};
 
@@ -52,7 +53,10 @@ enum Command {
     Report(report::ReportCommand),
     /// Time the per-case overhead and the full matrix at several --jobs values.
     Bench(bench::BenchArgs),
-    /// Remove containers and networks that earlier runs left behind.
+    /// List the scenarios, their cases and expectations, checking every file (no Docker needed).
+    Scenarios(scenarios::ScenariosArgs),
+    /// Remove containers and networks that earlier runs left behind (and, with --images, the
+    /// images haprepro built).
     Clean(clean::CleanArgs),
 }
 
@@ -74,6 +78,7 @@ pub fn main() -> i32 {
             Command::Check(args) => check::run(args).await,
             Command::Report(cmd) => report::run(cmd).await,
             Command::Bench(args) => bench::run(args).await,
+            Command::Scenarios(args) => scenarios::run(args),
             Command::Clean(args) => clean::run(args).await,
         }
     });

@@ -111,3 +111,43 @@ fn bisect_whose_ends_agree_says_so_and_exits_2() {
         "there is no change of outcome to find",
     );
 }
+
+#[test]
+fn scenarios_lists_every_case_with_its_expectations() {
+    let out = haprepro(&["scenarios"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("connecting                   x8"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("expect 3.0-dev1..3.0-dev12 = reproduced; * = not-reproduced"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("6 scenario(s)"), "{stdout}");
+}
+
+/// A scenario author's mistake is reported with its place in the file, without Docker.
+#[test]
+fn scenarios_names_the_line_of_a_broken_file() {
+    let dir = std::env::temp_dir().join(format!("haprepro-cli-{}", std::process::id()));
+    let folder = dir.join("broken");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join("scenario.toml"),
+        "name = \"broken\"\nsummary = \"x\"\n\n[expect]\n\"*\" = \"reproduced\"\n\n\
+         [topology]\nhaproxy = { config = \"haproxy.cfg\" }\n\n[[step]]\nteleport = { to = \"mars\" }\n",
+    )
+    .unwrap();
+    std::fs::write(folder.join("haproxy.cfg"), "global\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_haprepro"))
+        .args(["scenarios", "--scenarios-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("broken/scenario.toml:11:"), "{stderr}");
+}
