@@ -48,7 +48,11 @@ pub(crate) async fn removable(
     state.records.insert(
         step.record.clone(),
         Recorded::Api {
-            command: command.clone(),
+            command: if via == "wait" {
+                command.clone()
+            } else {
+                format!("{command} (Unknown command, so show stat, polled)")
+            },
             answer: format!("{summary}\n{seen}\n"),
         },
     );
