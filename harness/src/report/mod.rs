@@ -99,11 +99,22 @@ impl Cell<'_> {
             .copied()
     }
 
-    /// The measured outcome in words: `reproduced` for one run, `R 3/20` (and `E 1` for runs that
-    /// could not run) for repeats.
+    /// The measured outcome in words: `reproduced` for one run (`reproduced, 4 of 8 runs` for a
+    /// racy case that repeats itself), `R 3/20` (and `E 1` for runs that could not run) for
+    /// `--repeat`.
     pub fn measured(&self) -> String {
         match self.runs.as_slice() {
-            [one] => one.outcome.to_string(),
+            [one] => match &one.repeat {
+                Some(rep) => {
+                    let mut text =
+                        format!("{}, {} of {} runs", one.outcome, rep.reproduced, rep.runs);
+                    if rep.errors > 0 {
+                        text.push_str(&format!(", {} could not run", rep.errors));
+                    }
+                    text
+                }
+                None => one.outcome.to_string(),
+            },
             runs => {
                 let mut text = format!("R {}/{}", self.count(Outcome::Reproduced), runs.len());
                 let errors = self.count(Outcome::Error);

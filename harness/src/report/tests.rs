@@ -101,6 +101,23 @@ fn cells_group_repeats_and_sort_versions_by_haproxy_order() {
 }
 
 #[test]
+fn a_racy_case_shows_how_often_the_symptom_appeared() {
+    let mut racy = record("race", "3.0.11", Outcome::Reproduced, Verdict::Pass);
+    racy.repeat = Some(RepeatSummary {
+        runs: 8,
+        reproduced: 3,
+        errors: 1,
+        each: Vec::new(),
+    });
+    let records = [racy];
+    let cells = cells(&records);
+    assert_eq!(
+        cells[0].measured(),
+        "reproduced, 3 of 8 runs, 1 could not run"
+    );
+}
+
+#[test]
 fn markdown_shows_repeat_counts_and_lists_what_did_not_pass() {
     let mut records = Vec::new();
     for i in 0..20 {
