@@ -30,15 +30,16 @@ pub(crate) async fn removable(
         .raw(&command)
         .await
         .map_err(|e| e.to_string())?;
-    let (removable, via, seen) = if answer.contains("Unknown command") {
-        let (removable, seen) = poll_stat(api, server, within).await;
-        (removable, "show stat", seen)
+    let polled = answer.contains("Unknown command");
+    let (removable, seen) = if polled {
+        poll_stat(api, server, within).await
     } else {
         // "Done." once removable; "Failed. ..." (not in maintenance, no such server) or a
         // timeout otherwise.
         let done = answer.trim_start().starts_with("Done");
-        (done, "wait", first_lines(answer.trim(), 2))
+        (done, first_lines(answer.trim(), 2))
     };
+    let via = if polled { "show stat" } else { "wait" };
     let elapsed = started.elapsed();
     let summary = format!(
         "removable={} via={via} after_ms={}",
@@ -48,10 +49,10 @@ pub(crate) async fn removable(
     state.records.insert(
         step.record.clone(),
         Recorded::Api {
-            command: if via == "wait" {
-                command.clone()
-            } else {
+            command: if polled {
                 format!("{command} (Unknown command, so show stat, polled)")
+            } else {
+                command.clone()
             },
             answer: format!("{summary}\n{seen}\n"),
         },
@@ -63,40 +64,36 @@ pub(crate) async fn removable(
         } else {
             "NOT removable"
         },
-        if via == "wait" { &command } else { "show stat" },
+        if polled { "show stat" } else { &command },
     ))
 }
 
 /// For versions without `wait`: polls until the server is in maintenance with no current
 /// session and no queue, or `within` passes; returns the verdict and the row last seen.
 async fn poll_stat(api: &RuntimeApi, server: &str, within: Duration) -> (bool, String) {
-    let started = Instant::now();
     let (backend, name) = server.split_once('/').unwrap_or((server, ""));
-    loop {
-        let seen = match api.show_stat().await {
-            Ok(rows) => match StatRow::find(&rows, backend, name) {
-                Some(row) => {
-                    let seen = format!(
-                        "status={} scur={} qcur={}",
-                        row.status,
-                        row.scur
-                            .map(|n| n.to_string())
-                            .unwrap_or_else(|| "-".into()),
-                        row.get("qcur").unwrap_or("-")
-                    );
-                    if idle_in_maintenance(row) {
-                        return (true, seen);
-                    }
-                    seen
-                }
-                None => format!("no server {server} in show stat"),
-            },
-            Err(e) => e.to_string(),
-        };
-        if started.elapsed() >= within {
-            return (false, seen);
+    let polled = crate::wait::poll(within, POLL, move || async move {
+        let rows = api.show_stat().await.map_err(|e| e.to_string())?;
+        let row = StatRow::find(&rows, backend, name)
+            .ok_or_else(|| format!("no server {server} in show stat"))?;
+        let seen = format!(
+            "status={} scur={} qcur={}",
+            row.status,
+            row.scur
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| "-".into()),
+            row.get("qcur").unwrap_or("-")
+        );
+        if idle_in_maintenance(row) {
+            Ok(seen)
+        } else {
+            Err(seen)
         }
-        tokio::time::sleep(POLL).await;
+    })
+    .await;
+    match polled {
+        Ok(seen) => (true, seen),
+        Err(seen) => (false, seen),
     }
 }
 

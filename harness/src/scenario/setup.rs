@@ -359,16 +359,14 @@ pub(crate) fn start_capture(state: &mut CaseState<'_>, from: &str) -> Result<(),
 }
 
 async fn wait_tcp(addr: SocketAddr, within: Duration) -> Result<(), String> {
-    let deadline = Instant::now() + within;
-    loop {
-        match tokio::net::TcpStream::connect(addr).await {
-            Ok(_) => return Ok(()),
-            Err(e) if Instant::now() >= deadline => {
-                return Err(format!("timed out after {within:?}; last error: {e}"))
-            }
-            Err(_) => tokio::time::sleep(POLL).await,
-        }
-    }
+    crate::wait::poll(within, POLL, move || async move {
+        tokio::net::TcpStream::connect(addr)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| format!("timed out after {within:?}; last error: {e}"))
 }
 
 async fn wait_haproxy_ready(

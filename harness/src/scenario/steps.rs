@@ -149,23 +149,19 @@ async fn wait_api(
         last_seen,
     };
     let api = &state.instance(on).map_err(timeout)?.api;
-    loop {
-        let last_seen = match api.command(command).await {
-            Ok(answer) if answer.contains(contains) => {
-                return Ok(format!(
-                    "after {:?}: {}",
-                    started.elapsed(),
-                    first_lines(&answer, 3)
-                ))
-            }
-            Ok(answer) => first_lines(&answer, 3),
-            Err(e) => e.to_string(),
-        };
-        if started.elapsed() >= within {
-            return Err(timeout(last_seen));
+    crate::wait::poll(within, POLL, move || async move {
+        match api.command(command).await {
+            Ok(answer) if answer.contains(contains) => Ok(format!(
+                "after {:?}: {}",
+                started.elapsed(),
+                first_lines(&answer, 3)
+            )),
+            Ok(answer) => Err(first_lines(&answer, 3)),
+            Err(e) => Err(e.to_string()),
         }
-        tokio::time::sleep(POLL).await;
-    }
+    })
+    .await
+    .map_err(timeout)
 }
 
 async fn wait_server(
@@ -176,38 +172,31 @@ async fn wait_server(
     within: std::time::Duration,
 ) -> Result<String, WaitTimeout> {
     let started = Instant::now();
+    let timeout = |last_seen: String| WaitTimeout {
+        what: format!("server {server} in state {word}"),
+        waited: started.elapsed(),
+        last_seen,
+    };
     let (backend, _) = server.split_once('/').unwrap_or((server, ""));
-    let api = &state
-        .instance(on)
-        .map_err(|e| WaitTimeout {
-            what: format!("server {server} in state {word}"),
-            waited: started.elapsed(),
-            last_seen: e,
-        })?
-        .api;
-    loop {
-        let last_seen;
-        match api.show_servers_state(Some(backend)).await {
-            Ok(servers) => match servers.iter().find(|s| s.id() == server) {
-                Some(s) => {
-                    last_seen = describe_server(s);
-                    if server_in_state(s, word) {
-                        return Ok(format!("{last_seen} after {:?}", started.elapsed()));
-                    }
-                }
-                None => last_seen = format!("no server {server} in show servers state"),
-            },
-            Err(e) => last_seen = e.to_string(),
+    let api = &state.instance(on).map_err(timeout)?.api;
+    crate::wait::poll(within, POLL, move || async move {
+        let servers = api
+            .show_servers_state(Some(backend))
+            .await
+            .map_err(|e| e.to_string())?;
+        let s = servers
+            .iter()
+            .find(|s| s.id() == server)
+            .ok_or_else(|| format!("no server {server} in show servers state"))?;
+        let seen = describe_server(s);
+        if server_in_state(s, word) {
+            Ok(format!("{seen} after {:?}", started.elapsed()))
+        } else {
+            Err(seen)
         }
-        if started.elapsed() >= within {
-            return Err(WaitTimeout {
-                what: format!("server {server} in state {word}"),
-                waited: started.elapsed(),
-                last_seen,
-            });
-        }
-        tokio::time::sleep(POLL).await;
-    }
+    })
+    .await
+    .map_err(timeout)
 }
 
 pub(crate) fn syn_matches(state: &CaseState<'_>, m: &SynMatch, syn: &SynEvent) -> bool {
