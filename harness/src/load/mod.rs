@@ -1,4 +1,7 @@
-//! Bounded client load toward HAProxy: HTTP requests that record which server answered.
+//! Bounded client load toward HAProxy from the harness process: HTTP requests that record which
+//! server answered, connect-and-close, long-lived sessions, unix-socket clients. A client of the
+//! topology sends from its own address on the case bridge ([`connect_from`]); otherwise the
+//! kernel picks the gateway's.
 //!
 //! Every loop here is bounded by a count and a per-request timeout, so a broken HAProxy makes a
 //! case fail in seconds instead of hanging it.
@@ -6,11 +9,11 @@
 pub mod sessions;
 pub mod unix;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 /// One HTTP exchange as the client saw it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -24,8 +27,22 @@ pub struct HttpExchange {
     pub error: Option<String>,
 }
 
+/// Connects to `to`, from the address `from` when given (a client's own bridge address).
+pub async fn connect_from(from: Option<IpAddr>, to: SocketAddr) -> std::io::Result<TcpStream> {
+    let Some(ip) = from else {
+        return TcpStream::connect(to).await;
+    };
+    let socket = match ip {
+        IpAddr::V4(_) => TcpSocket::new_v4()?,
+        IpAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.bind(SocketAddr::new(ip, 0))?;
+    socket.connect(to).await
+}
+
 /// Sends `count` requests one after another, each on a fresh connection.
 pub async fn http_requests(
+    from: Option<IpAddr>,
     to: SocketAddr,
     path: &str,
     count: u32,
@@ -35,7 +52,7 @@ pub async fn http_requests(
     let mut out = Vec::with_capacity(count as usize);
     for _ in 0..count {
         let started = Instant::now();
-        let result = tokio::time::timeout(timeout, http_get(to, path)).await;
+        let result = tokio::time::timeout(timeout, http_get(from, to, path)).await;
         let (status, server, error) = match result {
             Ok(Ok((status, server))) => (Some(status), server, None),
             Ok(Err(e)) => (None, None, Some(e.to_string())),
@@ -54,10 +71,15 @@ pub async fn http_requests(
 
 /// Opens `count` TCP connections one after another and closes each without sending anything;
 /// returns how many connected.
-pub async fn connect_close(to: SocketAddr, count: u32, timeout: Duration) -> u32 {
+pub async fn connect_close(
+    from: Option<IpAddr>,
+    to: SocketAddr,
+    count: u32,
+    timeout: Duration,
+) -> u32 {
     let mut connected = 0;
     for _ in 0..count {
-        if let Ok(Ok(stream)) = tokio::time::timeout(timeout, TcpStream::connect(to)).await {
+        if let Ok(Ok(stream)) = tokio::time::timeout(timeout, connect_from(from, to)).await {
             connected += 1;
             drop(stream);
         }
@@ -65,8 +87,12 @@ pub async fn connect_close(to: SocketAddr, count: u32, timeout: Duration) -> u32
     connected
 }
 
-async fn http_get(to: SocketAddr, path: &str) -> std::io::Result<(u16, Option<String>)> {
-    let mut stream = TcpStream::connect(to).await?;
+async fn http_get(
+    from: Option<IpAddr>,
+    to: SocketAddr,
+    path: &str,
+) -> std::io::Result<(u16, Option<String>)> {
+    let mut stream = connect_from(from, to).await?;
     let request = format!("GET {path} HTTP/1.1\r\nHost: haprepro\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
     let mut response = Vec::new();

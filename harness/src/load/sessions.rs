@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 /// The most sessions one load may open.
@@ -88,6 +87,8 @@ impl Drop for SessionLoad {
 /// What to start.
 #[derive(Debug, Clone, Copy)]
 pub struct LoadSpec {
+    /// The source address (a client's own); the kernel's choice otherwise.
+    pub from: Option<std::net::IpAddr>,
     pub to: SocketAddr,
     pub count: u32,
     /// Each session sends a line and waits for its echo this often.
@@ -184,12 +185,16 @@ async fn session(spec: LoadSpec, id: u32, sessions: Arc<Mutex<Vec<Session>>>, st
             f(s);
         }
     };
-    let stream =
-        match tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(spec.to)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => return update(&|s| close(s, ms(), format!("error: {e}"))),
-            Err(_) => return update(&|s| close(s, ms(), "error: connect timed out".into())),
-        };
+    let stream = match tokio::time::timeout(
+        Duration::from_secs(2),
+        super::connect_from(spec.from, spec.to),
+    )
+    .await
+    {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return update(&|s| close(s, ms(), format!("error: {e}"))),
+        Err(_) => return update(&|s| close(s, ms(), "error: connect timed out".into())),
+    };
     let local = stream.local_addr().ok();
     let opened = ms();
     update(&|s| {
@@ -260,7 +265,7 @@ async fn churn_loop(spec: LoadSpec, churn: Arc<Mutex<Churn>>) {
         tokio::spawn(async move {
             lock(&churn).attempted += 1;
             let attempt = async {
-                let stream = TcpStream::connect(spec.to).await?;
+                let stream = super::connect_from(spec.from, spec.to).await?;
                 let mut reader = BufReader::new(stream);
                 let mut banner = String::new();
                 reader.read_line(&mut banner).await?;
@@ -303,6 +308,7 @@ mod tests {
             }
         });
         let spec = LoadSpec {
+            from: None,
             to: addr,
             count: 3,
             every: Duration::from_millis(20),

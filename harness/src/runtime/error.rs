@@ -1,5 +1,3 @@
-use std::path::PathBuf;
-
 /// What can go wrong between haprepro and Docker.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -33,8 +31,9 @@ pub enum RuntimeError {
     },
     #[error("cannot {0}")]
     Io(String, #[source] std::io::Error),
-    #[error("the haprepro-backend program was not found (looked at {looked:?})\n  Build it with `cargo build --bin haprepro-backend`, or set HAPREPRO_BACKEND_BIN.")]
-    BackendMissing { looked: Vec<PathBuf> },
+    /// An address of a role on the case bridge.
+    #[error(transparent)]
+    Address(#[from] super::bridge_addr::AddrError),
 }
 
 impl RuntimeError {

@@ -5,12 +5,14 @@
 //! creating process), so `haprepro clean` finds leftovers of any earlier run, and the signal
 //! watchdog finds this process's own.
 
+mod bridge_addr;
 mod engine;
 mod error;
 mod names;
 mod sandbox;
 mod watchdog;
 
+pub use bridge_addr::AddrError;
 pub use engine::{Engine, ExecOutput, ImageSummary, NetworkInfo, RUN_LABEL};
 pub use error::RuntimeError;
 pub use names::{new_run_id, sanitize};

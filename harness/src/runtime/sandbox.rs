@@ -54,6 +54,8 @@ pub struct Sandbox {
     case: String,
     network: NetworkInfo,
     containers: Mutex<Vec<Container>>,
+    /// Addresses of in-process roles on the bridge: (role, address).
+    addresses: Mutex<Vec<(String, Ipv4Addr)>>,
     next_host: AtomicU8,
     torn_down: AtomicBool,
     keep: bool,
@@ -95,6 +97,7 @@ impl Sandbox {
                         case: case.to_string(),
                         network,
                         containers: Mutex::new(Vec::new()),
+                        addresses: Mutex::new(Vec::new()),
                         next_host: AtomicU8::new(FIRST_HOST),
                         torn_down: AtomicBool::new(false),
                         keep: std::env::var_os("HAPREPRO_KEEP").is_some(),
@@ -133,6 +136,40 @@ impl Sandbox {
         let host = self.next_host.fetch_add(1, Ordering::Relaxed);
         let [a, b, c, _] = self.network.gateway.octets();
         Ipv4Addr::new(a, b, c, host)
+    }
+
+    /// Gives a role of the harness process (a backend, a client) an address of its own on the
+    /// case bridge: the next free address of the network, added to the bridge until teardown.
+    pub fn add_address(&self, role: &str) -> Result<Ipv4Addr, RuntimeError> {
+        let ip = self.allocate_ip();
+        self.add_fixed_address(role, ip)?;
+        Ok(ip)
+    }
+
+    /// Adds an address chosen by the caller (one from [`Sandbox::allocate_ip`]) to the bridge.
+    pub fn add_fixed_address(&self, role: &str, ip: Ipv4Addr) -> Result<(), RuntimeError> {
+        super::bridge_addr::add(&self.network.bridge, ip, role)?;
+        self.addresses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((role.to_string(), ip));
+        Ok(())
+    }
+
+    /// Deletes the addresses of in-process roles from the bridge (sockets on them must be
+    /// closed first). Idempotent; teardown and `Drop` call it too.
+    pub fn delete_addresses(&self) -> Result<(), RuntimeError> {
+        let all = std::mem::take(&mut *self.addresses.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut first_error = None;
+        for (role, ip) in all {
+            if let Err(e) = super::bridge_addr::delete(&self.network.bridge, ip, &role) {
+                first_error.get_or_insert(e);
+            }
+        }
+        match first_error {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
     }
 
     /// Creates the container, copies its files in, starts it.
@@ -222,14 +259,15 @@ impl Sandbox {
         self.engine.kill(&container.id, signal).await
     }
 
-    /// Removes the case's containers, then its network. Idempotent.
+    /// Deletes the bridge addresses of in-process roles (even with `keep`: their servers end
+    /// with this process), removes the case's containers, then its network. Idempotent.
     pub async fn teardown(&self) -> Result<(), RuntimeError> {
+        let addresses = self.delete_addresses();
         if self.keep || self.torn_down.swap(true, Ordering::SeqCst) {
-            return Ok(());
+            return addresses;
         }
-        remove_labelled(&self.engine, &self.filter())
-            .await
-            .map(|_| ())
+        remove_labelled(&self.engine, &self.filter()).await?;
+        addresses
     }
 
     fn filter(&self) -> [(&str, &str); 2] {
@@ -239,6 +277,10 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
+        // Netlink calls are synchronous: the addresses go first, on this thread.
+        if let Err(e) = self.delete_addresses() {
+            eprintln!("haprepro: cleanup of case {}: {e}", self.case);
+        }
         if self.keep || self.torn_down.load(Ordering::SeqCst) {
             return;
         }

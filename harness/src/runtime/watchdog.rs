@@ -1,4 +1,5 @@
-//! On SIGINT, SIGTERM or SIGHUP, removes what this process created, then exits.
+//! On SIGINT, SIGTERM or SIGHUP, removes what this process created (bridge addresses,
+//! containers, networks), then exits.
 //!
 //! `Drop` covers errors and panics; a signal ends the process without unwinding, so a thread of
 //! its own waits for one. It works the same under `haprepro` and under `cargo test`.
@@ -44,6 +45,7 @@ pub(crate) fn install() {
             }
             INTERRUPTED.store(true, Ordering::SeqCst);
             eprintln!("haprepro: interrupted, removing this run's containers and networks");
+            super::bridge_addr::delete_all();
             let pid = std::process::id().to_string();
             if let Ok(engine) = Engine::connect().await {
                 let _ = remove_labelled(&engine, &[("haprepro.pid", pid.as_str())]).await;

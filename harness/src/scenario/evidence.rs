@@ -1,5 +1,5 @@
 //! Collecting a case's evidence into its folder, whatever happened: capture summary and SYNs,
-//! the DNS query log and zone, every container's output, and what the steps recorded.
+//! the DNS query log and zone, every backend's connection log, every container's output, and what the steps recorded.
 
 use super::runner::{error_chain, CaseState, Recorded};
 
@@ -23,6 +23,14 @@ pub(crate) async fn collect_evidence(state: &mut CaseState<'_>) {
         state.write_evidence("dns-zone.txt", dns.zone().snapshot());
         state.dns_queries = dns.log().entries();
         dns.shutdown().await;
+    }
+    for b in &state.backends {
+        let log = b.log();
+        let text = log.to_text();
+        if std::fs::write(state.evidence_dir.join(format!("{}.log", b.name())), &text).is_ok() {
+            state.evidence.push(format!("{}.log", b.name()));
+        }
+        state.logs.insert(b.name().to_string(), text);
     }
     for c in state.containers.clone() {
         if let Ok(logs) = state.sandbox.logs(&c).await {

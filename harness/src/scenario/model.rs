@@ -97,7 +97,8 @@ pub struct Variant {
 pub struct Topology {
     #[serde(default)]
     pub backends: Vec<Backend>,
-    /// Client containers, for requests from distinct fixed source addresses.
+    /// Clients of the harness process with addresses of their own on the case bridge, for
+    /// requests from distinct fixed source addresses.
     #[serde(default)]
     pub clients: Vec<Client>,
     #[serde(default)]
@@ -117,6 +118,13 @@ pub struct Backend {
     pub mode: Mode,
     #[serde(default = "default_backend_port")]
     pub port: u16,
+}
+
+impl Backend {
+    /// What the backend does from the start.
+    pub fn behaviour(&self) -> crate::backend::Behaviour {
+        crate::backend::Behaviour::default()
+    }
 }
 
 fn default_mode() -> Mode {
@@ -347,6 +355,9 @@ fn default_unix_within() -> Dur {
 pub struct SessionsStep {
     /// `role:port`.
     pub to: Spanned<String>,
+    /// A client of the topology to connect from; the gateway address otherwise.
+    #[serde(default)]
+    pub from: Option<Spanned<String>>,
     pub count: u32,
     #[serde(default = "default_every")]
     pub every: Dur,
@@ -384,6 +395,9 @@ pub struct SnapshotStep {
 pub struct TcpStep {
     /// `role:port`.
     pub to: Spanned<String>,
+    /// A client of the topology to connect from; the gateway address otherwise.
+    #[serde(default)]
+    pub from: Option<Spanned<String>>,
     pub connect_close: u32,
 }
 
@@ -525,7 +539,8 @@ pub struct ApiStep {
 pub struct HttpStep {
     /// `role:port`.
     pub to: Spanned<String>,
-    /// A client container to send from (its own source address); the harness host otherwise.
+    /// A client of the topology to send from (its own source address); the case network's
+    /// gateway address otherwise.
     #[serde(default)]
     pub from: Option<Spanned<String>>,
     #[serde(default = "default_path")]

@@ -1,7 +1,8 @@
 //! Running one case: a scenario on one HAProxy image, from an empty network to a verdict.
 //!
-//! Setup starts the DNS server (on the case network's gateway), the capture, the backends and
-//! HAProxy, then waits until HAProxy's runtime API answers. Steps run in file order; the first
+//! Setup starts the DNS server (on the case network's gateway), the capture, the backends (in
+//! this process, on addresses of the case bridge) and HAProxy, then waits until HAProxy's
+//! runtime API answers. Steps run in file order; the first
 //! failing step ends the case as `error` (the experiment did not run as written), never as a
 //! pass. Evidence is collected whatever happened, then everything is removed.
 
@@ -81,6 +82,8 @@ pub(crate) struct CaseState<'a> {
     pub sandbox: Sandbox,
     pub ips: BTreeMap<String, Ipv4Addr>,
     pub containers: Vec<Container>,
+    /// The backends, serving in this process.
+    pub backends: Vec<crate::backend::Backend>,
     pub dns: Option<DnsServer>,
     pub capture: Option<Capture>,
     /// SYNs of captures already stopped.
@@ -143,6 +146,28 @@ impl CaseState<'_> {
             .ok_or_else(|| format!("{to:?}: expected role:port"))?;
         let port: u16 = port.parse().map_err(|_| format!("{to:?}: bad port"))?;
         Ok(std::net::SocketAddr::new(self.role_ip(role)?.into(), port))
+    }
+
+    /// The source address of a step's `from` (a client of the topology), if it names one.
+    pub(crate) fn client_ip(
+        &self,
+        from: Option<&toml::Spanned<String>>,
+    ) -> Result<Option<std::net::IpAddr>, String> {
+        let Some(from) = from else {
+            return Ok(None);
+        };
+        let name = from.get_ref();
+        if !self
+            .scenario
+            .raw
+            .topology
+            .clients
+            .iter()
+            .any(|c| c.name.get_ref() == name)
+        {
+            return Err(format!("{name:?} is not a client of the topology"));
+        }
+        Ok(Some(self.role_ip(name)?.into()))
     }
 
     pub(crate) fn role_ip(&self, role: &str) -> Result<Ipv4Addr, String> {
@@ -317,6 +342,7 @@ async fn run_once(
         variant,
         sandbox,
         containers: Vec::new(),
+        backends: Vec::new(),
         dns: None,
         capture: None,
         past_syns: Vec::new(),
@@ -395,6 +421,11 @@ async fn run_once(
     if let Some(reason) = failure {
         record.outcome = Outcome::Error;
         record.reason = reason;
+    }
+    // Clients, then backends (their sockets closed before their addresses go), then Docker.
+    state.loads.clear();
+    for backend in std::mem::take(&mut state.backends) {
+        backend.shutdown().await;
     }
     if let Err(e) = state.sandbox.teardown().await {
         record

@@ -1,16 +1,15 @@
-//! Setting a case up: addresses, the DNS server, the capture, the containers in the order the
-//! case needs, and the readiness of every HAProxy. Also the steps that start things later
+//! Setting a case up: addresses (on the bridge for the harness's own roles), the DNS server,
+//! the capture, the backends, the HAProxy containers, and the readiness of every HAProxy. Also the steps that start things later
 //! (`start`, `capture`), which share this code.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use crate::backend;
+use crate::backend::Backend;
 use crate::capture::{self, Capture};
 use crate::dns::{DnsServer, SrvTarget};
 use crate::haproxy::RuntimeApi;
-use crate::images;
 use crate::runtime::{ContainerSpec, FileIn};
 
 use super::model::{SrvSpec, StartMode};
@@ -19,18 +18,11 @@ use super::words::{parse_fault, POLL};
 
 /// Where the config goes inside the HAProxy container.
 const CONFIG_PATH: &str = "/etc/haprepro/haproxy.cfg";
-/// HAProxy's container starts with the backends', but its process waits for this file in
-/// `SOCK_DIR`, which the harness creates once the backends listen: one container start in the
-/// setup instead of two in a row, and HAProxy's first health checks still find the backends up.
-const START_GATE: &str = ".start";
-/// Runs HAProxy (`"$@"`) once the start gate exists; `exec` keeps it as the container's pid 1.
-const GATED_START: &str =
-    "while [ ! -e /run/haprepro/.start ]; do sleep 0.01; done; exec haproxy \"$@\"";
 
 /// A folder shared between the host and each HAProxy container (`{{ sock.dir }}`), so the
 /// harness reaches unix sockets (the master CLI) directly.
 pub const SOCK_DIR: &str = "/run/haprepro";
-/// How long HAProxy and the backends get to become ready.
+/// How long HAProxy gets to become ready.
 const READY_WITHIN: Duration = Duration::from_secs(10);
 
 pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
@@ -40,13 +32,18 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
         let ip = state.sandbox.allocate_ip();
         state.ips.insert(instance.name.clone(), ip);
     }
+    // Backends and clients are the harness's own sockets, each on an address of its own added
+    // to the case bridge: the addresses containers would have had, in the same order.
     for role in topology
         .backends
         .iter()
         .map(|b| &b.name)
         .chain(topology.clients.iter().map(|c| &c.name))
     {
-        let ip = state.sandbox.allocate_ip();
+        let ip = state
+            .sandbox
+            .add_address(role.get_ref())
+            .map_err(|e| error_chain(&e))?;
         state.ips.insert(role.get_ref().clone(), ip);
     }
     let mut values = super::load::placeholder_values(&state.scenario.raw, &state.scenario.roles);
@@ -106,47 +103,15 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
     let values = super::load::with_vars(values, &state.variant.vars);
     state.values = values.clone();
 
-    // The base image and the backend program only matter when the case has backends or
-    // clients: a HAProxy-only case runs with nothing but its HAProxy image.
-    let (base, backend_bind) = if topology.backends.is_empty() && topology.clients.is_empty() {
-        (String::new(), String::new())
-    } else {
-        let base = images::base_image(state.sandbox.engine())
-            .await
-            .map_err(|e| error_chain(&e))?;
-        let backend_bin = backend::locate().map_err(|e| error_chain(&e))?;
-        let bind = format!("{}:{}:ro", backend_bin.display(), backend::CONTAINER_PATH);
-        (base, bind)
-    };
-    let mut specs = Vec::new();
+    // The backends listen before HAProxy starts, so its first health checks find them up.
     for b in &topology.backends {
-        specs.push(ContainerSpec {
-            role: b.name.get_ref().clone(),
-            image: base.clone(),
-            entrypoint: Some(vec![backend::CONTAINER_PATH.into()]),
-            cmd: vec![
-                "--name".into(),
-                b.name.get_ref().clone(),
-                "--mode".into(),
-                format!("{:?}", b.mode).to_lowercase(),
-                "--listen".into(),
-                format!("0.0.0.0:{}", b.port),
-            ],
-            binds: vec![backend_bind.clone()],
-            ip: Some(state.ips[b.name.get_ref()]),
-            ..Default::default()
-        });
+        let name = b.name.get_ref();
+        let addr = SocketAddr::new(IpAddr::V4(state.ips[name]), b.port);
+        let backend = Backend::start(name, b.mode, addr, b.behaviour(), state.started)
+            .map_err(|e| error_chain(&e))?;
+        state.backends.push(backend);
     }
-    for c in &topology.clients {
-        specs.push(ContainerSpec {
-            role: c.name.get_ref().clone(),
-            image: base.clone(),
-            entrypoint: Some(vec!["sleep".into(), "infinity".into()]),
-            binds: vec![backend_bind.clone()],
-            ip: Some(state.ips[c.name.get_ref()]),
-            ..Default::default()
-        });
-    }
+    let mut specs = Vec::new();
     for setup in &topology.haproxy.get_ref().0 {
         let template = state
             .scenario
@@ -189,12 +154,7 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
         let spec = ContainerSpec {
             role: setup.name.clone(),
             image: state.image.reference.clone(),
-            entrypoint: Some(vec![
-                "sh".into(),
-                "-c".into(),
-                GATED_START.into(),
-                "haproxy".into(),
-            ]),
+            entrypoint: Some(vec!["haproxy".into()]),
             cmd,
             files: vec![FileIn {
                 path: CONFIG_PATH.into(),
@@ -218,8 +178,6 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
             master_cli: setup.master_cli,
         });
     }
-    // Everything starts at once; HAProxy's process waits at its start gate until the backends
-    // listen (see START_GATE).
     let started =
         futures_util::future::join_all(specs.into_iter().map(|s| state.sandbox.start(s))).await;
     for c in started {
@@ -228,17 +186,6 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
             instance.container = Some(c.clone());
         }
         state.containers.push(c);
-    }
-    for b in &topology.backends {
-        let addr = SocketAddr::new(IpAddr::V4(state.ips[b.name.get_ref()]), b.port);
-        wait_tcp(addr, READY_WITHIN)
-            .await
-            .map_err(|e| format!("backend {} not listening: {e}", b.name.get_ref()))?;
-    }
-    for instance in &state.instances {
-        let gate = instance.sock_dir.join(START_GATE);
-        std::fs::write(&gate, b"")
-            .map_err(|e| format!("cannot open the start gate {}: {e}", gate.display()))?;
     }
     let mut ready = Vec::new();
     for instance in state.instances.iter().filter(|i| i.container.is_some()) {
@@ -356,17 +303,6 @@ pub(crate) fn start_capture(state: &mut CaseState<'_>, from: &str) -> Result<(),
     state.evidence.push(name);
     state.capture = Some(cap);
     Ok(())
-}
-
-async fn wait_tcp(addr: SocketAddr, within: Duration) -> Result<(), String> {
-    crate::wait::poll(within, POLL, move || async move {
-        tokio::net::TcpStream::connect(addr)
-            .await
-            .map(drop)
-            .map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| format!("timed out after {within:?}; last error: {e}"))
 }
 
 async fn wait_haproxy_ready(

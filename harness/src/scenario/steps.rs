@@ -22,8 +22,9 @@ pub(crate) async fn execute(state: &mut CaseState<'_>, step: &Step) -> Result<St
         Step::Unix(u) => unix(state, u).await,
         Step::Tcp(t) => {
             let addr = state.role_addr(t.to.get_ref())?;
-            let n =
-                load::connect_close(addr, t.connect_close, std::time::Duration::from_secs(2)).await;
+            let from = state.client_ip(t.from.as_ref())?;
+            let timeout = std::time::Duration::from_secs(2);
+            let n = load::connect_close(from, addr, t.connect_close, timeout).await;
             Ok(format!(
                 "{n} of {} connections opened and closed",
                 t.connect_close
@@ -362,61 +363,6 @@ async fn api(state: &mut CaseState<'_>, a: &ApiStep) -> Result<String, String> {
     Ok(detail)
 }
 
-/// Sends the requests from inside a client container, so they carry its address.
-async fn http_from_client(
-    state: &CaseState<'_>,
-    client: &str,
-    to: std::net::SocketAddr,
-    h: &HttpStep,
-) -> Result<Vec<load::HttpExchange>, String> {
-    let container = state
-        .containers
-        .iter()
-        .find(|c| c.role == client)
-        .ok_or_else(|| format!("no client container {client:?}"))?;
-    let offset = state.started.elapsed().as_millis() as u64;
-    let (to, count, timeout) = (
-        to.to_string(),
-        h.count.to_string(),
-        h.timeout.0.as_millis().to_string(),
-    );
-    let cmd = [
-        crate::backend::CONTAINER_PATH,
-        "http-client",
-        "--to",
-        &to,
-        "--path",
-        &h.path,
-        "--count",
-        &count,
-        "--timeout-ms",
-        &timeout,
-    ];
-    let out = state
-        .sandbox
-        .exec(container, &cmd)
-        .await
-        .map_err(|e| error_chain(&e))?;
-    if out.exit_code != 0 {
-        return Err(format!(
-            "http-client in {client} exited {}: {}",
-            out.exit_code,
-            out.stderr.trim()
-        ));
-    }
-    let mut exchanges: Vec<load::HttpExchange> =
-        serde_json::from_str(&out.stdout).map_err(|e| {
-            format!(
-                "http-client in {client} printed no JSON ({e}): {}",
-                out.stdout.trim()
-            )
-        })?;
-    for e in &mut exchanges {
-        e.at_ms += offset;
-    }
-    Ok(exchanges)
-}
-
 pub(crate) fn first_lines(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let mut shown = lines
@@ -436,10 +382,9 @@ pub(crate) fn first_lines(text: &str, n: usize) -> String {
 
 async fn http(state: &mut CaseState<'_>, h: &HttpStep) -> Result<String, String> {
     let to = state.role_addr(h.to.get_ref())?;
-    let exchanges = match &h.from {
-        None => load::http_requests(to, &h.path, h.count, h.timeout.0, state.started).await,
-        Some(client) => http_from_client(state, client.get_ref(), to, h).await?,
-    };
+    let from = state.client_ip(h.from.as_ref())?;
+    let exchanges =
+        load::http_requests(from, to, &h.path, h.count, h.timeout.0, state.started).await;
     let mut by_server: std::collections::BTreeMap<String, u32> = Default::default();
     for e in &exchanges {
         let key = match (&e.server, e.status, &e.error) {
@@ -623,6 +568,7 @@ async fn signal(state: &mut CaseState<'_>, sig: &SignalStep) -> Result<String, S
 
 async fn sessions(state: &mut CaseState<'_>, sess: &SessionsStep) -> Result<String, String> {
     let spec = load::sessions::LoadSpec {
+        from: state.client_ip(sess.from.as_ref())?,
         to: state.role_addr(sess.to.get_ref())?,
         count: sess.count,
         every: sess.every.0,

@@ -1,10 +1,11 @@
-//! The SYN detector on a real case network: a container that connects to port 0 is seen doing
-//! so, an ordinary connection is seen with its own port and is not counted as port 0. This is
+//! The SYN detector on a real case network: a container that connects to port 0 of an address
+//! the harness holds on the bridge is seen doing so, an ordinary connection is seen with its own port and is not counted as port 0. This is
 //! what makes a "no SYN to port 0" verdict mean something.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use haprepro::backend::{Backend, Behaviour, Mode};
 use haprepro::capture::{syn_filter, Capture};
 use haprepro::runtime::{ContainerSpec, Engine, Sandbox};
 
@@ -16,39 +17,26 @@ async fn a_syn_to_port_zero_between_containers_is_detected() {
     let base = haprepro::images::base_image(&engine)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let backend = haprepro::backend::locate().unwrap_or_else(|e| panic!("{e}"));
     let run = format!("test-{}", haprepro::runtime::new_run_id());
     let sandbox = Sandbox::create(&engine, &run, "capture-self-test")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let target = sandbox
-        .start(ContainerSpec {
-            role: "target".into(),
-            image: base.clone(),
-            entrypoint: Some(vec![haprepro::backend::CONTAINER_PATH.into()]),
-            cmd: [
-                "--name",
-                "target",
-                "--mode",
-                "tcp",
-                "--listen",
-                "0.0.0.0:8000",
-            ]
-            .map(String::from)
-            .to_vec(),
-            binds: vec![format!(
-                "{}:{}:ro",
-                backend.display(),
-                haprepro::backend::CONTAINER_PATH
-            )],
-            ..Default::default()
-        })
-        .await
-        .expect("target container");
+    // The target is a backend of the harness process, on an address of the bridge: the SYNs
+    // cross the bridge to the host, as HAProxy's SYNs to its backends do.
+    let ip = sandbox
+        .add_address("target")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let target = Backend::start(
+        "target",
+        Mode::Tcp,
+        SocketAddr::new(IpAddr::V4(ip), 8000),
+        Behaviour::default(),
+        std::time::Instant::now(),
+    )
+    .expect("target backend");
     let pcap = std::env::temp_dir().join(format!("{run}.pcap"));
     let capture = Capture::start(&sandbox.network().bridge, &syn_filter(None), &pcap)
         .unwrap_or_else(|e| panic!("{e}"));
-    let ip = target.ip;
     let script = format!(
         "(exec 3<>/dev/tcp/{ip}/0) 2>/dev/null; (exec 3<>/dev/tcp/{ip}/8000) 2>/dev/null; sleep 30"
     );
@@ -76,6 +64,8 @@ async fn a_syn_to_port_zero_between_containers_is_detected() {
         .await;
     let syns = capture.syns();
     let summary = capture.stop().expect("capture stops");
+    let connections = target.log().connections();
+    target.shutdown().await;
     sandbox.teardown().await.expect("teardown");
     let _ = std::fs::remove_file(&pcap);
 
@@ -91,4 +81,10 @@ async fn a_syn_to_port_zero_between_containers_is_detected() {
         "only the port-0 attempt may count as port 0: {to_zero:?}"
     );
     assert!(summary.packets >= 2, "{summary:?}");
+    assert!(
+        connections
+            .iter()
+            .any(|c| c.peer.ip() == IpAddr::V4(client.ip)),
+        "the backend logged the client's connection: {connections:?}"
+    );
 }

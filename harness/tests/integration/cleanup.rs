@@ -2,6 +2,7 @@
 //! `haprepro clean` removes what a kept case left. Each check looks the run's labels up in Docker
 //! itself.
 
+use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,13 @@ async fn leftovers(engine: &Engine, run: &str) -> (usize, usize) {
     let containers = engine.containers_labelled(&filter).await.unwrap();
     let networks = engine.networks_labelled(&filter).await.unwrap();
     (containers.len(), networks.len())
+}
+
+static ADDRESS: std::sync::Mutex<Option<Ipv4Addr>> = std::sync::Mutex::new(None);
+
+/// Whether an address is assigned on this host (only a local address can be bound).
+fn on_host(ip: Ipv4Addr) -> bool {
+    std::net::UdpSocket::bind((ip, 0)).is_ok()
 }
 
 fn sleeper(base: &str) -> ContainerSpec {
@@ -40,12 +48,21 @@ async fn a_panicking_case_leaves_nothing() {
         let (engine, run) = (engine.clone(), run.clone());
         tokio::spawn(async move {
             let sandbox = Sandbox::create(&engine, &run, "panics").await.unwrap();
+            let ip = sandbox.add_address("s1").unwrap();
+            assert!(on_host(ip));
+            ADDRESS.lock().unwrap().replace(ip);
             sandbox.start(sleeper(&base)).await.unwrap();
             panic!("a step went wrong");
         })
     };
     assert!(task.await.unwrap_err().is_panic());
     assert_eq!(leftovers(&engine, &run).await, (0, 0));
+    let ip = ADDRESS
+        .lock()
+        .unwrap()
+        .take()
+        .expect("an address was added");
+    assert!(!on_host(ip), "{ip} is still assigned on the host");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,7 +105,8 @@ async fn ctrl_c_on_a_run_leaves_nothing() {
         .stderr(Stdio::null())
         .spawn()
         .expect("haprepro runs");
-    // The run id is on the first line; wait until the case's containers exist.
+    // The run id is on the first line; wait until the case's container exists (HAProxy: the
+    // backends are in that process).
     let mut first = String::new();
     std::io::BufRead::read_line(
         &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
@@ -97,7 +115,7 @@ async fn ctrl_c_on_a_run_leaves_nothing() {
     .unwrap();
     let run = first.rsplit(' ').next().unwrap().trim().to_string();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while leftovers(&engine, &run).await.0 < 3 {
+    while leftovers(&engine, &run).await.0 < 1 {
         assert!(
             Instant::now() < deadline,
             "the case never started its containers ({first})"
@@ -109,4 +127,13 @@ async fn ctrl_c_on_a_run_leaves_nothing() {
     let _ = std::fs::remove_dir_all(&results);
     assert_eq!(status.code(), Some(130), "{status:?}");
     assert_eq!(leftovers(&engine, &run).await, (0, 0));
+    let ours = std::process::Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "label", "haprepro*"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    assert!(
+        !ours.contains(&run),
+        "addresses of the run are still on the host: {ours}"
+    );
 }
