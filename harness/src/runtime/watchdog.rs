@@ -48,7 +48,12 @@ pub(crate) fn install() {
             super::bridge_addr::delete_all();
             let pid = std::process::id().to_string();
             if let Ok(engine) = Engine::connect().await {
-                let _ = remove_labelled(&engine, &[("haprepro.pid", pid.as_str())]).await;
+                let filter = [("haprepro.pid", pid.as_str())];
+                let _ = remove_labelled(&engine, &filter).await;
+                // A container whose creation was in flight when the signal came appears only
+                // after the first listing: a second pass, a moment later, removes it too.
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                let _ = remove_labelled(&engine, &filter).await;
             }
             std::process::exit(130);
         });

@@ -4,7 +4,6 @@
 
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use haprepro::runtime::{ContainerSpec, Engine, Sandbox, RUN_LABEL};
 
@@ -84,8 +83,8 @@ async fn clean_removes_what_a_kept_case_left() {
     assert_eq!(leftovers(&engine, &run).await, (0, 0));
 }
 
-/// Ctrl-C on `haprepro run`: the watchdog removes the run's containers and network, then the
-/// process exits with 130.
+/// Ctrl-C on `haprepro run`: the watchdog deletes the backends' bridge addresses, removes the
+/// run's containers and network, then the process exits with 130.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_on_a_run_leaves_nothing() {
     let engine = engine().await;
@@ -105,35 +104,31 @@ async fn ctrl_c_on_a_run_leaves_nothing() {
         .stderr(Stdio::null())
         .spawn()
         .expect("haprepro runs");
-    // The run id is on the first line; wait until the case's container exists (HAProxy: the
-    // backends are in that process).
+    // The run id is on the first line; wait until the setup is done, so the signal comes
+    // while the backends serve on their bridge addresses and HAProxy runs.
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
-        &mut first,
-    )
-    .unwrap();
+    std::io::BufRead::read_line(&mut out, &mut first).unwrap();
     let run = first.rsplit(' ').next().unwrap().trim().to_string();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while leftovers(&engine, &run).await.0 < 1 {
-        assert!(
-            Instant::now() < deadline,
-            "the case never started its containers ({first})"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut setup = String::new();
+    while !setup.contains("setup") {
+        setup.clear();
+        let n = std::io::BufRead::read_line(&mut out, &mut setup).unwrap();
+        assert!(n > 0, "the run ended before its setup line ({first})");
     }
+    assert!(leftovers(&engine, &run).await.0 >= 1, "{setup}");
+    // `s1=10.213.x.y:8000`: the backends' addresses on the bridge.
+    let addresses: Vec<Ipv4Addr> = setup
+        .split_whitespace()
+        .filter_map(|w| w.split_once('=')?.1.split(':').next()?.parse().ok())
+        .collect();
+    assert!(addresses.iter().all(|ip| on_host(*ip)), "{setup}");
+    assert!(!addresses.is_empty(), "{setup}");
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = child.wait().unwrap();
     let _ = std::fs::remove_dir_all(&results);
     assert_eq!(status.code(), Some(130), "{status:?}");
     assert_eq!(leftovers(&engine, &run).await, (0, 0));
-    let ours = std::process::Command::new("ip")
-        .args(["-4", "-o", "addr", "show", "label", "haprepro*"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    assert!(
-        !ours.contains(&run),
-        "addresses of the run are still on the host: {ours}"
-    );
+    let left: Vec<_> = addresses.iter().filter(|ip| on_host(**ip)).collect();
+    assert!(left.is_empty(), "still assigned on the host: {left:?}");
 }
