@@ -11,8 +11,10 @@ use clap::Args;
 use haprepro::images;
 use haprepro::scenario::{self, CaseEvent, Outcome};
 
+use super::build_progress::BuildProgress;
 use super::report_error;
 use super::run::{begin, load_scenario, pick_variant, print_event, CaseArgs, SourceArgs};
+use super::source_args::{check_requires, BuildOpts};
 
 /// Not reproduced: `git bisect run` marks the commit good.
 const GOOD: i32 = 0;
@@ -29,6 +31,8 @@ pub struct CheckArgs {
     scenario: String,
     #[command(flatten)]
     source: SourceArgs,
+    #[command(flatten)]
+    build: BuildOpts,
     /// The variant of the scenario to run (its first by default).
     #[arg(long)]
     variant: Option<String>,
@@ -48,6 +52,14 @@ pub async fn run(args: CheckArgs) -> i32 {
         eprintln!("check: exit {ABORT} (bad input; stops `git bisect run`)");
         return ABORT;
     };
+    let Ok(source) = args.source.source_with(&args.build) else {
+        eprintln!("check: exit {ABORT} (bad input; stops `git bisect run`)");
+        return ABORT;
+    };
+    if check_requires(&scenario, &source).is_err() {
+        eprintln!("check: exit {ABORT} (bad input; stops `git bisect run`)");
+        return ABORT;
+    }
     let engine = match haprepro::runtime::Engine::connect().await {
         Ok(e) => e,
         Err(e) => {
@@ -56,9 +68,19 @@ pub async fn run(args: CheckArgs) -> i32 {
             return SKIP;
         }
     };
-    let source = args.source.source();
-    let image = match images::resolve(&engine, &source).await {
+    let progress = BuildProgress::new();
+    let resolved = images::resolve_with(&engine, &source, &|e| progress.event(e)).await;
+    progress.finish();
+    let image = match resolved {
         Ok(i) => i,
+        // A ref that does not exist, a tarball that is no HAProxy: every commit would fail the
+        // same way, so stop `git bisect run` rather than skip them all. A build that fails is
+        // this commit's problem: skip it.
+        Err(e) if e.is_bad_input() && !matches!(e, images::ImageError::PatchFailed { .. }) => {
+            report_error(&e);
+            eprintln!("check: exit {ABORT} (bad input; stops `git bisect run`)");
+            return ABORT;
+        }
         Err(e) => {
             report_error(&e);
             eprintln!("check: exit {SKIP} (could not run: no usable HAProxy from {source})");

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bisect;
+mod build_progress;
 mod check;
 mod clean;
 mod images;
@@ -9,6 +10,7 @@ mod matrix;
 mod report;
 mod run;
 mod scenarios;
+mod source_args;
 
 use clap::{Parser, Subcommand};
 
@@ -88,21 +90,25 @@ pub fn main() -> i32 {
     code
 }
 
-/// Resolves an image source, or prints why not and returns the exit code: a version the
-/// catalog does not know is bad input (2), anything else a harness failure (3).
+/// Resolves an image source (building it when it is a source build, with progress on
+/// stderr), or prints why not and returns the exit code: bad input (an unknown version, a ref
+/// that does not exist, a patch that does not apply) is 2, anything else a harness failure (3).
 pub async fn resolve_image(
     engine: &haprepro::runtime::Engine,
     source: &haprepro::images::ImageSource,
 ) -> Result<haprepro::images::ResolvedImage, i32> {
-    haprepro::images::resolve(engine, source)
-        .await
-        .map_err(|e| {
-            report_error(&e);
-            match e {
-                haprepro::images::ImageError::UnknownVersion { .. } => exit::USAGE,
-                _ => exit::HARNESS,
-            }
-        })
+    let progress = build_progress::BuildProgress::new();
+    let resolved =
+        haprepro::images::resolve_with(engine, source, &|event| progress.event(event)).await;
+    progress.finish();
+    resolved.map_err(|e| {
+        report_error(&e);
+        if e.is_bad_input() {
+            exit::USAGE
+        } else {
+            exit::HARNESS
+        }
+    })
 }
 
 /// Prints an error with its chain of causes, as "Caused by:" lines.

@@ -5,6 +5,7 @@ use haprepro::images::ImageSource;
 use haprepro::report::CaseRecord;
 use haprepro::scenario::{self, CaseEvent, RunOptions, Verdict};
 
+use super::source_args::{check_requires, BuildOpts};
 use super::{engine, exit};
 
 /// Where a case's HAProxy comes from; one of these, `--version` by default.
@@ -23,9 +24,29 @@ pub struct SourceArgs {
     /// A locally built haproxy binary, run in a base image with HAProxy's libraries.
     #[arg(long, value_name = "PATH")]
     haproxy_bin: Option<PathBuf>,
+    /// HAProxy built from source: a git checkout (with --ref), a release tarball, or
+    /// debian:SUITE (Debian's source package); see images/README.md.
+    #[arg(long, value_name = "DIR|TARBALL|debian:SUITE")]
+    src: Option<String>,
 }
 
 impl SourceArgs {
+    /// The image source, with `--src`'s build options; an error message and exit 2 when they
+    /// do not fit together.
+    pub fn source_with(&self, build: &BuildOpts) -> Result<ImageSource, i32> {
+        match &self.src {
+            Some(src) => build.spec(src).map(|s| ImageSource::Source(Box::new(s))),
+            None if build.any() => Err(
+                "--ref, --patch, --profile, --debian-patches and --build-suite need --src".into(),
+            ),
+            None => Ok(self.source()),
+        }
+        .map_err(|message: String| {
+            eprintln!("error: {message}");
+            exit::USAGE
+        })
+    }
+
     pub fn source(&self) -> ImageSource {
         if let Some(t) = &self.official {
             ImageSource::Official(t.clone())
@@ -78,6 +99,8 @@ pub struct RunArgs {
     #[command(flatten)]
     source: SourceArgs,
     #[command(flatten)]
+    build: BuildOpts,
+    #[command(flatten)]
     case: CaseArgs,
 }
 
@@ -109,11 +132,17 @@ pub async fn run(args: RunArgs) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    let source = match args.source.source_with(&args.build) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if let Err(code) = check_requires(&scenario, &source) {
+        return code;
+    }
     let engine = match engine().await {
         Ok(e) => e,
         Err(code) => return code,
     };
-    let source = args.source.source();
     eprintln!("resolving HAProxy image for {source} ...");
     let image = match super::resolve_image(&engine, &source).await {
         Ok(i) => i,

@@ -15,8 +15,17 @@ const CATALOG: &str = include_str!("../../../images/catalog.toml");
 pub struct Catalog {
     pub mirror: String,
     pub packages: Vec<String>,
+    /// What the builder rootfs of source builds holds beside `--variant=buildd`.
+    pub builder: BuilderPackages,
     #[serde(rename = "suite")]
     pub suites: Vec<Suite>,
+}
+
+/// `[builder]`: the packages of every suite's builder image.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuilderPackages {
+    pub packages: Vec<String>,
 }
 
 /// One buildable image: a Debian suite and where its haproxy comes from.
@@ -29,6 +38,21 @@ pub struct Suite {
     /// The suite to take haproxy from, when it is not the base (`apt-get install -t`).
     pub install_from: Option<String>,
     pub version_hint: String,
+    /// The Lua development package a source build of the `full` profile links against: the
+    /// one whose library this suite's runtime image has (Debian's haproxy links it).
+    /// `liblua5.4-dev` when absent. Not part of the runtime image's recipe.
+    pub lua_dev: Option<String>,
+}
+
+impl Suite {
+    /// The suite whose rootfs holds this one (`sid` for `experimental`).
+    pub fn base_suite(&self) -> &str {
+        self.base.as_deref().unwrap_or(&self.name)
+    }
+
+    pub fn lua_dev(&self) -> &str {
+        self.lua_dev.as_deref().unwrap_or("liblua5.4-dev")
+    }
 }
 
 impl Catalog {
@@ -153,7 +177,7 @@ mod tests {
     #[test]
     fn unknown_keys_are_rejected() {
         let err = Catalog::parse(
-            "mirror='m'\npackages=[]\n[[suite]]\nname='x'\nversion_hint='1'\nbse='y'\n",
+            "mirror='m'\npackages=[]\n[builder]\npackages=[]\n[[suite]]\nname='x'\nversion_hint='1'\nbse='y'\n",
         )
         .unwrap_err();
         assert!(err.to_string().contains("bse"), "{err}");

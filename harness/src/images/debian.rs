@@ -16,13 +16,18 @@ use super::catalog::{Catalog, Suite};
 use super::{labels, BuildEvent, ImageError, HAPROXY_REPO};
 use crate::runtime::Engine;
 
-/// Where build logs and scratch tarballs go: `$XDG_CACHE_HOME/haprepro/images`.
-pub fn work_dir() -> PathBuf {
+/// haprepro's cache directory: `$XDG_CACHE_HOME/haprepro` (`~/.cache/haprepro`).
+pub fn cache_dir() -> PathBuf {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
         .unwrap_or_else(std::env::temp_dir);
-    base.join("haprepro").join("images")
+    base.join("haprepro")
+}
+
+/// Where build logs and scratch tarballs go: `$XDG_CACHE_HOME/haprepro/images`.
+pub fn work_dir() -> PathBuf {
+    cache_dir().join("images")
 }
 
 /// The tag under which a suite's image is cached; the version tag is added beside it.
@@ -80,38 +85,8 @@ pub async fn build(
         reason,
         log: log_path.clone(),
     };
-    let mut log = tokio::fs::File::create(&log_path)
-        .await
-        .map_err(|e| ImageError::Io(format!("create {}", log_path.display()), e))?;
     let args = mmdebstrap_args(catalog, suite, &tarball, &version_file);
-    log.write_all(format!("$ mmdebstrap {}\n", args.join(" ")).as_bytes())
-        .await
-        .ok();
-    let mut child = tokio::process::Command::new("mmdebstrap")
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => ImageError::MmdebstrapMissing,
-            _ => ImageError::Io("run mmdebstrap".into(), e),
-        })?;
-    if let Some(stderr) = child.stderr.take() {
-        let mut lines = BufReader::new(stderr).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            log.write_all(line.as_bytes()).await.ok();
-            log.write_all(b"\n").await.ok();
-            if let Some(msg) = line.strip_prefix("I: ") {
-                event("rootfs", msg.to_string());
-            }
-        }
-    }
-    let status = child
-        .wait()
-        .await
-        .map_err(|e| ImageError::Io("wait for mmdebstrap".into(), e))?;
+    let status = mmdebstrap(&args, &log_path, &|msg| event("rootfs", msg.to_string())).await?;
     if !status.success() {
         let _ = tokio::fs::remove_file(&tarball).await;
         return Err(step_failed(
@@ -152,6 +127,46 @@ pub async fn build(
         format!("HAProxy {version} as {HAPROXY_REPO}:{short}"),
     );
     Ok(version)
+}
+
+/// Runs mmdebstrap with `args`, its whole output into `log_path`, and each of its `I:` lines
+/// (what it is doing) to `on_info`.
+pub(super) async fn mmdebstrap(
+    args: &[String],
+    log_path: &Path,
+    on_info: &(dyn Fn(&str) + Sync),
+) -> Result<std::process::ExitStatus, ImageError> {
+    let mut log = tokio::fs::File::create(log_path)
+        .await
+        .map_err(|e| ImageError::Io(format!("create {}", log_path.display()), e))?;
+    log.write_all(format!("$ mmdebstrap {}\n", args.join(" ")).as_bytes())
+        .await
+        .ok();
+    let mut child = tokio::process::Command::new("mmdebstrap")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => ImageError::MmdebstrapMissing,
+            _ => ImageError::Io("run mmdebstrap".into(), e),
+        })?;
+    if let Some(stderr) = child.stderr.take() {
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            log.write_all(line.as_bytes()).await.ok();
+            log.write_all(b"\n").await.ok();
+            if let Some(msg) = line.strip_prefix("I: ") {
+                on_info(msg);
+            }
+        }
+    }
+    child
+        .wait()
+        .await
+        .map_err(|e| ImageError::Io("wait for mmdebstrap".into(), e))
 }
 
 fn mmdebstrap_args(

@@ -1,20 +1,23 @@
 //! Where each HAProxy version's image comes from.
 //!
-//! Four sources, chosen per run: an image built offline from a Debian suite (the catalog, the
+//! Five sources, chosen per run: an image built offline from a Debian suite (the catalog, the
 //! only source that works without a registry), an official `haproxy:<tag>`, any image
-//! reference, and a local `haproxy` binary placed into a base image that has HAProxy's runtime
-//! libraries. Whatever the source, the version a case reports is read from `haproxy -v` inside
-//! the image, never from a tag.
+//! reference, a local `haproxy` binary placed into a base image that has HAProxy's runtime
+//! libraries, and HAProxy built from source (a git ref, a tarball, Debian's source package,
+//! plus patches) in an offline builder container ([`source`]). Whatever the source, the version
+//! a case reports is read from `haproxy -v` inside the image, never from a tag.
 
 mod catalog;
 mod debian;
 mod local_bin;
+pub mod source;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
 pub use catalog::{Catalog, Suite};
-pub use debian::work_dir;
+pub use debian::{cache_dir, work_dir};
+pub use source::{Profile, SourceBuild, SourceSpec, TreeSource};
 
 use crate::haproxy::HaproxyVersion;
 use crate::runtime::{Engine, RuntimeError};
@@ -66,6 +69,44 @@ pub enum ImageError {
         reason: String,
         log: PathBuf,
     },
+    #[error("git is not installed; source builds from a checkout need it\n  Install it: `apt-get install git`.")]
+    GitMissing,
+    #[error("{dir}: git could not {what}: {said}")]
+    Git {
+        dir: PathBuf,
+        what: String,
+        said: String,
+    },
+    #[error("{path}: no such file or directory")]
+    SourceMissing { path: PathBuf },
+    #[error("{dir} is not a git repository (git said: {said})\n  --src takes a HAProxy git checkout, a release tarball (.tar.gz) or debian:SUITE.")]
+    NotGitRepository { dir: PathBuf, said: String },
+    #[error("{dir}: unknown ref {reference:?}: no commit by that name\n  Name a tag, a branch or a commit of that checkout (`git -C {dir} log --oneline`).")]
+    UnknownRef { dir: PathBuf, reference: String },
+    #[error("{path} is not a tar archive (gzip, xz, bzip2 or plain)")]
+    NotATarball { path: PathBuf },
+    #[error("cannot fetch {url}")]
+    Fetch {
+        url: String,
+        #[source]
+        source: source::FetchError,
+    },
+    #[error("{path}: {reason}")]
+    BadDsc { path: PathBuf, reason: String },
+    #[error("{what} is not a HAProxy source tree: {said}")]
+    NotHaproxySource { what: String, said: String },
+    #[error("{what}: {said}\n  Full log: {log}")]
+    PatchFailed {
+        what: String,
+        said: String,
+        log: PathBuf,
+    },
+    #[error("building {what} failed: {reason}\n  Build log: {log}")]
+    SourceBuildFailed {
+        what: String,
+        reason: String,
+        log: PathBuf,
+    },
     #[error("images/catalog.toml: {0}")]
     Catalog(String),
     #[error("{0}")]
@@ -74,6 +115,27 @@ pub enum ImageError {
     Io(String, #[source] std::io::Error),
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+}
+
+impl ImageError {
+    /// Errors in what the user asked for (a path, a ref, a patch, a source that is not
+    /// there): exit 2, not a harness failure.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            ImageError::UnknownVersion { .. }
+            | ImageError::SourceMissing { .. }
+            | ImageError::NotGitRepository { .. }
+            | ImageError::UnknownRef { .. }
+            | ImageError::NotATarball { .. }
+            | ImageError::NotHaproxySource { .. }
+            | ImageError::PatchFailed { .. }
+            | ImageError::Range(_) => true,
+            ImageError::Fetch { source, .. } => {
+                matches!(source, source::FetchError::NotFound { .. })
+            }
+            _ => false,
+        }
+    }
 }
 
 /// Progress of an image build, for the terminal.
@@ -95,6 +157,8 @@ pub enum ImageSource {
     Reference(String),
     /// A locally built `haproxy` binary, placed into a base image with HAProxy's libraries.
     LocalBinary(PathBuf),
+    /// HAProxy built from source (a git ref, a tarball, Debian's source package).
+    Source(Box<SourceSpec>),
 }
 
 impl std::fmt::Display for ImageSource {
@@ -104,6 +168,7 @@ impl std::fmt::Display for ImageSource {
             ImageSource::Official(t) => write!(f, "haproxy:{t}"),
             ImageSource::Reference(r) => write!(f, "{r}"),
             ImageSource::LocalBinary(p) => write!(f, "{}", p.display()),
+            ImageSource::Source(spec) => write!(f, "{spec}"),
         }
     }
 }
@@ -130,7 +195,17 @@ pub struct BuiltImage {
 
 /// Finds (or pulls, or assembles) the image for a source and reads its HAProxy version.
 pub async fn resolve(engine: &Engine, source: &ImageSource) -> Result<ResolvedImage, ImageError> {
+    resolve_with(engine, source, &|_| {}).await
+}
+
+/// [`resolve`], reporting the progress of a source build (the one slow kind) to `progress`.
+pub async fn resolve_with(
+    engine: &Engine,
+    source: &ImageSource,
+    progress: &(dyn Fn(BuildEvent) + Sync),
+) -> Result<ResolvedImage, ImageError> {
     match source {
+        ImageSource::Source(spec) => Ok(source::build(engine, spec, progress).await?.image),
         ImageSource::Catalog(wanted) => resolve_catalog(engine, wanted).await,
         ImageSource::Official(tag) => {
             let reference = format!("haproxy:{tag}");
@@ -247,12 +322,14 @@ pub async fn list_built(engine: &Engine) -> Result<Vec<BuiltImage>, ImageError> 
     Ok(built)
 }
 
-/// Removes every image haprepro built (catalog images and `--haproxy-bin` images) and returns
-/// their tags: images are kept across runs on purpose, so this is the one way to get the disk
-/// back, or to force every suite to be built again from scratch.
+/// Removes every image haprepro built (catalog, `--haproxy-bin`, source and builder images)
+/// and the compiler cache's volume, and returns what it removed: images are kept across runs on
+/// purpose, so this is the one way to get the disk back, or to force every suite to be built
+/// again from scratch. Children go before their parents (source and local-binary images are
+/// layers on a catalog image; Docker refuses to remove a parent first, with a 409).
 pub async fn remove_built(engine: &Engine) -> Result<Vec<String>, ImageError> {
     let mut removed = Vec::new();
-    for source in ["debian", "local-bin"] {
+    for source in ["source", "local-bin", "debian", "builder"] {
         for image in engine.images_labelled(&[(labels::SOURCE, source)]).await? {
             engine.remove_image(&image.id).await?;
             if image.tags.is_empty() {
@@ -261,6 +338,9 @@ pub async fn remove_built(engine: &Engine) -> Result<Vec<String>, ImageError> {
                 removed.extend(image.tags);
             }
         }
+    }
+    if engine.remove_volume(source::CCACHE_VOLUME).await? {
+        removed.push(format!("volume {}", source::CCACHE_VOLUME));
     }
     Ok(removed)
 }

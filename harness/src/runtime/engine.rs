@@ -573,3 +573,102 @@ impl Engine {
         .await
     }
 }
+
+/// Calls of source builds: a long-running builder container whose output is followed, files
+/// copied out of it, and the named volume of the compiler cache.
+impl Engine {
+    /// Follows a container's output from its start until it exits, calling `on_line` per line
+    /// (stdout and stderr interleaved).
+    pub async fn follow_output(
+        &self,
+        container: &str,
+        on_line: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<(), RuntimeError> {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .follow(true)
+            .build();
+        let mut stream = self.docker.logs(container, Some(options));
+        let mut pending = String::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk
+                .map_err(|e| RuntimeError::docker(format!("follow the output of {container}"), e))?;
+            pending.push_str(&chunk.to_string());
+            while let Some(end) = pending.find('\n') {
+                let line: String = pending.drain(..=end).collect();
+                on_line(line.trim_end_matches(['\n', '\r']));
+            }
+        }
+        if !pending.is_empty() {
+            on_line(&pending);
+        }
+        Ok(())
+    }
+
+    /// Waits for a container to exit and returns its exit code.
+    pub async fn wait_exit(&self, container: &str) -> Result<i64, RuntimeError> {
+        self.docker
+            .wait_container(
+                container,
+                None::<bollard::query_parameters::WaitContainerOptions>,
+            )
+            .try_collect::<Vec<_>>()
+            .await
+            .map(|r| r.last().map(|w| w.status_code).unwrap_or(0))
+            .or_else(|e| match e {
+                bollard::errors::Error::DockerContainerWaitError { code, .. } => Ok(code),
+                e => Err(RuntimeError::docker(format!("wait for {container}"), e)),
+            })
+    }
+
+    /// A path of a (stopped or running) container, as the tar archive Docker makes of it.
+    pub async fn download(&self, container: &str, path: &str) -> Result<Vec<u8>, RuntimeError> {
+        let options = bollard::query_parameters::DownloadFromContainerOptionsBuilder::default()
+            .path(path)
+            .build();
+        let chunks: Vec<_> = self
+            .docker
+            .download_from_container(container, Some(options))
+            .try_collect()
+            .await
+            .map_err(|e| RuntimeError::docker(format!("copy {path} out of {container}"), e))?;
+        Ok(chunks.concat())
+    }
+
+    /// Creates a named volume with labels unless it exists.
+    pub async fn ensure_volume(
+        &self,
+        name: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<(), RuntimeError> {
+        match self.docker.inspect_volume(name).await {
+            Ok(_) => return Ok(()),
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(RuntimeError::docker(format!("inspect volume {name}"), e)),
+        }
+        let request = bollard::models::VolumeCreateRequest {
+            name: Some(name.to_string()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        self.docker
+            .create_volume(request)
+            .await
+            .map(|_| ())
+            .map_err(|e| RuntimeError::docker(format!("create volume {name}"), e))
+    }
+
+    /// Removes a named volume; one that is already gone is not an error.
+    pub async fn remove_volume(&self, name: &str) -> Result<bool, RuntimeError> {
+        match self
+            .docker
+            .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(RuntimeError::docker(format!("remove volume {name}"), e)),
+        }
+    }
+}

@@ -108,6 +108,19 @@ pub fn load(dir: &Path) -> Result<Scenario, Vec<ScenarioError>> {
 }
 
 fn check(c: &mut Checker, dir: &Path, raw: ScenarioFile) -> Option<Scenario> {
+    for feature in &raw.requires {
+        if !crate::images::source::is_feature(feature.get_ref()) {
+            c.error(
+                feature.span(),
+                "requires",
+                format!(
+                    "unknown feature {:?}; known: {}",
+                    feature.get_ref(),
+                    crate::images::source::feature_names()
+                ),
+            );
+        }
+    }
     let topology = &raw.topology;
     let mut roles = BTreeSet::new();
     let mut named: Vec<(String, Range<usize>)> = Vec::new();

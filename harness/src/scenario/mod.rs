@@ -72,6 +72,15 @@ pub struct Template {
 }
 
 impl Scenario {
+    /// The features the scenario's `requires` names (`ssl`, `lua`, ...).
+    pub fn requires(&self) -> Vec<String> {
+        self.raw
+            .requires
+            .iter()
+            .map(|f| f.get_ref().clone())
+            .collect()
+    }
+
     /// The steps a variant runs: its own, or the scenario's.
     pub fn steps_of(&self, variant: &VariantPlan) -> &[toml::Spanned<Step>] {
         match variant.index.map(|i| &self.raw.variants[i]) {

@@ -18,6 +18,10 @@ pub struct ScenarioFile {
     pub summary: String,
     #[serde(default)]
     pub refs: Vec<String>,
+    /// HAProxy features the experiment needs (`["ssl"]`): a source build whose profile lacks
+    /// one is refused before anything starts, instead of failing obscurely on the config.
+    #[serde(default)]
+    pub requires: Vec<Spanned<String>>,
     /// Expected outcome per version range, in file order; the first matching range wins.
     pub expect: Spanned<ExpectTable>,
     /// Racy bugs: the case runs this many times (fresh containers each time); the symptom

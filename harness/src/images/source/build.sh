@@ -1,0 +1,81 @@
+#!/bin/sh
+# haprepro: builds HAProxy from source inside the builder container.
+#
+# Inputs (copied in before start): /in/source.tar[.gz|.xz|.bz2] (a git archive or a release
+# tarball), optionally /in/debian.tar.xz (Debian's packaging, whose patch series is applied)
+# and /in/patches/NN-*.patch (applied in order, -p1). Environment: MAKE_VARS (the profile's
+# switches), JOBS, VERSION_FALLBACK (for a git archive whose VERSION file was not filled in).
+# Output: /build/out/haproxy and /build/out/haproxy-vv.txt.
+#
+# The exit code says which stage failed, so the harness can name it without parsing text:
+# 10 not a HAProxy source tree, 11 a Debian patch did not apply, 12 a --patch did not apply,
+# 13 make failed, 14 the binary does not run. The tree is always unpacked at /build/src:
+# the compiler cache hashes the working directory into its keys (-g).
+set -u
+stage() { echo "haprepro-stage: $*"; }
+fail() { code=$1; shift; echo "haprepro-error: $*"; exit "$code"; }
+
+stage unpack
+mkdir -p /build/x /build/out
+src=$(ls /in/source.* 2>/dev/null | head -n 1)
+[ -n "$src" ] || fail 10 "no source archive was given"
+tar -xf "$src" -C /build/x 2>/build/out/tar.err || fail 10 "cannot unpack the source archive: $(head -c 300 /build/out/tar.err)"
+top=/build/x
+if [ ! -f "$top/Makefile" ]; then
+    set -- /build/x/*
+    if [ $# -eq 1 ] && [ -d "$1" ]; then top=$1; fi
+fi
+if [ ! -f "$top/Makefile" ] || [ ! -f "$top/src/haproxy.c" ]; then
+    fail 10 "not a HAProxy source tree: no Makefile and src/haproxy.c at its top (found: $(ls "$top" | head -n 12 | tr '\n' ' '))"
+fi
+mv "$top" /build/src
+cd /build/src || exit 1
+
+if [ -f /in/debian.tar.xz ]; then
+    stage debian-patches
+    tar -xf /in/debian.tar.xz -C /build/src || fail 11 "cannot unpack Debian's packaging tarball"
+    if [ -f debian/patches/series ]; then
+        while read -r name opts; do
+            case "$name" in ''|'#'*) continue ;; esac
+            echo "applying Debian patch $name ${opts:--p1}"
+            patch ${opts:--p1} --forward --batch --no-backup-if-mismatch < "debian/patches/$name" \
+                || fail 11 "Debian patch $name does not apply"
+        done < debian/patches/series
+    fi
+fi
+
+if [ -d /in/patches ]; then
+    stage patches
+    for p in /in/patches/*; do
+        [ -f "$p" ] || continue
+        name=$(basename "$p" | cut -d- -f2-)
+        echo "applying $name"
+        patch -p1 --forward --batch --no-backup-if-mismatch < "$p" || fail 12 "patch $name does not apply"
+    done
+fi
+
+version_var=""
+if [ -n "${VERSION_FALLBACK:-}" ] && { [ ! -s VERSION ] || grep -q 'Format:' VERSION; }; then
+    version_var="VERSION=$VERSION_FALLBACK"
+    echo "VERSION is not filled in; using $VERSION_FALLBACK"
+fi
+
+stage make
+export CCACHE_DIR=/ccache CCACHE_BASEDIR=/build/src CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-3G}
+ccache -z >/dev/null 2>&1
+started=$(date +%s)
+# shellcheck disable=SC2086
+make -j"${JOBS:-2}" TARGET=linux-glibc CC="ccache gcc" $MAKE_VARS $version_var \
+    || fail 13 "make failed"
+echo "haprepro-make-seconds: $(( $(date +%s) - started ))"
+# ccache 4.4+ prints "Hits: 3 / 154"; older ones "cache hit (direct) 3" and "cache miss 151".
+echo "haprepro-ccache: $(ccache -s 2>/dev/null | awk '
+    /^ *Hits:/ && !h { h = $2 "/" $4 } /^ *Misses:/ && !m { m = $2 "/" $4 }
+    /^cache hit \(direct\)/ { d = $NF } /^cache hit \(preprocessed\)/ { p = $NF } /^cache miss/ { m = $NF }
+    END { if (h == "" && (d != "" || p != "")) h = d + p; printf "hits %s, misses %s", h, m }')"
+
+stage check
+cp haproxy /build/out/haproxy || fail 13 "make left no haproxy binary"
+./haproxy -vv > /build/out/haproxy-vv.txt 2>&1 || fail 14 "the built haproxy does not run: $(head -c 300 /build/out/haproxy-vv.txt)"
+head -n 1 /build/out/haproxy-vv.txt
+stage done
