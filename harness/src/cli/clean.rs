@@ -7,8 +7,9 @@ pub struct CleanArgs {
     /// Only the leftovers of this run id.
     #[arg(long)]
     run: Option<String>,
-    /// Also remove every image haprepro built (catalog and --haproxy-bin images);
-    /// `haprepro images build` makes the catalog ones again.
+    /// Also remove every image haprepro built (source and --haproxy-bin images first, then
+    /// catalog and builder images) and the compiler cache's volume; `haprepro images build`
+    /// makes the catalog ones again.
     #[arg(long, conflicts_with = "run")]
     images: bool,
 }

@@ -65,7 +65,39 @@ async fn list(engine: &haprepro::runtime::Engine) -> i32 {
             suite.name, version, state, reference
         );
     }
-    println!("\nOther sources per run: --official TAG (haproxy:TAG, needs a registry), --image REF, --haproxy-bin PATH.");
+    match images::source::list(engine).await {
+        Ok(sources) if !sources.is_empty() => {
+            println!(
+                "\nbuilt from source ({}):\n{:<46} {:<20} {:<8} {:<13} origin",
+                sources.len(),
+                "image",
+                "haproxy",
+                "profile",
+                "commit"
+            );
+            for s in &sources {
+                println!(
+                    "{:<46} {:<20} {:<8} {:<13} {}{}",
+                    s.reference,
+                    s.version,
+                    s.profile,
+                    s.commit
+                        .as_deref()
+                        .map(|c| &c[..12.min(c.len())])
+                        .unwrap_or("-"),
+                    s.origin,
+                    if s.patches.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" [patches {}]", s.patches)
+                    }
+                );
+            }
+        }
+        Ok(_) => {}
+        Err(e) => report_error(&e),
+    }
+    println!("\nOther sources per run: --official TAG (haproxy:TAG, needs a registry), --image REF, --haproxy-bin PATH,\n--src DIR --ref REF | --src FILE.tar.gz | --src debian:SUITE (built from source, see images/README.md).");
     exit::OK
 }
 

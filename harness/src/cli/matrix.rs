@@ -20,6 +20,7 @@ use haprepro::scenario::{self, CaseEvent, RunOptions, Scenario, Verdict};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::run::{load_scenario, CaseArgs};
+use super::source_args::{check_requires, BuildOpts};
 use super::{engine, exit, report_error};
 
 #[derive(Args)]
@@ -43,6 +44,13 @@ pub struct MatrixArgs {
     /// only if every run passed.
     #[arg(long, default_value_t = 1, value_name = "N")]
     repeat: usize,
+    /// A source to build and run beside the catalog versions: with a git checkout, the
+    /// --versions items that are not catalog versions are its refs (`--src ~/haproxy --versions
+    /// 3.0.11,v3.0-dev12`); a tarball or debian:SUITE is one more column.
+    #[arg(long, value_name = "DIR|TARBALL|debian:SUITE")]
+    src: Option<String>,
+    #[command(flatten)]
+    build: BuildOpts,
     #[command(flatten)]
     case: CaseArgs,
 }
@@ -189,6 +197,48 @@ pub async fn run(args: MatrixArgs) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    // `--src`: which --versions items are source builds, and of what.
+    let catalog = haprepro::images::Catalog::builtin();
+    let mut sources: Vec<(String, ImageSource)> = Vec::new();
+    let mut versions = versions;
+    match &args.src {
+        None if args.build.any() => {
+            eprintln!(
+                "error: --ref, --patch, --profile, --debian-patches and --build-suite need --src"
+            );
+            return exit::USAGE;
+        }
+        None => {}
+        Some(src) => {
+            let spec = match args.build.spec(src) {
+                Ok(s) => s,
+                Err(message) => {
+                    eprintln!("error: {message}");
+                    return exit::USAGE;
+                }
+            };
+            if matches!(spec.tree, haprepro::images::TreeSource::Git { .. }) {
+                let Some(items) = &versions else {
+                    eprintln!("error: with --src DIR (a git checkout), --versions names the refs to build (`--versions v3.0-dev12,v3.0-dev13`)");
+                    return exit::USAGE;
+                };
+                for item in items.iter().filter(|v| catalog.find(v).is_none()) {
+                    let name = item.strip_prefix("ref:").unwrap_or(item);
+                    sources.push((item.clone(), ImageSource::Source(Box::new(spec.at(name)))));
+                }
+            } else {
+                versions.get_or_insert_with(Vec::new).push(src.clone());
+                sources.push((src.clone(), ImageSource::Source(Box::new(spec))));
+            }
+        }
+    }
+    for (_, source) in &sources {
+        for s in &scenarios {
+            if let Err(code) = check_requires(s, source) {
+                return code;
+            }
+        }
+    }
     let engine = match engine().await {
         Ok(e) => e,
         Err(code) => return code,
@@ -228,7 +278,11 @@ pub async fn run(args: MatrixArgs) -> i32 {
         if resolved.iter().any(|(w, _)| w == v) {
             continue;
         }
-        match resolve_version(&engine, v).await {
+        let image = match sources.iter().find(|(name, _)| name == v) {
+            Some((_, source)) => super::resolve_image(&engine, source).await,
+            None => resolve_version(&engine, v).await,
+        };
+        match image {
             Ok(image) => resolved.push((v.clone(), image)),
             Err(code) => return code,
         }

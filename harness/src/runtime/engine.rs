@@ -592,8 +592,9 @@ impl Engine {
         let mut stream = self.docker.logs(container, Some(options));
         let mut pending = String::new();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk
-                .map_err(|e| RuntimeError::docker(format!("follow the output of {container}"), e))?;
+            let chunk = chunk.map_err(|e| {
+                RuntimeError::docker(format!("follow the output of {container}"), e)
+            })?;
             pending.push_str(&chunk.to_string());
             while let Some(end) = pending.find('\n') {
                 let line: String = pending.drain(..=end).collect();

@@ -17,9 +17,9 @@ pub use engine::{ContainerConfig, Engine, ExecOutput, ImageSummary, NetworkInfo,
 pub use error::RuntimeError;
 pub use names::{new_run_id, sanitize};
 pub use sandbox::{Container, ContainerSpec, FileIn, Sandbox};
-pub use watchdog::{interrupted, wait_if_interrupted};
 /// For containers made outside a sandbox (source builds): Ctrl-C must remove them too.
 pub(crate) use watchdog::install as install_watchdog;
+pub use watchdog::{interrupted, wait_if_interrupted};
 
 /// Removes every container and network that any haprepro run left behind (or only those of one
 /// run), and says what it removed.

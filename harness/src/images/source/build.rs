@@ -177,8 +177,8 @@ pub async fn run(
             }
         }
     };
-    let followed = tokio::time::timeout(BUILD_WITHIN, engine.follow_output(&id, &mut on_line)).await;
-    drop(on_line);
+    let followed =
+        tokio::time::timeout(BUILD_WITHIN, engine.follow_output(&id, &mut on_line)).await;
     let log_path = input.log.clone();
     match followed {
         Err(_) => {
@@ -276,7 +276,10 @@ mod tests {
         let vv = "HAProxy version 3.0.11 2025/08/01\nBuild options :\n  TARGET  = linux-glibc\n\
                   Feature list : -51DEGREES +ACCEPT4 +BACKTRACE -CLOSEFROM +OPENSSL -OPENSSL_AWSLC \
                   +LUA +PCRE2 +PCRE2_JIT +PROMEX +ZLIB -SLZ\n";
-        assert_eq!(features_of(vv), ["ssl", "lua", "pcre", "prometheus", "zlib"]);
+        assert_eq!(
+            features_of(vv),
+            ["ssl", "lua", "pcre", "prometheus", "zlib"]
+        );
         let minimal = "Feature list : -OPENSSL -LUA -PCRE2 -ZLIB +SLZ -PROMEX\n";
         assert!(features_of(minimal).is_empty());
     }

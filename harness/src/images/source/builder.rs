@@ -83,7 +83,10 @@ pub async fn ensure(
     let status = debian::mmdebstrap(&args, &log, &|msg| event("rootfs", msg.to_string())).await?;
     if !status.success() {
         let _ = tokio::fs::remove_file(&tarball).await;
-        return Err(failed("rootfs (mmdebstrap)", format!("exited with {status}")));
+        return Err(failed(
+            "rootfs (mmdebstrap)",
+            format!("exited with {status}"),
+        ));
     }
     event("import", format!("docker import as {reference}"));
     let changes = vec![

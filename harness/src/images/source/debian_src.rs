@@ -39,6 +39,11 @@ fn pool_url(mirror: &str, package: &str) -> String {
 }
 
 /// Fetches (or finds in the cache) the source package `haproxy` of `version`.
+///
+/// The `.dsc` names the files and their checksums; the mirror keeps a suite's current `.dsc`
+/// only while that revision is in the main archive (a security update's revision may be
+/// missing, as 3.0.11-1+deb13u4's is), so without one the files are taken by Debian's naming
+/// convention (`haproxy_<upstream>.orig.tar.gz`, `haproxy_<version>.debian.tar.xz`), unchecked.
 pub async fn fetch(
     mirror: &str,
     version: &str,
@@ -47,6 +52,10 @@ pub async fn fetch(
 ) -> Result<DebianSource, ImageError> {
     // Epochs (`1:`) are not part of file names.
     let file_version = version.split_once(':').map(|(_, v)| v).unwrap_or(version);
+    let upstream = file_version
+        .rsplit_once('-')
+        .map(|(u, _)| u)
+        .unwrap_or(file_version);
     let dir = sources_dir();
     tokio::fs::create_dir_all(&dir)
         .await
@@ -55,45 +64,58 @@ pub async fn fetch(
     let dsc_name = format!("haproxy_{file_version}.dsc");
     let dsc_path = dir.join(&dsc_name);
     let dsc = match tokio::fs::read_to_string(&dsc_path).await {
-        Ok(text) => text,
+        Ok(text) => Some(text),
         Err(_) => {
             let url = format!("{pool}/{dsc_name}");
             progress(format!("fetching {url}"));
-            let bytes = http::get(&url)
-                .await
-                .map_err(|source| ImageError::Fetch {
-                    url: url.clone(),
-                    source,
-                })?;
-            let text = String::from_utf8_lossy(&bytes).to_string();
-            write(&dsc_path, text.as_bytes()).await?;
-            text
+            match http::get(&url).await {
+                Ok(bytes) => {
+                    write(&dsc_path, &bytes).await?;
+                    Some(String::from_utf8_lossy(&bytes).to_string())
+                }
+                Err(http::FetchError::NotFound { .. }) => {
+                    progress(format!(
+                        "{url}: not on the mirror; taking the files by their usual names"
+                    ));
+                    None
+                }
+                Err(source) => return Err(ImageError::Fetch { url, source }),
+            }
         }
     };
-    let files = dsc_files(&dsc);
-    let pick = |marker: &str| {
-        files
-            .iter()
-            .find(|(name, _)| name.contains(marker))
-            .cloned()
+    let files = dsc.as_deref().map(dsc_files);
+    let pick = |marker: &str, usual: String| -> Option<(String, Option<String>)> {
+        match &files {
+            Some(files) => files
+                .iter()
+                .find(|(name, _)| name.contains(marker))
+                .map(|(n, sum)| (n.clone(), Some(sum.clone()))),
+            None => Some((usual, None)),
+        }
     };
-    let Some(orig) = pick(".orig.tar.") else {
+    let Some(orig) = pick(".orig.tar.", format!("haproxy_{upstream}.orig.tar.gz")) else {
         return Err(ImageError::BadDsc {
             path: dsc_path,
             reason: "it names no .orig.tar.* file".into(),
         });
     };
     let orig = get_file(&pool, &dir, &orig, progress).await?;
-    let debian = match (with_debian, pick(".debian.tar.")) {
-        (false, _) => None,
-        (true, Some(file)) => Some(get_file(&pool, &dir, &file, progress).await?),
-        (true, None) => {
-            return Err(ImageError::BadDsc {
-                path: dsc_path,
-                reason: "it names no .debian.tar.* file (a native package has no patch series)"
-                    .into(),
-            })
+    let debian = if with_debian {
+        match pick(
+            ".debian.tar.",
+            format!("haproxy_{file_version}.debian.tar.xz"),
+        ) {
+            Some(file) => Some(get_file(&pool, &dir, &file, progress).await?),
+            None => {
+                return Err(ImageError::BadDsc {
+                    path: dsc_path,
+                    reason: "it names no .debian.tar.* file (a native package has no patch series)"
+                        .into(),
+                })
+            }
         }
+    } else {
+        None
     };
     Ok(DebianSource {
         version: version.to_string(),
@@ -113,33 +135,33 @@ async fn write(path: &Path, bytes: &[u8]) -> Result<(), ImageError> {
         .map_err(|e| ImageError::Io(format!("rename {}", tmp.display()), e))
 }
 
-/// A file of the package, from the cache when its checksum matches, else from the pool.
+/// A file of the package, from the cache when its checksum matches (or is not known), else
+/// from the pool.
 async fn get_file(
     pool: &str,
     dir: &Path,
-    (name, sha256): &(String, String),
+    (name, sha256): &(String, Option<String>),
     progress: &(dyn Fn(String) + Sync),
 ) -> Result<PathBuf, ImageError> {
     let path = dir.join(name);
     if let Ok(bytes) = tokio::fs::read(&path).await {
-        if hex::encode(Sha256::digest(&bytes)) == *sha256 {
-            return Ok(path);
+        match sha256 {
+            Some(sum) if hex::encode(Sha256::digest(&bytes)) != *sum => {}
+            _ => return Ok(path),
         }
     }
     let url = format!("{pool}/{name}");
     progress(format!("fetching {url}"));
-    let bytes = http::get(&url)
-        .await
-        .map_err(|source| ImageError::Fetch {
-            url: url.clone(),
-            source,
-        })?;
+    let bytes = http::get(&url).await.map_err(|source| ImageError::Fetch {
+        url: url.clone(),
+        source,
+    })?;
     let got = hex::encode(Sha256::digest(&bytes));
-    if got != *sha256 {
+    if let Some(sum) = sha256.as_ref().filter(|sum| **sum != got) {
         return Err(ImageError::Fetch {
             url,
             source: http::FetchError::Failed(format!(
-                "SHA-256 {got} differs from the .dsc's {sha256}"
+                "SHA-256 {got} differs from the .dsc's {sum}"
             )),
         });
     }
@@ -197,6 +219,9 @@ mod tests {
             pool_url("http://deb.debian.org/debian/", "haproxy"),
             "http://deb.debian.org/debian/pool/main/h/haproxy"
         );
-        assert_eq!(pool_url("http://m", "libfoo"), "http://m/pool/main/libf/libfoo");
+        assert_eq!(
+            pool_url("http://m", "libfoo"),
+            "http://m/pool/main/libf/libfoo"
+        );
     }
 }

@@ -14,7 +14,10 @@ pub struct BuildLock {
 }
 
 /// Takes the lock at `path`, calling `waiting` once if another process holds it.
-pub async fn acquire(path: PathBuf, waiting: &(dyn Fn(&Path) + Sync)) -> Result<BuildLock, ImageError> {
+pub async fn acquire(
+    path: PathBuf,
+    waiting: &(dyn Fn(&Path) + Sync),
+) -> Result<BuildLock, ImageError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| ImageError::Io(format!("create {}", dir.display()), e))?;

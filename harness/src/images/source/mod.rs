@@ -78,7 +78,9 @@ impl SourceSpec {
     pub fn parse(src: &str, reference: Option<&str>) -> Result<SourceSpec, String> {
         let tree = if let Some(suite) = src.strip_prefix("debian:") {
             if reference.is_some() {
-                return Err("--ref names a commit of a git checkout; --src debian:SUITE has none".into());
+                return Err(
+                    "--ref names a commit of a git checkout; --src debian:SUITE has none".into(),
+                );
             }
             TreeSource::Debian(suite.to_string())
         } else {
@@ -225,9 +227,8 @@ async fn identify(
         }
         TreeSource::Tarball(path) => {
             let bytes = read(path).await?;
-            let name = archive_name(&bytes).ok_or_else(|| ImageError::NotATarball {
-                path: path.clone(),
-            })?;
+            let name = archive_name(&bytes)
+                .ok_or_else(|| ImageError::NotATarball { path: path.clone() })?;
             Ok(Identified {
                 tree: sha256_hex(&bytes),
                 commit: None,
@@ -256,9 +257,13 @@ async fn identify(
                     },
                 }
             })?;
-            let fetched =
-                debian_src::fetch(&catalog.mirror, &image.version, spec.debian_patches, progress)
-                    .await?;
+            let fetched = debian_src::fetch(
+                &catalog.mirror,
+                &image.version,
+                spec.debian_patches,
+                progress,
+            )
+            .await?;
             let bytes = read(&fetched.orig).await?;
             let name = archive_name(&bytes).ok_or_else(|| ImageError::NotATarball {
                 path: fetched.orig.clone(),
@@ -273,7 +278,11 @@ async fn identify(
                 what: format!(
                     "Debian {suite}'s haproxy {} (orig tarball{})",
                     fetched.version,
-                    if debian.is_some() { " + Debian's patches" } else { "" }
+                    if debian.is_some() {
+                        " + Debian's patches"
+                    } else {
+                        ""
+                    }
                 ),
                 archive: Some((name.to_string(), bytes)),
                 debian,
@@ -373,7 +382,10 @@ pub async fn build(
     }
     let mut tag = format!("src-{}", &identified.tree[..12]);
     if !patches.is_empty() || identified.debian.is_some() {
-        tag.push_str(&format!("-p{}", &hex::encode(extra.clone().finalize())[..8]));
+        tag.push_str(&format!(
+            "-p{}",
+            &hex::encode(extra.clone().finalize())[..8]
+        ));
     }
     if suite.name != DEFAULT_SUITE {
         tag.push_str(&format!("-{}", suite.name));
@@ -388,7 +400,12 @@ pub async fn build(
         h.update(&builder_recipe);
         h.update(Sha256::digest(build::SCRIPT));
         h.update(&suite.name);
-        h.update(runtime_labels.get(labels::RECIPE).map(String::as_str).unwrap_or("-"));
+        h.update(
+            runtime_labels
+                .get(labels::RECIPE)
+                .map(String::as_str)
+                .unwrap_or("-"),
+        );
         hex::encode(&h.finalize()[..16])
     };
     let reference = format!("{HAPROXY_REPO}:{tag}");
@@ -416,7 +433,12 @@ pub async fn build(
         make_seconds: None,
         features: labels
             .get(source_labels::FEATURES)
-            .map(|f| f.split(',').filter(|s| !s.is_empty()).map(String::from).collect())
+            .map(|f| {
+                f.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
             .unwrap_or_default(),
     };
     if let Some(existing) = engine.image_labels(&reference).await? {
@@ -431,7 +453,10 @@ pub async fn build(
         (Some(a), _) => (a.clone(), identified.version_fallback.clone()),
         (None, TreeSource::Git { dir, .. }) => {
             let commit = identified.commit.as_deref().unwrap_or("HEAD");
-            event("archive", format!("git archive {}", &commit[..12.min(commit.len())]));
+            event(
+                "archive",
+                format!("git archive {}", &commit[..12.min(commit.len())]),
+            );
             let bytes = git::archive(dir, commit).await?;
             let describe = git::describe(dir, commit)
                 .await
@@ -461,19 +486,21 @@ pub async fn build(
         what: identified.what.clone(),
     };
     let output = build::run(engine, &input, &|m| event("build", m)).await?;
-    let version = super::version_from_haproxy_v(&output.vv).ok_or_else(|| {
-        ImageError::SourceBuildFailed {
+    let version =
+        super::version_from_haproxy_v(&output.vv).ok_or_else(|| ImageError::SourceBuildFailed {
             what: identified.what.clone(),
             reason: format!(
                 "`haproxy -vv` printed no version: {:?}",
                 output.vv.lines().next().unwrap_or_default()
             ),
             log: log.clone(),
-        }
-    })?;
+        })?;
     let features = features_of(&output.vv);
 
-    event("image", format!("into {} as {reference}", runtime.reference));
+    event(
+        "image",
+        format!("into {} as {reference}", runtime.reference),
+    );
     let quote = |v: &str| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""));
     let label_pairs = [
         (labels::SOURCE, "source".to_string()),
@@ -621,7 +648,10 @@ mod tests {
         let dir = std::env::temp_dir();
         let spec = SourceSpec::parse(dir.to_str().unwrap(), Some("v3.0.0")).unwrap();
         assert_eq!(spec.suite(), DEFAULT_SUITE);
-        assert_eq!(spec.at("v3.0.1").to_string(), format!("{}@v3.0.1 (minimal)", dir.display()));
+        assert_eq!(
+            spec.at("v3.0.1").to_string(),
+            format!("{}@v3.0.1 (minimal)", dir.display())
+        );
         let err = SourceSpec::parse("/no/such/haproxy", None).unwrap_err();
         assert!(err.contains("no such directory"), "{err}");
         assert!(SourceSpec::parse("debian:trixie", Some("HEAD")).is_err());

@@ -57,7 +57,7 @@ impl Profile {
     }
 
     /// The required features this profile lacks, in the order required.
-    pub fn lacks<'a>(self, required: &'a [String]) -> Vec<&'a str> {
+    pub fn lacks(self, required: &[String]) -> Vec<&str> {
         required
             .iter()
             .map(String::as_str)
