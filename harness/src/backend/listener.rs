@@ -31,7 +31,10 @@ pub(crate) struct Ctx {
     pub name: String,
     pub mode: Mode,
     pub addr: SocketAddr,
-    pub behaviour: watch::Receiver<Behaviour>,
+    /// The behaviour with its generation (one more at each change).
+    pub behaviour: watch::Receiver<(u64, Behaviour)>,
+    /// The generation whose connection mode is in place.
+    pub applied: watch::Sender<u64>,
     pub log: ConnectionLog,
     pub stop: CancellationToken,
     pub listener: Option<TcpListener>,
@@ -77,9 +80,12 @@ struct Filler {
 }
 
 impl Filler {
-    fn start(addr: SocketAddr, peers: Arc<Mutex<HashSet<SocketAddr>>>) -> Filler {
+    /// Connects (over loopback) and holds the connection until dropped; returns once the
+    /// handshake is done, or after a moment if the queue was already full.
+    async fn start(addr: SocketAddr, peers: Arc<Mutex<HashSet<SocketAddr>>>) -> Filler {
         let stop = CancellationToken::new();
         let token = stop.clone();
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
             let connect = async {
                 let socket = TcpSocket::new_v4()?;
@@ -92,6 +98,7 @@ impl Filler {
             tokio::select! {
                 _ = token.cancelled() => {}
                 held = connect => {
+                    let _ = done_tx.send(());
                     if let Ok(stream) = held {
                         token.cancelled().await;
                         drop(stream);
@@ -99,6 +106,7 @@ impl Filler {
                 }
             }
         });
+        let _ = tokio::time::timeout(Duration::from_millis(500), done_rx).await;
         Filler { stop }
     }
 }
@@ -132,7 +140,7 @@ pub(crate) async fn run(mut ctx: Ctx) {
     let filler_peers = Arc::new(Mutex::new(HashSet::new()));
     let mut filler: Option<Filler> = None;
     loop {
-        let behaviour = ctx.behaviour.borrow_and_update().clone();
+        let (generation, behaviour) = ctx.behaviour.borrow_and_update().clone();
         let mode = behaviour.connections;
         if mode == Connections::Refuse {
             ctx.listener = None;
@@ -148,7 +156,7 @@ pub(crate) async fn run(mut ctx: Ctx) {
             let unreachable = mode == Connections::Unreachable;
             set_backlog(l, if unreachable { 0 } else { BACKLOG as i32 });
             if unreachable && filler.is_none() {
-                filler = Some(Filler::start(ctx.addr, filler_peers.clone()));
+                filler = Some(Filler::start(ctx.addr, filler_peers.clone()).await);
             }
         }
         if mode != Connections::Unreachable {
@@ -162,6 +170,8 @@ pub(crate) async fn run(mut ctx: Ctx) {
             Connections::SlowAccept(d) => Some(d),
             _ => None,
         };
+        // The mode is in place: a step waiting for it may go on.
+        ctx.applied.send_replace(generation);
         tokio::select! {
             _ = ctx.stop.cancelled() => break,
             changed = ctx.behaviour.changed() => {

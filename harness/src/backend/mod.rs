@@ -49,7 +49,8 @@ pub struct Backend {
     name: String,
     mode: Mode,
     addr: SocketAddr,
-    behaviour: watch::Sender<Behaviour>,
+    behaviour: watch::Sender<(u64, Behaviour)>,
+    applied: watch::Receiver<u64>,
     log: ConnectionLog,
     stop: CancellationToken,
     task: Option<JoinHandle<()>>,
@@ -85,13 +86,15 @@ impl Backend {
             "listening on {addr}, mode {mode}, connections {}",
             behaviour.connections
         ));
-        let (tx, rx) = watch::channel(behaviour);
+        let (tx, rx) = watch::channel((0, behaviour));
+        let (applied_tx, applied) = watch::channel(0);
         let stop = CancellationToken::new();
         let task = tokio::spawn(listener::run(listener::Ctx {
             name: name.to_string(),
             mode,
             addr,
             behaviour: rx,
+            applied: applied_tx,
             log: log.clone(),
             stop: stop.clone(),
             listener: Some(socket),
@@ -101,6 +104,7 @@ impl Backend {
             mode,
             addr,
             behaviour: tx,
+            applied,
             log,
             stop,
             task: Some(task),
@@ -120,17 +124,29 @@ impl Backend {
     }
 
     pub fn behaviour(&self) -> Behaviour {
-        self.behaviour.borrow().clone()
+        self.behaviour.borrow().1.clone()
     }
 
-    /// Replaces the behaviour: connection modes apply to the listener at once, answers to the
-    /// connections accepted from now on.
-    pub fn set_behaviour(&self, behaviour: Behaviour) {
+    /// Replaces the behaviour, and returns once its connection mode is in place on the
+    /// listener (closed, queue cut and filled, ...); answers apply to the connections accepted
+    /// from now on.
+    pub async fn set_behaviour(&self, behaviour: Behaviour) {
         self.log.event(format!(
             "behaviour changed: connections {}",
             behaviour.connections
         ));
-        self.behaviour.send_replace(behaviour);
+        let mut generation = 0;
+        self.behaviour.send_modify(|(g, b)| {
+            *g += 1;
+            generation = *g;
+            *b = behaviour;
+        });
+        let mut applied = self.applied.clone();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            applied.wait_for(|g| *g >= generation),
+        )
+        .await;
     }
 
     pub fn log(&self) -> ConnectionLog {

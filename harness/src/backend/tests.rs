@@ -104,27 +104,24 @@ async fn refuse_reset_hang_and_back_to_accept() {
             ..Default::default()
         })
     };
-    set(Connections::Refuse);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Each `set(..).await` returns with the mode in place: no waits needed.
+    set(Connections::Refuse).await;
     let e = TcpStream::connect(b.addr()).await.unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
 
-    set(Connections::Reset);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    set(Connections::Reset).await;
     let mut s = TcpStream::connect(b.addr()).await.unwrap();
     let e = read_all(&mut s).await.unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset);
 
-    set(Connections::Hang);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    set(Connections::Hang).await;
     let mut s = TcpStream::connect(b.addr()).await.unwrap();
     s.write_all(b"ping").await.unwrap();
     let mut buf = [0u8; 8];
     let waited = tokio::time::timeout(Duration::from_millis(200), s.read(&mut buf)).await;
     assert!(waited.is_err(), "a hung connection must not answer");
 
-    set(Connections::Accept);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    set(Connections::Accept).await;
     let mut s = TcpStream::connect(b.addr()).await.unwrap();
     let mut banner = [0u8; 3];
     s.read_exact(&mut banner).await.unwrap();
@@ -148,8 +145,8 @@ async fn unreachable_leaves_connects_pending_then_accepts_again() {
     b.set_behaviour(Behaviour {
         connections: Connections::Unreachable,
         ..Default::default()
-    });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    })
+    .await;
     for _ in 0..3 {
         let pending =
             tokio::time::timeout(Duration::from_millis(300), TcpStream::connect(b.addr())).await;
@@ -158,7 +155,7 @@ async fn unreachable_leaves_connects_pending_then_accepts_again() {
             "the connect must stay pending: {pending:?}"
         );
     }
-    b.set_behaviour(Behaviour::default());
+    b.set_behaviour(Behaviour::default()).await;
     let mut s = tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(b.addr()))
         .await
         .expect("connects again")

@@ -24,13 +24,21 @@ pub(crate) async fn collect_evidence(state: &mut CaseState<'_>) {
         state.dns_queries = dns.log().entries();
         dns.shutdown().await;
     }
-    for b in &state.backends {
-        let log = b.log();
+    // Each backend's connections: a line each in `<name>.log`, every field in the JSON.
+    let logs: Vec<(String, crate::backend::ConnectionLog)> = state
+        .backends
+        .iter()
+        .map(|b| (b.name().to_string(), b.log()))
+        .collect();
+    for (name, log) in logs {
         let text = log.to_text();
-        if std::fs::write(state.evidence_dir.join(format!("{}.log", b.name())), &text).is_ok() {
-            state.evidence.push(format!("{}.log", b.name()));
-        }
-        state.logs.insert(b.name().to_string(), text);
+        state.write_evidence(&format!("{name}.log"), &text);
+        let json = serde_json::json!({ "events": log.events(), "connections": log.connections() });
+        state.write_evidence(
+            &format!("{name}-connections.json"),
+            serde_json::to_string_pretty(&json).unwrap_or_default(),
+        );
+        state.logs.insert(name, text);
     }
     for c in state.containers.clone() {
         if let Ok(logs) = state.sandbox.logs(&c).await {

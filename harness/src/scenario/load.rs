@@ -149,6 +149,7 @@ fn check(c: &mut Checker, dir: &Path, raw: ScenarioFile) -> Option<Scenario> {
             c.error(span, "topology", format!("the name {name:?} is used twice"));
         }
     }
+    check_backends(c, topology);
     let instances: BTreeSet<String> = topology
         .haproxy
         .get_ref()
@@ -261,6 +262,11 @@ fn check(c: &mut Checker, dir: &Path, raw: ScenarioFile) -> Option<Scenario> {
         roles: &roles,
         instances: &instances,
         clients: &clients,
+        backends: topology
+            .backends
+            .iter()
+            .map(|b| (b.name.get_ref().clone(), b.mode))
+            .collect(),
         step_started: topology
             .haproxy
             .get_ref()
@@ -396,11 +402,55 @@ fn check(c: &mut Checker, dir: &Path, raw: ScenarioFile) -> Option<Scenario> {
     })
 }
 
+/// Each backend's behaviour against its mode, and the fixed addresses (`host`) of backends
+/// and clients: in range, and no two roles on one.
+fn check_backends(c: &mut Checker, topology: &Topology) {
+    for b in &topology.backends {
+        let whole = b.name.span();
+        for (at, field, message) in b.change().problems(b.name.get_ref(), b.mode, whole) {
+            c.error(at, &format!("topology.backends.{field}"), message);
+        }
+    }
+    let mut hosts: BTreeMap<u8, String> = BTreeMap::new();
+    let fixed = topology
+        .backends
+        .iter()
+        .map(|b| (&b.name, &b.host))
+        .chain(topology.clients.iter().map(|c| (&c.name, &c.host)));
+    for (name, host) in fixed {
+        let Some(host) = host else { continue };
+        let n = *host.get_ref();
+        if !(100..=249).contains(&n) {
+            c.error(
+                host.span(),
+                "topology.host",
+                format!(
+                    "{}: host {n} is outside 100-249 (below are the gateway and the addresses \
+                     given in order, 250 is {{{{ spare.ip }}}})",
+                    name.get_ref()
+                ),
+            );
+        }
+        if let Some(other) = hosts.insert(n, name.get_ref().clone()) {
+            c.error(
+                host.span(),
+                "topology.host",
+                format!(
+                    "{} and {other} have the same address (host {n}): give each role its own",
+                    name.get_ref()
+                ),
+            );
+        }
+    }
+}
+
 /// The names a step or measure may refer to, by kind.
 struct Names<'a> {
     roles: &'a BTreeSet<String>,
     instances: &'a BTreeSet<String>,
     clients: &'a BTreeSet<String>,
+    /// Backends and their modes, for the `backend` step.
+    backends: BTreeMap<String, crate::backend::Mode>,
     step_started: BTreeSet<String>,
 }
 
@@ -609,9 +659,46 @@ fn check_step(
                 records.insert(r.clone());
             }
         }
-        Step::Tcp(t) => c.role_port(roles, &t.to, "step.tcp.to"),
+        Step::Tcp(t) => {
+            c.role_port(roles, &t.to, "step.tcp.to");
+            if let Some(from) = &t.from {
+                c.role(names.clients, from, "step.tcp.from");
+            }
+        }
+        Step::Backend(b) => {
+            let name = b.name.get_ref();
+            match names.backends.get(name) {
+                None => {
+                    let known: Vec<&str> = names.backends.keys().map(String::as_str).collect();
+                    c.error(
+                        b.name.span(),
+                        "step.backend.name",
+                        format!(
+                            "{name:?} is not a backend: the topology's are {}",
+                            known.join(", ")
+                        ),
+                    );
+                }
+                Some(mode) => {
+                    let change = b.change();
+                    if change.is_empty() {
+                        c.error(
+                            span.clone(),
+                            "step.backend",
+                            "changes nothing: give connections, http or tcp",
+                        );
+                    }
+                    for (at, field, message) in change.problems(name, *mode, span.clone()) {
+                        c.error(at, &format!("step.backend.{field}"), message);
+                    }
+                }
+            }
+        }
         Step::Sessions(sess) => {
             c.role_port(roles, &sess.to, "step.sessions.to");
+            if let Some(from) = &sess.from {
+                c.role(names.clients, from, "step.sessions.from");
+            }
             if sess.count > crate::load::sessions::MAX_SESSIONS {
                 c.error(
                     span.clone(),

@@ -5,6 +5,7 @@
 //! (`reproduced_if`) and the expected outcome per version range. Loading checks all of it
 //! before anything starts ([`load`]); [`runner`] runs it as one case per HAProxy image.
 
+mod backend_step;
 mod duration;
 mod error;
 mod evidence;
@@ -206,6 +207,7 @@ pub fn describe(step: &Step) -> String {
         Step::Http(h) => format!("http {}x GET {}{}", h.count, h.to.get_ref(), h.path),
         Step::Sleep(s) => format!("sleep {}", s.duration),
         Step::Removable(r) => format!("removable {} (within {})", r.server.get_ref(), r.within),
+        Step::Backend(b) => backend_step::describe(b),
         Step::Unix(u) => {
             let socket = u.socket.as_deref().unwrap_or("");
             let times = u.repeat.map(|r| format!(" x{r}")).unwrap_or_default();

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::backend_step::Change;
+pub use super::backend_step::{BackendStep, HttpSpec, TcpSpec};
 use super::duration::Dur;
 use super::outcome::Outcome;
 use crate::backend::Mode;
@@ -114,6 +116,7 @@ pub struct Topology {
     pub capture: Option<CaptureSetup>,
 }
 
+/// A backend of the harness process, on an address of its own on the case bridge.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Backend {
@@ -122,12 +125,37 @@ pub struct Backend {
     pub mode: Mode,
     #[serde(default = "default_backend_port")]
     pub port: u16,
+    /// A fixed last byte of the address in the case's /24 (100 to 249), for a config that
+    /// needs it known; otherwise the next free one.
+    #[serde(default)]
+    pub host: Option<Spanned<u8>>,
+    /// How it takes connections from the start: accept (default), refuse, reset, hang,
+    /// unreachable, slow_accept (with `accept_delay`).
+    #[serde(default)]
+    pub connections: Option<Spanned<String>>,
+    #[serde(default)]
+    pub accept_delay: Option<Dur>,
+    /// HTTP mode: what it answers.
+    #[serde(default)]
+    pub http: Option<Spanned<HttpSpec>>,
+    /// TCP mode: banner, echo, delay, close.
+    #[serde(default)]
+    pub tcp: Option<Spanned<TcpSpec>>,
 }
 
 impl Backend {
-    /// What the backend does from the start.
-    pub fn behaviour(&self) -> crate::backend::Behaviour {
-        crate::backend::Behaviour::default()
+    pub(crate) fn change(&self) -> Change<'_> {
+        Change {
+            connections: self.connections.as_ref(),
+            accept_delay: self.accept_delay,
+            http: self.http.as_ref(),
+            tcp: self.tcp.as_ref(),
+        }
+    }
+
+    /// What the backend does from the start (the file was checked at load).
+    pub fn behaviour(&self) -> Result<crate::backend::Behaviour, String> {
+        self.change().apply(crate::backend::Behaviour::default())
     }
 }
 
@@ -198,6 +226,9 @@ fn default_weight() -> u16 {
 #[serde(deny_unknown_fields)]
 pub struct Client {
     pub name: Spanned<String>,
+    /// A fixed last byte of the address in the case's /24 (100 to 249).
+    #[serde(default)]
+    pub host: Option<Spanned<u8>>,
 }
 
 /// `haproxy = { ... }` or `haproxy = [{ name = "hapA", ... }, ...]`.
@@ -301,6 +332,7 @@ pub enum Step {
     Snapshot(SnapshotStep),
     Sleep(SleepStep),
     Removable(RemovableStep),
+    Backend(BackendStep),
 }
 
 /// Works a unix socket of an instance (`master.sock` with `master_cli`, or one the config puts

@@ -34,24 +34,29 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
     }
     // Backends and clients are the harness's own sockets, each on an address of its own added
     // to the case bridge: the addresses containers would have had, in the same order.
-    for role in topology
+    let [a, b, c, _] = network.gateway.octets();
+    for (role, host) in topology
         .backends
         .iter()
-        .map(|b| &b.name)
-        .chain(topology.clients.iter().map(|c| &c.name))
+        .map(|b| (&b.name, &b.host))
+        .chain(topology.clients.iter().map(|c| (&c.name, &c.host)))
     {
-        let ip = state
-            .sandbox
-            .add_address(role.get_ref())
-            .map_err(|e| error_chain(&e))?;
-        state.ips.insert(role.get_ref().clone(), ip);
+        let role = role.get_ref();
+        let ip = match host {
+            Some(host) => {
+                let ip = Ipv4Addr::new(a, b, c, *host.get_ref());
+                state.sandbox.add_fixed_address(role, ip).map(|()| ip)
+            }
+            None => state.sandbox.add_address(role),
+        }
+        .map_err(|e| error_chain(&e))?;
+        state.ips.insert(role.clone(), ip);
     }
     let mut values = super::load::placeholder_values(&state.scenario.raw, &state.scenario.roles);
     for (role, ip) in &state.ips {
         values.insert(format!("{role}.ip"), ip.to_string());
     }
     // An address of the case network that no container holds.
-    let [a, b, c, _] = network.gateway.octets();
     values.insert("spare.ip".into(), Ipv4Addr::new(a, b, c, 250).to_string());
 
     if let Some(dns_setup) = &topology.dns {
@@ -107,7 +112,8 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
     for b in &topology.backends {
         let name = b.name.get_ref();
         let addr = SocketAddr::new(IpAddr::V4(state.ips[name]), b.port);
-        let backend = Backend::start(name, b.mode, addr, b.behaviour(), state.started)
+        let behaviour = b.behaviour().map_err(|e| format!("backend {name}: {e}"))?;
+        let backend = Backend::start(name, b.mode, addr, behaviour, state.started)
             .map_err(|e| error_chain(&e))?;
         state.backends.push(backend);
     }

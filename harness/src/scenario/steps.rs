@@ -73,6 +73,7 @@ pub(crate) async fn execute(state: &mut CaseState<'_>, step: &Step) -> Result<St
             Ok(format!("slept {} because {}", s.duration, s.because))
         }
         Step::Removable(r) => super::removable::removable(state, r).await,
+        Step::Backend(b) => super::backend_step::run(state, b).await,
     }
 }
 

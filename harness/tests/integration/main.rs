@@ -4,6 +4,7 @@
 //! The container tests need a Docker daemon and the catalog images (`haprepro images build`);
 //! without them they fail, saying which is missing. They never skip.
 
+mod backends;
 mod capture;
 mod cleanup;
 mod cli;
