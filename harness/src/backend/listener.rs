@@ -3,13 +3,13 @@
 //!
 //! `refuse` closes the listening socket (the kernel answers SYNs with RST) and binds it again
 //! later. `unreachable` keeps the socket but cuts its listen queue to one slot with `listen(fd,
-//! 0)`, fills that slot with a connection of its own over loopback, and stops accepting: the
+//! 0)`, fills that slot with a connection of its own from 127.0.0.1, and stops accepting: the
 //! kernel then drops every SYN to the address (a listener whose queue is full does), so the
 //! peer's connect stays pending, retransmitting, and never fails fast. Back to `accept`, the
 //! queue is widened again and the filler's connection is dropped unlogged.
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -88,8 +88,14 @@ impl Filler {
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
             let connect = async {
-                let socket = TcpSocket::new_v4()?;
-                socket.bind(SocketAddr::new(addr.ip(), 0))?;
+                // From loopback's own address: Docker masquerades what leaves a case's subnet
+                // by any other interface than its bridge, and loopback is one, so a filler
+                // bound to the backend's address would arrive with the host's address instead.
+                let (socket, local) = match addr {
+                    SocketAddr::V4(_) => (TcpSocket::new_v4()?, IpAddr::V4(Ipv4Addr::LOCALHOST)),
+                    SocketAddr::V6(_) => (TcpSocket::new_v6()?, IpAddr::V6(Ipv6Addr::LOCALHOST)),
+                };
+                socket.bind(SocketAddr::new(local, 0))?;
                 if let Ok(local) = socket.local_addr() {
                     lock(&peers).insert(local);
                 }
