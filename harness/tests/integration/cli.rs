@@ -118,7 +118,7 @@ fn scenarios_lists_every_case_with_its_expectations() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(
-        stdout.contains("connecting                   x8"),
+        stdout.contains("connecting                              expect 3.0.11 = reproduced"),
         "{stdout}"
     );
     assert!(
