@@ -1,6 +1,8 @@
 //! `haprepro bisect`: the first version (or image) of an ordered list whose measured outcome
 //! differs from the first one's, with [`haprepro::bisect`] choosing what to run. Every
-//! candidate is resolved before anything starts, so a typo costs no container run.
+//! candidate is resolved before anything starts, so a typo costs no container run. With
+//! `--src DIR --good A --bad B`, the candidates are commits, built one by one
+//! ([`super::bisect_commits`]).
 
 use std::cell::RefCell;
 
@@ -12,13 +14,14 @@ use haprepro::scenario::{self, RunOptions};
 
 use super::matrix::expand_ranges;
 use super::run::{load_scenario, pick_variant, CaseArgs};
+use super::source_args::BuildOpts;
 use super::{engine, exit};
 
 #[derive(Args)]
-#[command(group(clap::ArgGroup::new("candidates").required(true).args(["versions", "images"])))]
+#[command(group(clap::ArgGroup::new("candidates").required(true).args(["versions", "images", "src"])))]
 pub struct BisectArgs {
     /// The scenario: a folder name under --scenarios-dir, or a path to a scenario folder.
-    scenario: String,
+    pub(super) scenario: String,
     /// Catalog versions in order, oldest first (comma-separated), at least two; `A..B` is the
     /// catalog's versions from A to B (`2.6.12..3.4.7`, `..3.0.11`).
     #[arg(long, value_delimiter = ',')]
@@ -26,14 +29,43 @@ pub struct BisectArgs {
     /// Image references in order (comma-separated), at least two: for builds of your own.
     #[arg(long, value_delimiter = ',', value_name = "REF,REF")]
     images: Vec<String>,
+    /// A HAProxy git checkout: bisect the first-parent commits of --good..--bad, building each
+    /// (the checkout is never touched).
+    #[arg(long, value_name = "DIR")]
+    pub(super) src: Option<String>,
+    /// With --src: the old end, a ref that does not reproduce (or, with --fixed, reproduces).
+    #[arg(long, value_name = "REF", requires = "src", alias = "old")]
+    pub(super) good: Option<String>,
+    /// With --src: the new end, a ref that reproduces (or, with --fixed, does not).
+    #[arg(long, value_name = "REF", requires = "src", alias = "new")]
+    pub(super) bad: Option<String>,
+    /// Look for the fix instead: the old end reproduces, the new one does not; the answer is
+    /// the first commit that no longer reproduces.
+    #[arg(long, requires = "src")]
+    pub(super) fixed: bool,
+    /// Runs per candidate (a racy variant's own repeat count otherwise): reproduced if the
+    /// symptom appears in any.
+    #[arg(long, value_name = "N", requires = "src")]
+    pub(super) repeat: Option<u32>,
+    #[command(flatten)]
+    pub(super) build: BuildOpts,
     /// The variant of the scenario to run (its first by default).
     #[arg(long)]
-    variant: Option<String>,
+    pub(super) variant: Option<String>,
     #[command(flatten)]
-    case: CaseArgs,
+    pub(super) case: CaseArgs,
 }
 
 pub async fn run(args: BisectArgs) -> i32 {
+    if args.src.is_some() {
+        return super::bisect_commits::run(args).await;
+    }
+    if args.build.any() {
+        eprintln!(
+            "error: --ref, --patch, --profile, --debian-patches and --build-suite need --src"
+        );
+        return exit::USAGE;
+    }
     let (names, sources): (Vec<String>, Vec<ImageSource>) = if !args.versions.is_empty() {
         let v: Vec<String> = args
             .versions

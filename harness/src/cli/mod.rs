@@ -2,6 +2,7 @@
 
 mod bench;
 mod bisect;
+mod bisect_commits;
 mod build_progress;
 mod check;
 mod clean;

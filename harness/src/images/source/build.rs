@@ -144,17 +144,21 @@ pub async fn run(
         engine: engine.clone(),
         id: Some(id.clone()),
     };
+    let started = Instant::now();
     engine.upload(&id, input_tar(input)?).await?;
     engine.start(&id).await?;
-
-    let started = Instant::now();
+    let _ = writeln!(
+        log,
+        "[{:>6.1}s] (inputs copied in, container started)",
+        started.elapsed().as_secs_f64()
+    );
     let mut compiled = 0usize;
     let mut error_line: Option<String> = None;
     let mut make_seconds = None;
     let mut ccache = None;
     let mut last_lines: Vec<String> = Vec::new();
     let mut on_line = |line: &str| {
-        let _ = writeln!(log, "{line}");
+        let _ = writeln!(log, "[{:>6.1}s] {line}", started.elapsed().as_secs_f64());
         if let Some(stage) = line.strip_prefix("haprepro-stage: ") {
             progress(stage.to_string());
         } else if let Some(e) = line.strip_prefix("haprepro-error: ") {
@@ -210,6 +214,7 @@ pub async fn run(
         }),
     };
     result?;
+    let _ = writeln!(log, "[{:>6.1}s] (exit 0)", started.elapsed().as_secs_f64());
     let archive = engine.download(&id, "/build/out").await?;
     if let Some(id) = removal.id.take() {
         engine.remove_container(&id).await?;

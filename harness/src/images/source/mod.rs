@@ -323,6 +323,25 @@ pub async fn build(
     spec: &SourceSpec,
     progress: &(dyn Fn(BuildEvent) + Sync),
 ) -> Result<SourceBuild, ImageError> {
+    let built = build_or_find(engine, spec, progress, false).await?;
+    Ok(built.expect("a build that may build returns an image"))
+}
+
+/// The image of a source if it is already built (same cache key), without building: what a
+/// bisect asks to count the builds a plan would cost.
+pub async fn find_built(
+    engine: &Engine,
+    spec: &SourceSpec,
+) -> Result<Option<SourceBuild>, ImageError> {
+    build_or_find(engine, spec, &|_| {}, true).await
+}
+
+async fn build_or_find(
+    engine: &Engine,
+    spec: &SourceSpec,
+    progress: &(dyn Fn(BuildEvent) + Sync),
+    find_only: bool,
+) -> Result<Option<SourceBuild>, ImageError> {
     let started = Instant::now();
     let catalog = Catalog::builtin();
     let label = spec.to_string();
@@ -410,13 +429,6 @@ pub async fn build(
     };
     let reference = format!("{HAPROXY_REPO}:{tag}");
 
-    let _lock = lock::acquire(builds_dir().join("build.lock"), &|path| {
-        event(
-            "waiting",
-            format!("another source build holds {}", path.display()),
-        )
-    })
-    .await?;
     let found = |labels: &std::collections::HashMap<String, String>| SourceBuild {
         image: ResolvedImage {
             reference: reference.clone(),
@@ -441,13 +453,30 @@ pub async fn build(
             })
             .unwrap_or_default(),
     };
-    if let Some(existing) = engine.image_labels(&reference).await? {
-        if existing.get(source_labels::KEY) == Some(&key) {
-            event("cached", format!("{reference} ({})", identified.what));
-            return Ok(found(&existing));
-        }
+    let lookup = || async {
+        Ok::<_, ImageError>(
+            engine
+                .image_labels(&reference)
+                .await?
+                .filter(|existing| existing.get(source_labels::KEY) == Some(&key)),
+        )
+    };
+    if find_only {
+        return Ok(lookup().await?.map(|labels| found(&labels)));
+    }
+    let _lock = lock::acquire(builds_dir().join("build.lock"), &|path| {
+        event(
+            "waiting",
+            format!("another source build holds {}", path.display()),
+        )
+    })
+    .await?;
+    if let Some(existing) = lookup().await? {
+        event("cached", format!("{reference} ({})", identified.what));
+        return Ok(Some(found(&existing)));
     }
 
+    let t_prepare = Instant::now();
     let builder_ref = builder::ensure(engine, &catalog, &suite, progress).await?;
     let (archive, version_fallback) = match (&identified.archive, &spec.tree) {
         (Some(a), _) => (a.clone(), identified.version_fallback.clone()),
@@ -485,7 +514,11 @@ pub async fn build(
         log: log.clone(),
         what: identified.what.clone(),
     };
+    let prepare_s = t_prepare.elapsed().as_secs_f64();
+    let t_build = Instant::now();
     let output = build::run(engine, &input, &|m| event("build", m)).await?;
+    let build_s = t_build.elapsed().as_secs_f64();
+    let t_image = Instant::now();
     let version =
         super::version_from_haproxy_v(&output.vv).ok_or_else(|| ImageError::SourceBuildFailed {
             what: identified.what.clone(),
@@ -557,17 +590,22 @@ pub async fn build(
     event(
         "done",
         format!(
-            "HAProxy {} as {reference} in {:.1}s{}",
+            "HAProxy {} as {reference} in {:.1}s (archive {prepare_s:.1}s, build container {build_s:.1}s{}, image {:.1}s{})",
             probed.version,
             build_ms as f64 / 1000.0,
             output
+                .make_seconds
+                .map(|m| format!(" of which make {m}s"))
+                .unwrap_or_default(),
+            t_image.elapsed().as_secs_f64(),
+            output
                 .ccache
                 .as_deref()
-                .map(|c| format!(" (ccache {c})"))
+                .map(|c| format!("; ccache {c}"))
                 .unwrap_or_default()
         ),
     );
-    Ok(SourceBuild {
+    Ok(Some(SourceBuild {
         image: ResolvedImage {
             reference: reference.clone(),
             version: probed.version,
@@ -582,7 +620,7 @@ pub async fn build(
         ccache: output.ccache,
         make_seconds: output.make_seconds,
         features,
-    })
+    }))
 }
 
 fn binary_tar(binary: &[u8]) -> Result<Vec<u8>, ImageError> {

@@ -16,6 +16,9 @@
 //! As with `git bisect`, the answer is *a* change of outcome: if outcomes flip more than once
 //! along the list, the one found is not necessarily the earliest.
 
+pub mod commits;
+pub mod record;
+
 use std::collections::BTreeSet;
 use std::future::Future;
 
@@ -61,6 +64,16 @@ pub enum BisectError {
     EndFailed { which: &'static str, index: usize },
     #[error("both ends measured {outcome}: there is no change of outcome to find between them\n  Widen the list, or check that the scenario's symptom can be seen on one of the ends.")]
     EndsAgree { outcome: Outcome },
+    #[error(
+        "the {which} end measured {measured}, where a {what} bisect needs {expected} there{hint}"
+    )]
+    WrongEnd {
+        which: &'static str,
+        what: &'static str,
+        expected: Outcome,
+        measured: Outcome,
+        hint: &'static str,
+    },
 }
 
 /// The most probes [`bisect`] makes for `n` candidates when none of them errs: both ends, then
