@@ -1,6 +1,7 @@
 //! Clients of HAProxy's unix sockets (the master CLI, a worker's stats socket), as the reports
 //! that exhaust them use them: connections held idle, commands with a deadline, aborted reads,
-//! and floods of non-blocking connects.
+//! floods of non-blocking connects, and prompt-mode sessions that repeat a command on one
+//! connection while reading each answer slowly (haproxy#3070).
 //!
 //! Connects are always non-blocking (raw `connect(2)` on a `SOCK_NONBLOCK` socket): on a unix
 //! socket whose backlog is full a blocking connect hangs, while a non-blocking one fails at once
@@ -31,6 +32,20 @@ pub struct UnixTally {
     pub first_eagain_at: Option<u32>,
     /// Connections left open by the step.
     pub held: u32,
+    /// Prompt-mode sessions: commands sent, over all connections.
+    pub commands: u32,
+    /// Prompt-mode answers that ended with the prompt.
+    pub prompts: u32,
+    /// Prompt-mode connections whose answer never ended with the prompt and whose next command
+    /// then got no byte at all: frozen, kept open (each holds a master CLI slot).
+    pub frozen: u32,
+    /// Prompt-mode connections that got no answer to `prompt` itself (no free slot).
+    pub unserved: u32,
+    /// Sizes of prompt-mode answers, prompt excluded (complete ones and frozen ones alike).
+    pub answer_sizes: Vec<u64>,
+    /// Per prompt-mode answer, the most bytes seen waiting unread in the client's socket
+    /// (`FIONREAD` before each read): near the socket's capacity when the server had to wait.
+    pub queue_peaks: Vec<u64>,
     /// The start of each answer, for the evidence file.
     pub answers: Vec<String>,
     pub errors: Vec<String>,
@@ -54,6 +69,14 @@ impl UnixTally {
             "eagain" => self.eagain as f64,
             "first_eagain_at" => self.first_eagain_at.unwrap_or(0) as f64,
             "held" => self.held as f64,
+            "commands" => self.commands as f64,
+            "prompts" => self.prompts as f64,
+            "frozen" => self.frozen as f64,
+            "unserved" => self.unserved as f64,
+            "answer_bytes_min" => min_or_zero(&self.answer_sizes),
+            "answer_bytes_max" => max_or_zero(&self.answer_sizes),
+            "queue_peak_min" => min_or_zero(&self.queue_peaks),
+            "queue_peak_max" => max_or_zero(&self.queue_peaks),
             _ => return None,
         })
     }
@@ -67,8 +90,16 @@ impl UnixTally {
     }
 }
 
+fn min_or_zero(v: &[u64]) -> f64 {
+    v.iter().min().copied().unwrap_or(0) as f64
+}
+
+fn max_or_zero(v: &[u64]) -> f64 {
+    v.iter().max().copied().unwrap_or(0) as f64
+}
+
 /// The value names [`UnixTally::value`] knows.
-pub const VALUES: [&str; 7] = [
+pub const VALUES: [&str; 15] = [
     "attempts",
     "connected",
     "answered",
@@ -76,6 +107,14 @@ pub const VALUES: [&str; 7] = [
     "eagain",
     "first_eagain_at",
     "held",
+    "commands",
+    "prompts",
+    "frozen",
+    "unserved",
+    "answer_bytes_min",
+    "answer_bytes_max",
+    "queue_peak_min",
+    "queue_peak_max",
 ];
 
 /// `connect(2)` on a non-blocking unix stream socket; EAGAIN comes back as `WouldBlock`.
@@ -201,6 +240,206 @@ pub async fn command(path: &Path, cmd: &str, style: CommandStyle, tally: &mut Un
     }
     let text = String::from_utf8_lossy(&answer[..answer.len().min(200)]).to_string();
     tally.answers.push(text);
+}
+
+/// How a prompt-mode session runs: the client of haproxy#3070, which kept one master CLI
+/// connection in prompt mode, repeated a forwarded command, and read each answer slowly.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionStyle {
+    /// Deadline for each answer to end with the prompt, and then for the next command's first
+    /// byte.
+    pub within: Duration,
+    /// Commands sent on the connection, each once the previous answer's prompt arrived.
+    pub commands: u32,
+    /// Read at most this many bytes at a time...
+    pub read_chunk: usize,
+    /// ...and wait this long between reads, so that the server's sends meet a full socket.
+    pub read_every: Duration,
+}
+
+/// How an answer ended.
+enum End {
+    Prompt,
+    Deadline,
+    Eof,
+    Failed(io::Error),
+}
+
+/// One connection in prompt mode: `prompt`, then `cmd` up to `style.commands` times, each
+/// answer read slowly until its prompt. An answer whose prompt does not come within the
+/// deadline is followed by the next command, as in the report; if that gets no byte either,
+/// the connection is frozen and returned, still open: it holds a slot of the master CLI.
+pub async fn prompt_session(
+    path: &Path,
+    cmd: &str,
+    style: SessionStyle,
+    tally: &mut UnixTally,
+) -> Option<OwnedFd> {
+    tally.attempts += 1;
+    let n = tally.attempts;
+    let fd = match connect_nonblocking(path) {
+        Ok(fd) => fd,
+        Err(e) => {
+            tally.failed(e);
+            return None;
+        }
+    };
+    tally.connected += 1;
+    let std_stream = std::os::unix::net::UnixStream::from(fd);
+    let mut stream = match tokio::net::UnixStream::from_std(std_stream) {
+        Ok(s) => s,
+        Err(e) => {
+            tally.errors.push(format!("#{n}: {e}"));
+            return None;
+        }
+    };
+    let fast = SessionStyle {
+        read_every: Duration::ZERO,
+        read_chunk: 16 * 1024,
+        ..style
+    };
+    if let Err(e) = stream.write_all(b"prompt\n").await {
+        tally.errors.push(format!("#{n}: prompt: {e}"));
+        return None;
+    }
+    let (_, _, end) = read_answer(&mut stream, fast).await;
+    if !matches!(end, End::Prompt) {
+        tally.unserved += 1;
+        tally.errors.push(format!(
+            "#{n}: no prompt within {:?} (no free slot?)",
+            style.within
+        ));
+        return None;
+    }
+    for i in 1..=style.commands {
+        tally.commands += 1;
+        if let Err(e) = stream.write_all(format!("{cmd}\n").as_bytes()).await {
+            tally.errors.push(format!("#{n} command {i}: {e}"));
+            return None;
+        }
+        let (answer, peak, end) = read_answer(&mut stream, style).await;
+        let body = match end {
+            End::Prompt => &answer[..answer.len() - prompt_len(&answer)],
+            _ => &answer[..],
+        };
+        tally.bytes += answer.len() as u64;
+        tally.answered += u32::from(!answer.is_empty());
+        tally.answer_sizes.push(body.len() as u64);
+        tally.queue_peaks.push(peak);
+        if i == 1 {
+            let text = String::from_utf8_lossy(&answer[..answer.len().min(120)]).to_string();
+            tally.answers.push(text);
+        }
+        match end {
+            End::Prompt => tally.prompts += 1,
+            End::Deadline => {
+                let complete = if body.ends_with(b"\n\n") {
+                    "ends with the CLI's empty line"
+                } else {
+                    "incomplete"
+                };
+                tally.commands += 1;
+                let next = match stream.write_all(format!("{cmd}\n").as_bytes()).await {
+                    Ok(()) => read_answer(&mut stream, fast).await,
+                    Err(e) => (Vec::new(), 0, End::Failed(e)),
+                };
+                return match next {
+                    (bytes, _, End::Deadline) if bytes.is_empty() => {
+                        tally.frozen += 1;
+                        tally.errors.push(format!(
+                            "#{n} command {i}: {} bytes ({complete}), no prompt within {:?}; \
+                             the next command: no answer within {:?} (frozen, kept open)",
+                            body.len(),
+                            style.within,
+                            style.within
+                        ));
+                        Some(stream.into_std().ok()?.into())
+                    }
+                    (bytes, _, _) => {
+                        tally.errors.push(format!(
+                            "#{n} command {i}: {} bytes ({complete}), no prompt within {:?}; \
+                             the next command got {} byte(s): late, not frozen",
+                            body.len(),
+                            style.within,
+                            bytes.len()
+                        ));
+                        None
+                    }
+                };
+            }
+            End::Eof => {
+                tally.closed += 1;
+                tally
+                    .errors
+                    .push(format!("#{n} command {i}: closed by HAProxy"));
+                return None;
+            }
+            End::Failed(e) => {
+                tally.errors.push(format!("#{n} command {i}: {e}"));
+                return None;
+            }
+        }
+    }
+    None
+}
+
+/// Reads until the prompt ends the answer, EOF, or `style.within`; returns the bytes, the
+/// largest number of bytes seen waiting unread in the socket, and how it ended.
+async fn read_answer(
+    stream: &mut tokio::net::UnixStream,
+    style: SessionStyle,
+) -> (Vec<u8>, u64, End) {
+    let deadline = tokio::time::Instant::now() + style.within;
+    let mut answer = Vec::new();
+    let mut peak = 0u64;
+    let mut buf = vec![0u8; style.read_chunk.max(1)];
+    loop {
+        match tokio::time::timeout_at(deadline, stream.readable()).await {
+            Err(_) => return (answer, peak, End::Deadline),
+            Ok(Err(e)) => return (answer, peak, End::Failed(e)),
+            Ok(Ok(())) => {}
+        }
+        peak = peak.max(unread_bytes(stream));
+        match stream.try_read(&mut buf) {
+            Ok(0) => return (answer, peak, End::Eof),
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => return (answer, peak, End::Failed(e)),
+        }
+        if prompt_len(&answer) > 0 {
+            return (answer, peak, End::Prompt);
+        }
+        if !style.read_every.is_zero() {
+            tokio::time::sleep(style.read_every).await;
+        }
+    }
+}
+
+/// The length of the prompt (`master> `, `> `) ending `answer`, 0 when it does not end with one:
+/// a last line without newline that ends with "> ".
+fn prompt_len(answer: &[u8]) -> usize {
+    let start = answer
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let last = &answer[start..];
+    if last.ends_with(b"> ") && last.len() <= 64 {
+        last.len()
+    } else {
+        0
+    }
+}
+
+/// Bytes waiting unread in the socket's receive queue (`FIONREAD`).
+fn unread_bytes(stream: &tokio::net::UnixStream) -> u64 {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int to the pointer given, which lives across the call.
+    let ret = unsafe { libc::ioctl(stream.as_raw_fd(), libc::FIONREAD, &mut n) };
+    if ret == 0 {
+        n.max(0) as u64
+    } else {
+        0
+    }
 }
 
 #[cfg(test)]

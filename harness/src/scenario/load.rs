@@ -169,6 +169,9 @@ fn check(c: &mut Checker, dir: &Path, raw: ScenarioFile) -> Option<Scenario> {
             "at least one HAProxy instance is needed",
         );
     }
+    for instance in &topology.haproxy.get_ref().0 {
+        check_instance_extras(c, instance);
+    }
 
     let expectations_of = |c: &mut Checker, table: &Spanned<ExpectTable>| {
         let mut expectations = Vec::new();
@@ -655,6 +658,32 @@ fn check_step(
                     );
                 }
             }
+            if u.prompt
+                && (u.command.is_none() || u.until_answered.is_some() || u.read_bytes.is_some())
+            {
+                c.error(
+                    span.clone(),
+                    "step.unix.prompt",
+                    "prompt mode goes with command (without until_answered or read_bytes)",
+                );
+            }
+            if u.per_connection.is_some() && !u.prompt {
+                c.error(
+                    span.clone(),
+                    "step.unix.per_connection",
+                    "several commands on one connection need prompt = true",
+                );
+            }
+            if (u.read_chunk.is_some() || u.read_every.is_some()) && !u.prompt {
+                c.error(
+                    span.clone(),
+                    "step.unix.read_chunk",
+                    "paced reads (read_chunk, read_every) go with prompt = true",
+                );
+            }
+            if u.read_chunk == Some(0) {
+                c.error(span.clone(), "step.unix.read_chunk", "at least 1 byte");
+            }
             if let Some(r) = &u.record {
                 records.insert(r.clone());
             }
@@ -857,6 +886,7 @@ pub(crate) fn placeholder_values(
 ) -> BTreeMap<String, String> {
     let mut values = BTreeMap::new();
     values.insert("sock.dir".into(), super::setup::SOCK_DIR.into());
+    values.insert("files.dir".into(), super::setup::FILES_DIR.into());
     values.insert("spare.ip".into(), "192.0.2.250".to_string());
     for role in roles {
         values.insert(format!("{role}.ip"), "192.0.2.1".to_string());
@@ -879,6 +909,53 @@ pub(crate) fn placeholder_values(
     }
     values
 }
+
+/// `cpus` must be a CPU list `taskset -c` takes; generated files need a plain name, one line
+/// without newline, and a bounded size.
+fn check_instance_extras(c: &mut Checker, instance: &super::model::HaproxySetup) {
+    if let Some(cpus) = &instance.cpus {
+        let list = cpus.get_ref();
+        if list.is_empty()
+            || !list
+                .chars()
+                .all(|ch| ch.is_ascii_digit() || ch == ',' || ch == '-')
+        {
+            c.error(
+                cpus.span(),
+                "topology.haproxy.cpus",
+                format!("{list:?} is not a CPU list (\"0\", \"0,2\", \"0-1\")"),
+            );
+        }
+    }
+    for file in &instance.files {
+        let name = file.name.get_ref();
+        if name.is_empty() || name.contains('/') || name == "haproxy.cfg" || name.starts_with('.') {
+            c.error(
+                file.name.span(),
+                "topology.haproxy.files.name",
+                format!("{name:?}: a plain file name, not haproxy.cfg"),
+            );
+        }
+        if file.line.get_ref().contains('\n') {
+            c.error(
+                file.line.span(),
+                "topology.haproxy.files.line",
+                "one line, no newline",
+            );
+        }
+        let size = (file.line.get_ref().len() as u64 + 12) * u64::from(file.lines);
+        if size > MAX_GENERATED_BYTES {
+            c.error(
+                file.name.span(),
+                "topology.haproxy.files.lines",
+                format!("about {size} bytes: at most {MAX_GENERATED_BYTES}"),
+            );
+        }
+    }
+}
+
+/// Generated files are copied into the container with the config: keep them small.
+const MAX_GENERATED_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Adds `vars.NAME` to the values; a var may itself use placeholders (`{{ hapA.ip }}`), filled
 /// from the values given. Undefined names inside a var are left for the template check to report.

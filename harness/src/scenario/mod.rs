@@ -98,6 +98,10 @@ impl Scenario {
             .iter()
             .map(|step| match step.get_ref() {
                 Step::Sleep(s) => s.duration.0.as_secs_f64(),
+                // Prompt mode: a frozen connection costs two deadlines.
+                Step::Unix(u) if u.prompt => {
+                    u.within.0.as_secs_f64() * f64::from(u.repeat.unwrap_or(1))
+                }
                 Step::Unix(u) => u.within.0.as_secs_f64() * f64::from(u.repeat.unwrap_or(1)) / 4.0,
                 _ => 0.1,
             })
@@ -213,6 +217,18 @@ pub fn describe(step: &Step) -> String {
             let times = u.repeat.map(|r| format!(" x{r}")).unwrap_or_default();
             if let Some(n) = u.hold {
                 format!("unix {socket}: hold {n} idle connection(s)")
+            } else if let (Some(cmd), true) = (&u.command, u.prompt) {
+                let pace = match (u.read_chunk, u.read_every) {
+                    (Some(c), Some(e)) => format!(", read {c} bytes every {e}"),
+                    (Some(c), None) => format!(", read {c} bytes at a time"),
+                    _ => String::new(),
+                };
+                format!(
+                    "unix {socket}: prompt, `{cmd}` x{} per connection{pace}, {} connection(s) (within {})",
+                    u.per_connection.unwrap_or(1),
+                    u.repeat.unwrap_or(1),
+                    u.within
+                )
             } else if let Some(cmd) = &u.command {
                 format!("unix {socket}: `{cmd}`{times} (within {})", u.within)
             } else if let Some(n) = u.nonblocking_connects {

@@ -297,6 +297,38 @@ pub struct HaproxySetup {
     pub master_cli: bool,
     #[serde(default)]
     pub start: StartMode,
+    /// CPUs the HAProxy process starts on (`taskset -c`, e.g. "0"): with `cpu-map` in the
+    /// config moving the worker elsewhere, master and worker never share a CPU.
+    #[serde(default)]
+    pub cpus: Option<Spanned<String>>,
+    /// Files generated beside the config, in `{{ files.dir }}`: data HAProxy loads whose size
+    /// the scenario sets (a map of N entries) without a large file in the repository.
+    #[serde(default)]
+    pub files: Vec<GeneratedFile>,
+}
+
+/// A file of `lines` lines, each `line` with `{{ n }}` replaced by the line's number (from 0,
+/// zero-padded to one width, so every line of a file has the same length).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratedFile {
+    pub name: Spanned<String>,
+    pub lines: u32,
+    pub line: Spanned<String>,
+}
+
+impl GeneratedFile {
+    /// The file's contents.
+    pub fn contents(&self) -> String {
+        let width = self.lines.saturating_sub(1).to_string().len();
+        let line = self.line.get_ref();
+        let mut out = String::with_capacity((line.len() + width + 1) * self.lines as usize);
+        for n in 0..self.lines {
+            out.push_str(&line.replace("{{ n }}", &format!("{n:0width$}")));
+            out.push('\n');
+        }
+        out
+    }
 }
 
 fn default_instance_name() -> String {
@@ -372,6 +404,21 @@ pub struct UnixStep {
     /// for recovery, which takes HAProxy a moment.
     #[serde(default)]
     pub until_answered: Option<Dur>,
+    /// Prompt mode (the master CLI's `prompt`): each of the `repeat` connections sends `prompt`,
+    /// then the command `per_connection` times, each once the previous answer ended with the
+    /// prompt; `within` bounds each answer. A connection whose prompt does not come is sent the
+    /// next command; if that gets no byte either, it is frozen and kept open.
+    #[serde(default)]
+    pub prompt: bool,
+    /// With `prompt`: commands per connection.
+    #[serde(default)]
+    pub per_connection: Option<u32>,
+    /// Read answers at most this many bytes at a time (a slow reader)...
+    #[serde(default)]
+    pub read_chunk: Option<usize>,
+    /// ...with this pause between reads.
+    #[serde(default)]
+    pub read_every: Option<Dur>,
     #[serde(default)]
     pub record: Option<String>,
 }

@@ -18,6 +18,17 @@ use super::words::{parse_fault, POLL};
 
 /// Where the config goes inside the HAProxy container.
 const CONFIG_PATH: &str = "/etc/haprepro/haproxy.cfg";
+/// Where an instance's generated files go (`{{ files.dir }}`), beside the config.
+pub const FILES_DIR: &str = "/etc/haprepro";
+
+/// The container's entrypoint: HAProxy, or HAProxy started on the given CPUs (`taskset -c`,
+/// which execs it, so it stays the container's pid 1).
+fn entrypoint(cpus: Option<&str>) -> Vec<String> {
+    match cpus {
+        None => vec!["haproxy".into()],
+        Some(list) => vec!["taskset".into(), "-c".into(), list.into(), "haproxy".into()],
+    }
+}
 
 /// A folder shared between the host and each HAProxy container (`{{ sock.dir }}`), so the
 /// harness reaches unix sockets (the master CLI) directly.
@@ -160,13 +171,21 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
         let spec = ContainerSpec {
             role: setup.name.clone(),
             image: state.image.reference.clone(),
-            entrypoint: Some(vec!["haproxy".into()]),
+            entrypoint: Some(entrypoint(
+                setup.cpus.as_ref().map(|c| c.get_ref().as_str()),
+            )),
             cmd,
-            files: vec![FileIn {
+            files: std::iter::once(FileIn {
                 path: CONFIG_PATH.into(),
                 contents: config.into_bytes(),
                 mode: 0o644,
-            }],
+            })
+            .chain(setup.files.iter().map(|f| FileIn {
+                path: format!("{FILES_DIR}/{}", f.name.get_ref()),
+                contents: f.contents().into_bytes(),
+                mode: 0o644,
+            }))
+            .collect(),
             binds: vec![format!("{}:{SOCK_DIR}", sock_dir.display())],
             sysctls,
             user: Some("0".into()),

@@ -436,6 +436,19 @@ async fn unix(state: &mut CaseState<'_>, u: &UnixStep) -> Result<String, String>
                 tokio::time::sleep(POLL).await;
             }
         }
+    } else if let (Some(cmd), true) = (&u.command, u.prompt) {
+        let style = load::unix::SessionStyle {
+            within: u.within.0,
+            commands: u.per_connection.unwrap_or(1),
+            read_chunk: u.read_chunk.unwrap_or(16 * 1024),
+            read_every: u.read_every.map(|d| d.0).unwrap_or_default(),
+        };
+        for _ in 0..u.repeat.unwrap_or(1) {
+            if let Some(fd) = load::unix::prompt_session(&path, cmd, style, &mut tally).await {
+                held.push(fd);
+            }
+        }
+        tally.held += held.len() as u32;
     } else if let Some(cmd) = &u.command {
         for _ in 0..u.repeat.unwrap_or(1) {
             let style = load::unix::CommandStyle {
@@ -446,8 +459,23 @@ async fn unix(state: &mut CaseState<'_>, u: &UnixStep) -> Result<String, String>
             load::unix::command(&path, cmd, style, &mut tally).await;
         }
     }
+    let sessions = if u.prompt {
+        format!(
+            "; prompt mode: {} command(s), {} prompt(s), {} frozen (kept open), {} unserved; answers {}..{} bytes, unread in the socket at most {}..{} bytes",
+            tally.commands,
+            tally.prompts,
+            tally.frozen,
+            tally.unserved,
+            tally.value("answer_bytes_min").unwrap_or(0.0),
+            tally.value("answer_bytes_max").unwrap_or(0.0),
+            tally.value("queue_peak_min").unwrap_or(0.0),
+            tally.value("queue_peak_max").unwrap_or(0.0),
+        )
+    } else {
+        String::new()
+    };
     let detail = format!(
-        "{} attempt(s): {} connected, {} answered, {} closed by HAProxy, {} EAGAIN{}{}",
+        "{} attempt(s): {} connected, {} answered, {} closed by HAProxy, {} EAGAIN{}{sessions}{}",
         tally.attempts,
         tally.connected,
         tally.answered,
