@@ -41,7 +41,8 @@ pub struct UnixTally {
     pub frozen: u32,
     /// Prompt-mode connections that got no answer to `prompt` itself (no free slot).
     pub unserved: u32,
-    /// Sizes of prompt-mode answers, prompt excluded (complete ones and frozen ones alike).
+    /// Sizes of prompt-mode answers that ended with the prompt or froze, prompt excluded (an
+    /// answer cut by a late server is in `errors`, not here).
     pub answer_sizes: Vec<u64>,
     /// Per prompt-mode answer, the most bytes seen waiting unread in the client's socket
     /// (`FIONREAD` before each read): near the socket's capacity when the server had to wait.
@@ -77,6 +78,11 @@ impl UnixTally {
             "answer_bytes_max" => max_or_zero(&self.answer_sizes),
             "queue_peak_min" => min_or_zero(&self.queue_peaks),
             "queue_peak_max" => max_or_zero(&self.queue_peaks),
+            "queue_full" => self
+                .queue_peaks
+                .iter()
+                .filter(|p| **p >= FULL_QUEUE)
+                .count() as f64,
             _ => return None,
         })
     }
@@ -90,6 +96,11 @@ impl UnixTally {
     }
 }
 
+/// Bytes waiting unread in a unix socket that show its writer had to stop: more than half of
+/// what a socket with Linux's default send buffer (212 992 bytes of kernel memory, about
+/// 200 kB of data) holds. A sender that has more to write than this is then met with EAGAIN.
+pub const FULL_QUEUE: u64 = 128 * 1024;
+
 fn min_or_zero(v: &[u64]) -> f64 {
     v.iter().min().copied().unwrap_or(0) as f64
 }
@@ -99,7 +110,7 @@ fn max_or_zero(v: &[u64]) -> f64 {
 }
 
 /// The value names [`UnixTally::value`] knows.
-pub const VALUES: [&str; 15] = [
+pub const VALUES: [&str; 16] = [
     "attempts",
     "connected",
     "answered",
@@ -115,6 +126,7 @@ pub const VALUES: [&str; 15] = [
     "answer_bytes_max",
     "queue_peak_min",
     "queue_peak_max",
+    "queue_full",
 ];
 
 /// `connect(2)` on a non-blocking unix stream socket; EAGAIN comes back as `WouldBlock`.
@@ -246,7 +258,7 @@ pub async fn command(path: &Path, cmd: &str, style: CommandStyle, tally: &mut Un
 /// connection in prompt mode, repeated a forwarded command, and read each answer slowly.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionStyle {
-    /// Deadline for each answer to end with the prompt, and then for the next command's first
+    /// The longest silence in an answer before its prompt, and before the next command's first
     /// byte.
     pub within: Duration,
     /// Commands sent on the connection, each once the previous answer's prompt arrived.
@@ -266,9 +278,10 @@ enum End {
 }
 
 /// One connection in prompt mode: `prompt`, then `cmd` up to `style.commands` times, each
-/// answer read slowly until its prompt. An answer whose prompt does not come within the
-/// deadline is followed by the next command, as in the report; if that gets no byte either,
-/// the connection is frozen and returned, still open: it holds a slot of the master CLI.
+/// answer read slowly until its prompt. An answer that falls silent for `within` without its
+/// prompt is followed by the next command, as in the report; if that gets no byte within
+/// `within` either, the connection is frozen and returned, still open: it holds a slot of the
+/// master CLI.
 pub async fn prompt_session(
     path: &Path,
     cmd: &str,
@@ -324,14 +337,16 @@ pub async fn prompt_session(
         };
         tally.bytes += answer.len() as u64;
         tally.answered += u32::from(!answer.is_empty());
-        tally.answer_sizes.push(body.len() as u64);
         tally.queue_peaks.push(peak);
         if i == 1 {
             let text = String::from_utf8_lossy(&answer[..answer.len().min(120)]).to_string();
             tally.answers.push(text);
         }
         match end {
-            End::Prompt => tally.prompts += 1,
+            End::Prompt => {
+                tally.prompts += 1;
+                tally.answer_sizes.push(body.len() as u64);
+            }
             End::Deadline => {
                 let complete = if body.ends_with(b"\n\n") {
                     "ends with the CLI's empty line"
@@ -346,8 +361,9 @@ pub async fn prompt_session(
                 return match next {
                     (bytes, _, End::Deadline) if bytes.is_empty() => {
                         tally.frozen += 1;
+                        tally.answer_sizes.push(body.len() as u64);
                         tally.errors.push(format!(
-                            "#{n} command {i}: {} bytes ({complete}), no prompt within {:?}; \
+                            "#{n} command {i}: {} bytes ({complete}), then {:?} of silence without the prompt; \
                              the next command: no answer within {:?} (frozen, kept open)",
                             body.len(),
                             style.within,
@@ -357,7 +373,7 @@ pub async fn prompt_session(
                     }
                     (bytes, _, _) => {
                         tally.errors.push(format!(
-                            "#{n} command {i}: {} bytes ({complete}), no prompt within {:?}; \
+                            "#{n} command {i}: {} bytes ({complete}), then {:?} of silence without the prompt; \
                              the next command got {} byte(s): late, not frozen",
                             body.len(),
                             style.within,
@@ -383,13 +399,19 @@ pub async fn prompt_session(
     None
 }
 
-/// Reads until the prompt ends the answer, EOF, or `style.within`; returns the bytes, the
-/// largest number of bytes seen waiting unread in the socket, and how it ended.
+/// Reads until the prompt ends the answer, EOF, or a silence of `style.within` (a slow answer
+/// on a busy machine is not a frozen one; bounded as a whole by [`ANSWER_CAP`] times
+/// `within`); returns the bytes, the largest number of bytes seen waiting unread in the
+/// socket, and how it ended.
 async fn read_answer(
     stream: &mut tokio::net::UnixStream,
     style: SessionStyle,
 ) -> (Vec<u8>, u64, End) {
-    let deadline = tokio::time::Instant::now() + style.within;
+    let cap = tokio::time::Instant::now() + style.within * ANSWER_CAP;
+    let mut deadline = tokio::time::Instant::now() + style.within;
+    // Reads are paced on a clock (one every `read_every` on average), not by a sleep after
+    // each: a timer's granularity would otherwise make the reader slower than asked.
+    let mut next_read = tokio::time::Instant::now();
     let mut answer = Vec::new();
     let mut peak = 0u64;
     let mut buf = vec![0u8; style.read_chunk.max(1)];
@@ -402,7 +424,10 @@ async fn read_answer(
         peak = peak.max(unread_bytes(stream));
         match stream.try_read(&mut buf) {
             Ok(0) => return (answer, peak, End::Eof),
-            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Ok(n) => {
+                answer.extend_from_slice(&buf[..n]);
+                deadline = (tokio::time::Instant::now() + style.within).min(cap);
+            }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             Err(e) => return (answer, peak, End::Failed(e)),
         }
@@ -410,10 +435,17 @@ async fn read_answer(
             return (answer, peak, End::Prompt);
         }
         if !style.read_every.is_zero() {
-            tokio::time::sleep(style.read_every).await;
+            // At most one read of catching up: after waiting for data, the pace starts again.
+            let now = tokio::time::Instant::now();
+            next_read = (next_read + style.read_every)
+                .max(now.checked_sub(style.read_every).unwrap_or(now));
+            tokio::time::sleep_until(next_read).await;
         }
     }
 }
+
+/// An answer that keeps trickling ends after this many times `within`.
+const ANSWER_CAP: u32 = 20;
 
 /// The length of the prompt (`master> `, `> `) ending `answer`, 0 when it does not end with one:
 /// a last line without newline that ends with "> ".
@@ -484,5 +516,86 @@ mod tests {
             (1, 1, "pong\n")
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A prompt-mode server like the master CLI: `prompt` answers `master> `, every command a
+    /// large answer ending with an empty line and the prompt, except the second command on each
+    /// connection, whose answer comes without the prompt and after which nothing more is read.
+    async fn frozen_on_second_command(listener: tokio::net::UnixListener, answer: Vec<u8>) {
+        while let Ok((s, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = s.into_split();
+                let mut lines = tokio::io::BufReader::new(r);
+                let mut line = String::new();
+                let mut n = 0;
+                loop {
+                    line.clear();
+                    if tokio::io::AsyncBufReadExt::read_line(&mut lines, &mut line)
+                        .await
+                        .unwrap_or(0)
+                        == 0
+                    {
+                        return;
+                    }
+                    if line == "prompt\n" {
+                        let _ = w.write_all(b"master> ").await;
+                        continue;
+                    }
+                    n += 1;
+                    let _ = w.write_all(&answer).await;
+                    if n == 2 {
+                        // Frozen: keep the connection, answer nothing more.
+                        std::future::pending::<()>().await;
+                    }
+                    let _ = w.write_all(b"master> ").await;
+                }
+            });
+        }
+    }
+
+    #[tokio::test]
+    async fn prompt_sessions_count_prompts_and_keep_frozen_connections() {
+        let dir = std::env::temp_dir().join(format!("hr-test-prompt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m.sock");
+        let _ = std::fs::remove_file(&path);
+        let listener = tokio::net::UnixListener::bind(&path).unwrap();
+        let mut answer = vec![b'x'; 300_000];
+        answer.extend_from_slice(b"\n\n");
+        tokio::spawn(frozen_on_second_command(listener, answer));
+        let style = SessionStyle {
+            within: Duration::from_millis(300),
+            commands: 3,
+            read_chunk: 4096,
+            read_every: Duration::ZERO,
+        };
+        let mut tally = UnixTally::new(&path);
+        let kept = prompt_session(&path, "show map", style, &mut tally).await;
+        assert!(kept.is_some(), "{tally:?}");
+        // The first answer ended with its prompt; the second did not, and its next command
+        // (the third sent) got nothing.
+        assert_eq!(
+            (tally.commands, tally.prompts, tally.frozen, tally.unserved),
+            (3, 1, 1, 0),
+            "{:?}",
+            tally.errors
+        );
+        assert_eq!(tally.answer_sizes, vec![300_002, 300_002]);
+        assert!(
+            tally.errors[0].contains("ends with the CLI's empty line"),
+            "{:?}",
+            tally.errors
+        );
+        assert!(tally.value("queue_peak_max").unwrap() > 0.0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_prompt_is_a_last_line_ending_with_angle_and_space() {
+        assert_eq!(prompt_len(b"a\nb\n\nmaster> "), 8);
+        assert_eq!(prompt_len(b"master> "), 8);
+        assert_eq!(prompt_len(b"a\nb> c\n"), 0);
+        assert_eq!(prompt_len(b"a\nb"), 0);
     }
 }

@@ -406,8 +406,9 @@ pub struct UnixStep {
     pub until_answered: Option<Dur>,
     /// Prompt mode (the master CLI's `prompt`): each of the `repeat` connections sends `prompt`,
     /// then the command `per_connection` times, each once the previous answer ended with the
-    /// prompt; `within` bounds each answer. A connection whose prompt does not come is sent the
-    /// next command; if that gets no byte either, it is frozen and kept open.
+    /// prompt; `within` is the longest silence allowed in an answer. A connection whose answer
+    /// falls silent without its prompt is sent the next command; if that gets no byte within
+    /// `within` either, it is frozen and kept open.
     #[serde(default)]
     pub prompt: bool,
     /// With `prompt`: commands per connection.

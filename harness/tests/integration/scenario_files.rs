@@ -169,3 +169,51 @@ fn expect_ranges_keep_their_written_order() {
         scenario::Outcome::Reproduced
     );
 }
+
+#[test]
+fn generated_files_cpus_and_prompt_mode_are_checked() {
+    let files = GOOD.replace(
+        "haproxy = { config = \"haproxy.cfg\" }",
+        "haproxy = { config = \"haproxy.cfg\", cpus = \"0,x\", files = [{ name = \"a/b.map\", lines = 2, line = \"k{{ n }} v\" }] }",
+    );
+    let errors = errors_of("files", &files, Some("{{ files.dir }}\n"));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("9:") && e.contains("topology.haproxy.cpus")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("topology.haproxy.files.name")),
+        "{errors:?}"
+    );
+    let prompt = GOOD.replace(
+        "http = { to = \"haproxy:8080\", record = \"answers\" }",
+        "http = { to = \"haproxy:8080\", record = \"answers\" }\n[[step]]\nunix = { socket = \"master.sock\", hold = 1, per_connection = 3 }",
+    );
+    let errors = errors_of("prompt", &prompt, Some(""));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("13:") && e.contains("need prompt = true")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn a_generated_file_has_equal_numbered_lines() {
+    let toml = GOOD.replace(
+        "haproxy = { config = \"haproxy.cfg\" }",
+        "haproxy = { config = \"haproxy.cfg\", files = [{ name = \"m.map\", lines = 11, line = \"k{{ n }} v\" }] }",
+    );
+    let dir = std::env::temp_dir().join(format!("haprepro-test-gen-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    write_scenario(&dir, &toml, Some(""));
+    let loaded = scenario::load(&dir).map_err(|e| format!("{e:?}")).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let contents = loaded.raw.topology.haproxy.get_ref().0[0].files[0].contents();
+    let lines: Vec<&str> = contents.lines().collect();
+    assert_eq!((lines.len(), lines[0], lines[10]), (11, "k00 v", "k10 v"));
+}
