@@ -54,6 +54,7 @@ scenario_test!(
         "5a-no-half-close",
         "5b-stopped-worker",
         "5c-aborted-large-answers",
+        "5c-frozen-after-large-answer",
         "5d-close-wait"
     ]
 );
