@@ -255,6 +255,16 @@ struct ThreadEnd {
     flush_error: Option<pcap::Error>,
 }
 
+/// Whether this process may capture at all: opens (and closes) a capture on the loopback
+/// interface, which needs the same privileges as one on a case bridge. Lets a run refuse to
+/// start, with the fix named, instead of every case failing in its setup.
+pub fn check_permission() -> Result<(), CaptureError> {
+    pcap::Capture::from_device("lo")
+        .and_then(|inactive| inactive.timeout(1).open())
+        .map(drop)
+        .map_err(|e| open_error("lo", e))
+}
+
 /// A running capture; stop it with [`Capture::stop`] to get the summary (dropping it stops it
 /// too, and flushes the savefile, but discards the summary and any error).
 pub struct Capture {

@@ -101,20 +101,33 @@ async fn list(engine: &haprepro::runtime::Engine) -> i32 {
     exit::OK
 }
 
-async fn build(engine: &haprepro::runtime::Engine, versions: &[String], force: bool) -> i32 {
-    let multi = MultiProgress::new();
-    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        multi.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+/// The display of image builds: on a terminal a spinner per suite with its current step;
+/// everywhere (CI logs too) a plain line when a suite starts its rootfs, imports, or is done.
+pub struct BuildProgress {
+    multi: MultiProgress,
+    bars: Mutex<HashMap<String, ProgressBar>>,
+    style: ProgressStyle,
+}
+
+impl BuildProgress {
+    pub fn new() -> BuildProgress {
+        let multi = MultiProgress::new();
+        if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            multi.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        BuildProgress {
+            multi,
+            bars: Mutex::new(HashMap::new()),
+            style: ProgressStyle::with_template("{spinner} {prefix:<13} [{elapsed:>3}] {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        }
     }
-    let bars: Mutex<HashMap<String, ProgressBar>> = Mutex::new(HashMap::new());
-    let style = ProgressStyle::with_template("{spinner} {prefix:<13} [{elapsed:>3}] {wide_msg}")
-        .unwrap_or_else(|_| ProgressStyle::default_spinner());
-    let started = std::time::Instant::now();
-    let progress = |event: BuildEvent| {
-        let mut bars = bars.lock().unwrap_or_else(|e| e.into_inner());
+
+    pub fn event(&self, event: BuildEvent) {
+        let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
         let bar = bars.entry(event.suite.clone()).or_insert_with(|| {
-            let bar = multi.add(ProgressBar::new_spinner());
-            bar.set_style(style.clone());
+            let bar = self.multi.add(ProgressBar::new_spinner());
+            bar.set_style(self.style.clone());
             bar.set_prefix(event.suite.clone());
             bar.enable_steady_tick(std::time::Duration::from_millis(120));
             bar
@@ -124,7 +137,7 @@ async fn build(engine: &haprepro::runtime::Engine, versions: &[String], force: b
             && (event.step != "rootfs" || event.detail.starts_with("mmdebstrap"))
         {
             // Plain lines too, so logs (CI) show progress without a terminal.
-            multi
+            self.multi
                 .println(format!(
                     "{:<13} {}: {}",
                     event.suite, event.step, event.detail
@@ -134,17 +147,71 @@ async fn build(engine: &haprepro::runtime::Engine, versions: &[String], force: b
                 eprintln!("{:<13} {}: {}", event.suite, event.step, event.detail);
             }
         }
+    }
+
+    pub fn finish(&self) {
+        for bar in self.bars.lock().unwrap_or_else(|e| e.into_inner()).values() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Builds the catalog images `versions` need that are missing, saying so first; a no-op,
+/// beyond one listing, when all are there. An unknown version is bad input (2), a failed build a harness failure (3).
+pub async fn ensure(
+    engine: &haprepro::runtime::Engine,
+    versions: &[String],
+) -> Result<images::Ensured, i32> {
+    let progress = BuildProgress::new();
+    let announce = |missing: &[String]| {
+        eprintln!(
+            "images: no image yet for {}: building {} now, offline from Debian's mirror \
+             (about a minute per suite, suites in parallel, once; `haprepro images build` \
+             does this ahead of time)",
+            missing.join(", "),
+            if missing.len() == 1 { "it" } else { "them" }
+        );
     };
+    let result = images::ensure(engine, versions, false, &announce, &|e| progress.event(e)).await;
+    progress.finish();
+    match result {
+        Ok(ensured) => {
+            for (suite, version) in &ensured.built {
+                eprintln!("images: built {suite} (HAProxy {version})");
+            }
+            if !ensured.outdated.is_empty() {
+                eprintln!(
+                    "images: {} built from an older recipe; used as is (`haprepro images build` refreshes it)",
+                    ensured.outdated.join(", ")
+                );
+            }
+            Ok(ensured)
+        }
+        Err(e) => {
+            report_error(&e);
+            Err(match e {
+                images::ImageError::UnknownVersion { .. } => exit::USAGE,
+                _ => exit::HARNESS,
+            })
+        }
+    }
+}
+
+async fn build(engine: &haprepro::runtime::Engine, versions: &[String], force: bool) -> i32 {
+    let display = BuildProgress::new();
+    let progress = |event: BuildEvent| display.event(event);
+    let started = std::time::Instant::now();
     let results = match images::build(engine, versions, force, &progress).await {
         Ok(r) => r,
         Err(e) => {
             report_error(&e);
-            return exit::USAGE;
+            return match e {
+                images::ImageError::UnknownVersion { .. } => exit::USAGE,
+                _ => exit::HARNESS,
+            };
         }
     };
-    for bar in bars.lock().unwrap_or_else(|e| e.into_inner()).values() {
-        bar.finish_and_clear();
-    }
+    display.finish();
     let mut code = exit::OK;
     for (suite, result) in results {
         match result {

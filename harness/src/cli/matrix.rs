@@ -29,7 +29,7 @@ pub struct MatrixArgs {
     #[arg(long, value_delimiter = ',')]
     scenarios: Option<Vec<String>>,
     /// Catalog versions or suites (comma-separated; `A..B` for a range of the catalog); every
-    /// built catalog image by default.
+    /// catalog version by default. Images that are missing are built first.
     #[arg(long, value_delimiter = ',')]
     versions: Option<Vec<String>>,
     /// Cases run at once. Each case has its own network, /24 and DNS server, so cases do not
@@ -239,17 +239,15 @@ pub async fn run(args: MatrixArgs) -> i32 {
             }
         }
     }
+    if let Err(code) = super::preflight::before_images(&scenarios, &args.case.results_dir) {
+        return code;
+    }
     let engine = match engine().await {
         Ok(e) => e,
         Err(code) => return code,
     };
-    let versions = match versions {
-        Some(v) => v,
-        None => match built_versions(&engine).await {
-            Ok(v) => v,
-            Err(code) => return code,
-        },
-    };
+    // Every catalog version by default: the missing images are built below.
+    let versions = versions.unwrap_or_else(catalog_versions);
     // A case is a scenario (or one of its variants, `scenario/variant`) on a version.
     let all: Vec<(String, String)> = scenarios
         .iter()
@@ -272,7 +270,19 @@ pub async fn run(args: MatrixArgs) -> i32 {
         println!("nothing to run: shard has no case");
         return exit::OK;
     }
-    // Resolve each version once, before anything starts.
+    // Build what is missing, then resolve each version once, before anything starts.
+    let mut needed: Vec<String> = cases
+        .iter()
+        .map(|(_, v)| v.clone())
+        .filter(|v| !sources.iter().any(|(name, _)| name == v))
+        .collect();
+    needed.sort();
+    needed.dedup();
+    let images_started = Instant::now();
+    let built = match super::images::ensure(&engine, &needed).await {
+        Ok(ensured) => ensured.built.len(),
+        Err(code) => return code,
+    };
     let mut resolved: Vec<(String, ResolvedImage)> = Vec::new();
     for (_, v) in &cases {
         if resolved.iter().any(|(w, _)| w == v) {
@@ -287,6 +297,7 @@ pub async fn run(args: MatrixArgs) -> i32 {
             Err(code) => return code,
         }
     }
+    let images_ms = images_started.elapsed().as_millis();
     let run_id = haprepro::runtime::new_run_id();
     let mut jobs = Vec::new();
     for k in 1..=args.repeat {
@@ -317,18 +328,22 @@ pub async fn run(args: MatrixArgs) -> i32 {
     // Longest first, so a long racy case does not start last and stretch the run's tail.
     jobs.sort_by(|a, b| b.cost_hint().total_cmp(&a.cost_hint()));
     eprintln!(
-        "run {run_id}: {} case(s){}, {} at a time",
+        "run {run_id}: {} case(s){}, {} at a time (images: {built} built, ready in {} ms)",
         cases.len(),
         if args.repeat > 1 {
             format!(" x {} repeats = {} runs", args.repeat, jobs.len())
         } else {
             String::new()
         },
-        args.jobs
+        args.jobs,
+        images_ms
     );
     let started = Instant::now();
     let expected_runs = jobs.len();
     let records = run_jobs(&engine, jobs, args.jobs).await;
+    if let Some(stopped) = records.iter().find(|r| r.harness_error.is_some()) {
+        return harness_stop(stopped, records.len(), expected_runs);
+    }
     let run_dir = args.case.results_dir.join(&run_id);
     match report::write_all(&run_dir, &records) {
         Ok(_) => {}
@@ -350,6 +365,28 @@ pub async fn run(args: MatrixArgs) -> i32 {
     } else {
         exit::FAILED
     }
+}
+
+/// The one message of a run stopped by a harness problem: what is wrong and what to do.
+pub fn harness_stop(stopped: &CaseRecord, finished: usize, expected: usize) -> i32 {
+    eprintln!(
+        "error: {}\n\nThe run stopped at {} ({finished} of {expected} case(s) ended): this \
+         is the harness's problem, not the scenario's, and every case would hit it.\n  \
+         Its record: {}",
+        stopped.harness_error.as_deref().unwrap_or(&stopped.reason),
+        stopped.case,
+        stopped.evidence_dir.join("case.json").display()
+    );
+    exit::HARNESS
+}
+
+/// The catalog's versions, oldest first: what a matrix runs when `--versions` is not given.
+pub fn catalog_versions() -> Vec<String> {
+    images::Catalog::builtin()
+        .suites
+        .iter()
+        .map(|s| s.version_hint.clone())
+        .collect()
 }
 
 /// One run of one case.
@@ -424,7 +461,10 @@ impl Job {
 }
 
 /// Runs jobs, `parallel` at a time, drawing progress on stderr; returns the records sorted by
-/// case then start time.
+/// case then start time. The first case that ends on a harness problem (its `harness_error`)
+/// stops the run: no other case starts, and the ones already running end as they would (they
+/// mostly hit the same problem at once): cancelling them mid-setup would leave what Docker was
+/// creating at that moment behind.
 pub async fn run_jobs(engine: &Engine, jobs: Vec<Job>, parallel: usize) -> Vec<CaseRecord> {
     let progress = Arc::new(Progress::new(jobs.len()));
     let limit = Arc::new(tokio::sync::Semaphore::new(parallel));
@@ -432,14 +472,17 @@ pub async fn run_jobs(engine: &Engine, jobs: Vec<Job>, parallel: usize) -> Vec<C
     for job in jobs {
         let (engine, limit, progress) = (engine.clone(), limit.clone(), progress.clone());
         tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await;
+            // Closed by a case that hit a harness problem: start nothing more.
+            let Ok(_permit) = limit.clone().acquire_owned().await else {
+                return None;
+            };
             let bar = progress.start(&job.label);
             let label = job.label.clone();
             let on_event = |event: CaseEvent| match event {
                 CaseEvent::Step { step, .. } => progress.step(&bar, &label, step),
                 CaseEvent::Done(r) => progress.done(&bar, &label, r),
             };
-            match job.scenario.variant(job.variant.as_deref()) {
+            let record = match job.scenario.variant(job.variant.as_deref()) {
                 Some(plan) => {
                     scenario::run_variant(
                         &engine,
@@ -455,13 +498,30 @@ pub async fn run_jobs(engine: &Engine, jobs: Vec<Job>, parallel: usize) -> Vec<C
                     scenario::run_case(&engine, &job.scenario, &job.image, &job.opts, &on_event)
                         .await
                 }
+            };
+            if record.harness_error.is_some() {
+                limit.close();
             }
+            Some(record)
         });
     }
     let mut records: Vec<CaseRecord> = Vec::new();
     while let Some(done) = tasks.join_next().await {
         match done {
-            Ok(record) => records.push(record),
+            Ok(None) => {}
+            Ok(Some(record)) => {
+                if record.harness_error.is_some()
+                    && !records.iter().any(|r| r.harness_error.is_some())
+                {
+                    let running = parallel.min(tasks.len()).saturating_sub(1);
+                    if running > 0 {
+                        progress.line(format!(
+                            "stopping: a harness problem (below); waiting for the {running} case(s) still running to end"
+                        ));
+                    }
+                }
+                records.push(record);
+            }
             Err(e) => progress.line(format!("error: a case panicked: {e}")),
         }
     }
@@ -530,6 +590,13 @@ impl Progress {
     }
 
     fn done(&self, bar: &Option<ProgressBar>, label: &str, r: &CaseRecord) {
+        if r.harness_error.is_some() {
+            // The run stops and says why once, for all cases.
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            return;
+        }
         let line = format!(
             "{:<8} {label:<40} measured {:<15} {:>5.1}s  {}",
             r.verdict.to_string(),

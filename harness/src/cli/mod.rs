@@ -8,6 +8,7 @@ mod check;
 mod clean;
 mod images;
 mod matrix;
+mod preflight;
 mod report;
 mod run;
 mod scenarios;

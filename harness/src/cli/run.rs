@@ -143,6 +143,11 @@ pub async fn run(args: RunArgs) -> i32 {
         Ok(e) => e,
         Err(code) => return code,
     };
+    if let haprepro::images::ImageSource::Catalog(v) = &source {
+        if let Err(code) = super::images::ensure(&engine, std::slice::from_ref(v)).await {
+            return code;
+        }
+    }
     eprintln!("resolving HAProxy image for {source} ...");
     let image = match super::resolve_image(&engine, &source).await {
         Ok(i) => i,
@@ -160,6 +165,10 @@ pub async fn run(args: RunArgs) -> i32 {
     for variant in variants {
         let record =
             scenario::run_variant(&engine, &scenario, variant, &image, &opts, &print_event).await;
+        if let Some(problem) = &record.harness_error {
+            eprintln!("error: {problem}");
+            return exit::HARNESS;
+        }
         code = code.max(verdict_exit(&record));
     }
     code
@@ -254,7 +263,11 @@ pub fn print_verdict(record: &CaseRecord) {
     println!("  evidence: {}", record.evidence_dir.display());
 }
 
+/// 0 for a pass, 1 for any other verdict, 3 when the case could not run for a harness problem.
 pub fn verdict_exit(record: &CaseRecord) -> i32 {
+    if record.harness_error.is_some() {
+        return exit::HARNESS;
+    }
     match record.verdict {
         Verdict::Pass => exit::OK,
         _ => exit::FAILED,

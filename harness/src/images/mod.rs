@@ -9,6 +9,7 @@
 
 mod catalog;
 mod debian;
+mod ensure;
 mod local_bin;
 pub mod source;
 
@@ -17,6 +18,7 @@ use std::path::PathBuf;
 
 pub use catalog::{Catalog, Suite};
 pub use debian::{cache_dir, work_dir};
+pub use ensure::{base_suite_needed, ensure, missing, Ensured};
 pub use source::{Profile, SourceBuild, SourceSpec, TreeSource};
 
 use crate::haproxy::HaproxyVersion;

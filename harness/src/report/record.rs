@@ -21,6 +21,11 @@ pub struct CaseRecord {
     /// The version `haproxy -v` printed in the image.
     pub version: String,
     pub started_at: String,
+    /// When the case started, in milliseconds since the Unix epoch: the origin of the step
+    /// times (`at_ms`), to place evidence stamped with wall-clock times (DNS queries, SYNs,
+    /// HAProxy's log) on the same axis.
+    #[serde(default)]
+    pub started_unix_ms: u64,
     /// From the sandbox's creation to its removal.
     pub wall_ms: u64,
     /// The part of `wall_ms` spent before the first step (network, containers, readiness).
@@ -39,6 +44,11 @@ pub struct CaseRecord {
     /// For a racy case (`repeat` in the scenario): how often the symptom appeared.
     #[serde(default)]
     pub repeat: Option<RepeatSummary>,
+    /// Set when the case could not run for a reason that is not the scenario's (no Docker, no
+    /// image, no capture permission, a missing program): every other case would hit it too, so
+    /// a matrix stops at the first one instead of filling its cells with `error`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub harness_error: Option<String>,
 }
 
 /// How a repeated case went, run by run.

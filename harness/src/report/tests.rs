@@ -22,6 +22,8 @@ pub(crate) fn record(
         image_source: "catalog".into(),
         version: format!("{version}-1+deb13u3"),
         started_at: "2026-01-01T00:00:00Z".into(),
+        started_unix_ms: 1_767_225_600_000,
+        harness_error: None,
         wall_ms: 1200,
         setup_ms: 700,
         steps: vec![

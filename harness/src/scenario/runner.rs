@@ -280,7 +280,12 @@ async fn run_once(
     on_event: &(dyn Fn(CaseEvent) + Sync),
 ) -> CaseRecord {
     let started = Instant::now();
-    let started_at = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let now = std::time::SystemTime::now();
+    let started_at = humantime::format_rfc3339_seconds(now).to_string();
+    let started_unix_ms = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
     let version = images::short_version(&image.version);
     let mut case = match &variant.name {
         Some(v) => format!("{}/{v}@{version}", scenario.name),
@@ -302,6 +307,7 @@ async fn run_once(
         image_source: image.source.clone(),
         version: image.version.clone(),
         started_at,
+        started_unix_ms,
         wall_ms: 0,
         setup_ms: 0,
         steps: Vec::new(),
@@ -314,6 +320,7 @@ async fn run_once(
         evidence_dir: evidence_dir.clone(),
         evidence: Vec::new(),
         repeat: None,
+        harness_error: None,
     };
     let parsed_version = HaproxyVersion::parse(&image.version);
     if let Ok(v) = &parsed_version {
@@ -324,12 +331,17 @@ async fn run_once(
     }
     if let Err(e) = std::fs::create_dir_all(&evidence_dir) {
         record.reason = format!("cannot create {}: {e}", evidence_dir.display());
+        record.harness_error = Some(format!(
+            "{}\n  Give a folder this user can write with --results-dir.",
+            record.reason
+        ));
         return finish(record, started, on_event);
     }
     let mut sandbox = match Sandbox::create(engine, &opts.run_id, &case).await {
         Ok(s) => s,
         Err(e) => {
             record.reason = error_chain(&e);
+            record.harness_error = harness_problem(&record.reason);
             return finish(record, started, on_event);
         }
     };
@@ -420,6 +432,7 @@ async fn run_once(
     }
     if let Some(reason) = failure {
         record.outcome = Outcome::Error;
+        record.harness_error = harness_problem(&reason);
         record.reason = reason;
     }
     // Clients, then backends (their sockets closed before their addresses go), then Docker.
@@ -455,9 +468,64 @@ fn finish(
     record
 }
 
-/// An error with its causes on one line, for records.
+/// Marks, at the start of an error's text, a failure that is the harness's and not the
+/// scenario's (see [`is_harness_problem`]). Errors reach the record as text, through
+/// [`error_chain`]; the mark is how the kind survives that.
+pub const HARNESS_PROBLEM: &str = "harness problem: ";
+
+/// Errors that every case would hit, whatever its scenario: Docker is gone, an image the
+/// harness needs is missing, capture or adding addresses to the case bridge is not permitted.
+pub fn is_harness_problem(e: &(dyn std::error::Error + 'static)) -> bool {
+    use crate::capture::CaptureError;
+    use crate::images::ImageError;
+    use crate::runtime::RuntimeError;
+    let runtime = |r: &RuntimeError| {
+        matches!(
+            r,
+            RuntimeError::DockerUnavailable { .. }
+                | RuntimeError::ImageMissing { .. }
+                | RuntimeError::Address(crate::runtime::AddrError::Privilege { .. })
+        )
+    };
+    let mut current = Some(e);
+    while let Some(err) = current {
+        if let Some(r) = err.downcast_ref::<RuntimeError>() {
+            if runtime(r) {
+                return true;
+            }
+        }
+        match err.downcast_ref::<ImageError>() {
+            Some(ImageError::NotBuilt { .. } | ImageError::MmdebstrapMissing) => return true,
+            // Transparent: its source() skips the runtime error it wraps.
+            Some(ImageError::Runtime(r)) if runtime(r) => return true,
+            _ => {}
+        }
+        if let Some(CaptureError::PermissionDenied { .. }) = err.downcast_ref::<CaptureError>() {
+            return true;
+        }
+        if let Some(crate::runtime::AddrError::Privilege { .. }) = err.downcast_ref() {
+            return true;
+        }
+        current = err.source();
+    }
+    false
+}
+
+/// The harness problem a failure's text carries (after `setup: ` or `step N: `), if any.
+fn harness_problem(reason: &str) -> Option<String> {
+    reason
+        .find(HARNESS_PROBLEM)
+        .map(|at| reason[at + HARNESS_PROBLEM.len()..].to_string())
+}
+
+/// An error with its causes on one line, for records; a harness problem begins with
+/// [`HARNESS_PROBLEM`].
 pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
+    let mut text = if is_harness_problem(e) {
+        format!("{HARNESS_PROBLEM}{e}")
+    } else {
+        e.to_string()
+    };
     let mut source = e.source();
     while let Some(cause) = source {
         text.push_str(&format!(": {cause}"));

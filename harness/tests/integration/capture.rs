@@ -14,9 +14,7 @@ async fn a_syn_to_port_zero_between_containers_is_detected() {
     let engine = Engine::connect()
         .await
         .unwrap_or_else(|e| panic!("{e}\n(this test needs a Docker daemon)"));
-    let base = haprepro::images::base_image(&engine)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let base = crate::support::base_image(&engine).await;
     let run = format!("test-{}", haprepro::runtime::new_run_id());
     let sandbox = Sandbox::create(&engine, &run, "capture-self-test")
         .await

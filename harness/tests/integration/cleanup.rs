@@ -39,9 +39,7 @@ fn sleeper(base: &str) -> ContainerSpec {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_case_leaves_nothing() {
     let engine = engine().await;
-    let base = haprepro::images::base_image(&engine)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let base = crate::support::base_image(&engine).await;
     let run = format!("test-{}", haprepro::runtime::new_run_id());
     let task = {
         let (engine, run) = (engine.clone(), run.clone());
@@ -67,9 +65,7 @@ async fn a_panicking_case_leaves_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clean_removes_what_a_kept_case_left() {
     let engine = engine().await;
-    let base = haprepro::images::base_image(&engine)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let base = crate::support::base_image(&engine).await;
     let run = format!("test-{}", haprepro::runtime::new_run_id());
     {
         let mut sandbox = Sandbox::create(&engine, &run, "kept").await.unwrap();

@@ -151,3 +151,100 @@ fn scenarios_names_the_line_of_a_broken_file() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("broken/scenario.toml:11:"), "{stderr}");
 }
+
+/// Counts the `case.json` files under a folder: the cases that ran.
+fn cases_under(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                cases_under(&path)
+            } else {
+                usize::from(e.file_name() == "case.json")
+            }
+        })
+        .sum()
+}
+
+/// A problem every case would hit (here: no CAP_NET_ADMIN, so the backends' addresses cannot
+/// be added to the case bridge) stops the matrix at its first case with one message and exit
+/// 3, instead of a matrix of `error` cells.
+#[test]
+fn a_harness_problem_stops_the_matrix_at_the_first_case() {
+    let results = std::env::temp_dir().join(format!("haprepro-stop-{}", std::process::id()));
+    // util-linux's setpriv: the same root process without CAP_NET_ADMIN (Docker still answers,
+    // capture still works).
+    let out = Command::new("setpriv")
+        .args(["--inh-caps", "-net_admin", "--bounding-set", "-net_admin"])
+        .arg(env!("CARGO_BIN_EXE_haprepro"))
+        .args([
+            "matrix",
+            "--scenarios",
+            "smoke,dns-flap-check-port-zero",
+            "--versions",
+            "3.0.11,2.6.12",
+            "--jobs",
+            "1",
+            "--scenarios-dir",
+        ])
+        .arg(scenarios_dir())
+        .arg("--results-dir")
+        .arg(&results)
+        .env("CI", "true")
+        .output()
+        .expect("the haprepro binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let ran = cases_under(&results);
+    let _ = std::fs::remove_dir_all(&results);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert_eq!(ran, 1, "one case, then the stop\n{stderr}");
+    assert_eq!(stderr.matches("error:").count(), 1, "one message\n{stderr}");
+    assert!(
+        stderr.contains("needs CAP_NET_ADMIN") && stderr.contains("The run stopped at"),
+        "{stderr}"
+    );
+}
+
+/// A results folder that cannot be written: one message, exit 3, nothing started.
+#[test]
+fn an_unwritable_results_folder_stops_the_matrix_before_it_starts() {
+    let out = Command::new(env!("CARGO_BIN_EXE_haprepro"))
+        .args(["matrix", "--scenarios", "smoke", "--versions", "3.0.11"])
+        .args(["--results-dir", "/proc/haprepro-results"])
+        .arg("--scenarios-dir")
+        .arg(scenarios_dir())
+        .output()
+        .expect("the haprepro binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("cannot write results into /proc/haprepro-results")
+            && stderr.contains("Nothing was started")
+            && !stderr.contains("run "),
+        "{stderr}"
+    );
+}
+
+/// No Docker daemon: one message naming it and what to do, exit 3.
+#[test]
+fn no_docker_is_one_message_and_exit_3() {
+    let out = Command::new(env!("CARGO_BIN_EXE_haprepro"))
+        .args(["matrix", "--scenarios", "smoke", "--versions", "3.0.11"])
+        .arg("--scenarios-dir")
+        .arg(scenarios_dir())
+        .arg("--results-dir")
+        .arg(workspace().join("results"))
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .expect("the haprepro binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("cannot reach the Docker daemon") && stderr.contains("DOCKER_HOST"),
+        "{stderr}"
+    );
+}

@@ -15,9 +15,55 @@ pub fn scenarios_dir() -> PathBuf {
     workspace().join("scenarios")
 }
 
+/// Builds the catalog images that are missing, all at once and once for every test (the
+/// build lock makes the tests that arrive meanwhile wait, then find them built), saying so on
+/// the terminal: the tests cover every catalog version, so a fresh clone needs no separate
+/// `images build`. Panics with the reason when they cannot be built.
+pub async fn ensure_images(engine: &Engine) {
+    use std::io::Write as _;
+    // Straight to stderr: the test harness captures `eprintln!` of passing tests, and a minute
+    // of silence would look like a hang.
+    let say = |line: String| {
+        let _ = writeln!(std::io::stderr(), "{line}");
+    };
+    let versions: Vec<String> = images::Catalog::builtin()
+        .suites
+        .iter()
+        .map(|s| s.version_hint.clone())
+        .collect();
+    let announce = |missing: &[String]| {
+        say(format!(
+            "haprepro tests: no image yet for {}: building them now, offline from Debian's mirror \
+             (about a minute per suite, in parallel, once)",
+            missing.join(", ")
+        ))
+    };
+    let progress = |e: images::BuildEvent| {
+        if matches!(e.step.as_str(), "done" | "import")
+            || (e.step == "rootfs" && e.detail.starts_with("mmdebstrap"))
+        {
+            say(format!(
+                "haprepro tests: {:<13} {}: {}",
+                e.suite, e.step, e.detail
+            ));
+        }
+    };
+    images::ensure(engine, &versions, true, &announce, &progress)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// The image backends and test containers run in, built first if missing.
+pub async fn base_image(engine: &Engine) -> String {
+    ensure_images(engine).await;
+    images::base_image(engine)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// Runs a scenario (one of its variants, or its first) on a catalog version and returns its
-/// record; panics with the reason when the harness cannot run it (no Docker, no image), which is
-/// a test failure, not a skip.
+/// record; panics with the reason when the harness cannot run it (no Docker, no image that can
+/// be built), which is a test failure, not a skip.
 pub async fn run_variant(name: &str, variant: Option<&str>, version: &str) -> CaseRecord {
     let engine = Engine::connect()
         .await
@@ -33,6 +79,7 @@ pub async fn run_variant(name: &str, variant: Option<&str>, version: &str) -> Ca
                 .join("\n")
         )
     });
+    ensure_images(&engine).await;
     let image = images::resolve(&engine, &ImageSource::Catalog(version.into()))
         .await
         .unwrap_or_else(|e| panic!("{e}"));

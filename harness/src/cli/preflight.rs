@@ -1,0 +1,57 @@
+//! What a run needs from this machine, checked before any case starts: a results folder it
+//! can write, permission to capture, the images the cases use. Each failure is
+//! one message naming what is missing and what to do, and the harness exit code (3): a case
+//! that cannot start for one of these reasons says nothing about HAProxy, and every other
+//! case would fail the same way.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use haprepro::scenario::{Scenario, Step};
+
+use super::exit;
+
+/// `dir` exists (or can be made) and takes a file.
+pub fn results_writable(dir: &Path) -> Result<(), i32> {
+    let probe = dir.join(format!(".haprepro-write-test-{}", std::process::id()));
+    let result = std::fs::create_dir_all(dir)
+        .and_then(|_| std::fs::write(&probe, b""))
+        .and_then(|_| std::fs::remove_file(&probe));
+    result.map_err(|e| {
+        eprintln!(
+            "error: cannot write results into {}: {e}\n  Give a folder this user can write with \
+             --results-dir, or fix its permissions. Nothing was started.",
+            dir.display()
+        );
+        exit::HARNESS
+    })
+}
+
+/// Whether any case of these scenarios captures packets.
+pub fn captures(scenarios: &[Arc<Scenario>]) -> bool {
+    scenarios.iter().any(|s| {
+        s.raw.topology.capture.is_some()
+            || s.variants
+                .iter()
+                .flat_map(|v| s.steps_of(v))
+                .any(|step| matches!(step.get_ref(), Step::Capture(_)))
+    })
+}
+
+/// This process may open a packet capture.
+pub fn capture_allowed() -> Result<(), i32> {
+    haprepro::capture::check_permission().map_err(|e| {
+        super::report_error(&e);
+        eprintln!("  Nothing was started.");
+        exit::HARNESS
+    })
+}
+
+/// Every check a matrix of these scenarios needs before its images are made ready.
+pub fn before_images(scenarios: &[Arc<Scenario>], results: &Path) -> Result<(), i32> {
+    results_writable(results)?;
+    if captures(scenarios) {
+        capture_allowed()?;
+    }
+    Ok(())
+}
