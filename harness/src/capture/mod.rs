@@ -49,6 +49,8 @@ const READ_TIMEOUT_MS: i32 = 100;
 const FLUSH_EVERY: Duration = Duration::from_millis(200);
 /// Kernel buffer for captured packets; generous so bursts (load steps) are not dropped.
 const BUFFER_BYTES: i32 = 8 << 20;
+/// Most packets read from the kernel buffer after a stop request (more than it can hold).
+const DRAIN_AT_MOST: usize = 1 << 20;
 /// How many SYNs a [`Capture::subscribe`] receiver may fall behind before it sees `Lagged`.
 const SUBSCRIBER_CAPACITY: usize = 4096;
 
@@ -392,9 +394,20 @@ impl Capture {
     }
 
     /// Stops the capture thread, flushes and closes the savefile, and says what was captured.
-    pub fn stop(mut self) -> Result<CaptureSummary, CaptureError> {
+    pub fn stop(self) -> Result<CaptureSummary, CaptureError> {
+        self.finish().1
+    }
+
+    /// [`Capture::stop`], and every SYN captured, read once the thread has stopped: a SYN that
+    /// arrives while the capture is being stopped is in the savefile and in this list alike.
+    pub fn finish(mut self) -> (Vec<SynEvent>, Result<CaptureSummary, CaptureError>) {
         let end = self.halt();
-        let syns = self.shared.syns().len() as u64;
+        let all = self.shared.syns().clone();
+        let summary = self.summary(end, all.len() as u64);
+        (all, summary)
+    }
+
+    fn summary(&self, end: Option<ThreadEnd>, syns: u64) -> Result<CaptureSummary, CaptureError> {
         let end = end.ok_or_else(|| CaptureError::ThreadPanicked {
             interface: self.interface.clone(),
         })?;
@@ -454,6 +467,14 @@ fn run(
         }
         *flushed = Instant::now();
     };
+    let keep = |packet: pcap::Packet<'_>, savefile: &mut Savefile, packets: &mut u64| {
+        savefile.write(&packet);
+        *packets += 1;
+        if let Some((src, dst)) = decode::tcp_syn(linktype, packet.data) {
+            let at = timestamp(&packet.header.ts);
+            shared.record(SynEvent { at, src, dst });
+        }
+    };
     while !stop.load(Ordering::Acquire) {
         match cap.next_packet() {
             Ok(packet) => {
@@ -478,6 +499,34 @@ fn run(
                     read_error = Some(e);
                 }
                 break;
+            }
+        }
+    }
+    // Asked to stop: what the kernel already holds was sent before the stop, so it belongs to
+    // this capture. Read it without blocking (bounded: the buffer holds at most BUFFER_BYTES).
+    if read_error.is_none() {
+        match cap.setnonblock() {
+            Ok(mut nonblocking) => {
+                // A breakloop that no read consumed yet ends the first read: skip it once.
+                let mut woken = false;
+                for _ in 0..DRAIN_AT_MOST {
+                    match nonblocking.next_packet() {
+                        Ok(packet) => keep(packet, &mut savefile, &mut packets),
+                        Err(pcap::Error::NoMorePackets) if !woken => woken = true,
+                        Err(_) => break,
+                    }
+                }
+                cap = nonblocking;
+            }
+            Err(e) => {
+                shared.fail(pcap_message(&e));
+                read_error = Some(e);
+                return ThreadEnd {
+                    packets,
+                    dropped_by_kernel: None,
+                    read_error,
+                    flush_error,
+                };
             }
         }
     }

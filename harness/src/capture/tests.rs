@@ -505,3 +505,34 @@ async fn savefile_is_flushed_while_the_capture_runs() {
     );
     cap.stop().expect("stop");
 }
+
+/// SYNs sent right before the stop, with nobody waiting for them: the list `finish` returns
+/// and the savefile hold the same SYNs, all of them.
+#[tokio::test]
+async fn finish_counts_what_the_savefile_holds_even_syns_sent_just_before() {
+    let pcap = TempPcap::new("finish");
+    let lo = IpAddr::from(Ipv4Addr::LOCALHOST);
+    let listener = TcpListener::bind((lo, 0)).expect("listen");
+    let port = listener.local_addr().expect("listener addr").port();
+    let filter = format!("tcp and dst host {lo} and dst port {port}");
+    let cap = Capture::start("lo", &filter, &pcap.0).expect("start capture on lo");
+    let mut sent = Vec::new();
+    for _ in 0..20 {
+        let (local, connected) = connect_from_known_port(SocketAddr::new(lo, port)).await;
+        assert!(connected);
+        sent.push(local);
+    }
+    let (syns, summary) = cap.finish();
+    let summary = summary.expect("stop");
+    assert_eq!(summary.dropped_by_kernel, Some(0));
+    assert_eq!(syns.len() as u64, summary.syns);
+    let mut file = pcap::Capture::from_file(&pcap.0).expect("the savefile opens");
+    let linktype = file.get_datalink();
+    let mut syns_in_file = Vec::new();
+    while let Ok(packet) = file.next_packet() {
+        syns_in_file.extend(decode::tcp_syn(linktype, packet.data).map(|(src, _)| src));
+    }
+    let listed: Vec<SocketAddr> = syns.iter().map(|s| s.src).collect();
+    assert_eq!(listed, syns_in_file, "the list and the savefile differ");
+    assert_eq!(listed, sent, "every SYN sent before the stop is counted");
+}

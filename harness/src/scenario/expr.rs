@@ -87,14 +87,31 @@ impl Condition {
     }
 
     /// The condition with each measure's value beside it: `syn_port0 (=0) >= 1`.
+    ///
+    /// Whole words only: a measure `syn` must not rewrite the `syn` inside `syn_to_8000`.
     pub fn explain(&self, measures: &BTreeMap<String, f64>) -> String {
-        let mut text = self.text.clone();
-        for name in self.measures().collect::<std::collections::BTreeSet<_>>() {
-            if let Some(v) = measures.get(name) {
-                text = text.replace(name, &format!("{name} (={v})"));
+        let names: std::collections::BTreeSet<&str> = self.measures().collect();
+        let mut out = String::with_capacity(self.text.len() * 2);
+        let mut word = String::new();
+        let flush = |word: &mut String, out: &mut String| {
+            out.push_str(word);
+            if names.contains(word.as_str()) {
+                if let Some(v) = measures.get(word.as_str()) {
+                    out.push_str(&format!(" (={v})"));
+                }
+            }
+            word.clear();
+        };
+        for ch in self.text.chars() {
+            if ch.is_ascii_alphanumeric() || ch == '_' {
+                word.push(ch);
+            } else {
+                flush(&mut word, &mut out);
+                out.push(ch);
             }
         }
-        text
+        flush(&mut word, &mut out);
+        out
     }
 }
 
@@ -138,6 +155,51 @@ mod tests {
     fn a_missing_measure_never_satisfies() {
         let c = Condition::parse("x != 0").unwrap();
         assert!(!c.eval(&BTreeMap::new()));
+    }
+
+    #[test]
+    fn explain_rewrites_whole_measure_names_only() {
+        let c = Condition::parse("syn >= 1 or syn_to_8000 < 3 and syn_to_80 == 0").unwrap();
+        let m = BTreeMap::from([
+            ("syn".to_string(), 2.0),
+            ("syn_to_8000".to_string(), 5.0),
+            ("syn_to_80".to_string(), 0.0),
+        ]);
+        assert_eq!(
+            c.explain(&m),
+            "syn (=2) >= 1 or syn_to_8000 (=5) < 3 and syn_to_80 (=0) == 0"
+        );
+        // A measure that was not taken is left as written.
+        let partial = BTreeMap::from([("syn_to_80".to_string(), 1.0)]);
+        assert_eq!(
+            c.explain(&partial),
+            "syn >= 1 or syn_to_8000 < 3 and syn_to_80 (=1) == 0"
+        );
+    }
+
+    #[test]
+    fn numbers_in_the_condition_are_not_measures() {
+        let c = Condition::parse("a1 >= 1").unwrap();
+        let m = BTreeMap::from([("a1".to_string(), 1.0), ("1".to_string(), 9.0)]);
+        assert_eq!(c.explain(&m), "a1 (=1) >= 1");
+        assert!(c.eval(&m));
+    }
+
+    #[test]
+    fn every_operator() {
+        let m = BTreeMap::from([("x".to_string(), 2.0)]);
+        for (text, holds) in [
+            ("x >= 2", true),
+            ("x <= 1", false),
+            ("x == 2", true),
+            ("x != 2", false),
+            ("x > 1.5", true),
+            ("x < 2", false),
+        ] {
+            assert_eq!(Condition::parse(text).unwrap().eval(&m), holds, "{text}");
+        }
+        let nan = BTreeMap::from([("x".to_string(), f64::NAN)]);
+        assert!(!Condition::parse("x != 0").unwrap().eval(&nan));
     }
 
     #[test]
