@@ -1,27 +1,125 @@
-//! Collecting a case's evidence into its folder, whatever happened: capture summary and SYNs,
-//! the DNS query log and zone, every backend's connection log, every container's output, and what the steps recorded.
+//! A case's evidence: collected into its folder whatever happened (capture summaries and SYNs,
+//! the DNS query log and zone, every backend's connection log, every container's output, what
+//! the steps recorded), and kept as [`Evidence`], the read-only view the measures are computed
+//! from.
+//!
+//! Measures never see the running case (containers, sockets, the capture thread): only this.
+//! So a measure can be tested without Docker, and it cannot read a count while the capture
+//! still adds to it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::Ipv4Addr;
+
+use crate::capture::{CaptureSummary, SynEvent};
+use crate::dns::QueryRecord;
 
 use super::runner::{error_chain, CaseState, Recorded};
 
-pub(crate) async fn collect_evidence(state: &mut CaseState<'_>) {
-    if let Some(cap) = state.capture.take() {
-        state.past_syns.extend(cap.syns());
-        match cap.stop() {
-            Ok(summary) => {
-                let json = serde_json::to_string_pretty(&summary).unwrap_or_default();
-                state.write_evidence("capture-summary.json", json);
-            }
-            Err(e) => state.write_evidence("capture-error.txt", error_chain(&e)),
+/// What the measures read, once the steps are over.
+#[derive(Debug, Default)]
+pub(crate) struct Evidence {
+    /// Every role's address in this case.
+    pub ips: BTreeMap<String, Ipv4Addr>,
+    /// The version `haproxy -v` printed in the image.
+    pub image_version: String,
+    /// Every capture of the case, stopped, in the order they ran.
+    pub captures: Vec<CaptureRun>,
+    /// What the steps kept, by record name.
+    pub records: BTreeMap<String, Recorded>,
+    /// Each container's output, by role.
+    pub logs: HashMap<String, String>,
+    /// The DNS server's query log; `None` when the case ran no DNS server.
+    pub dns: Option<DnsLog>,
+}
+
+/// One stopped capture: whose SYNs it took, all of them, and what makes them incomplete.
+#[derive(Debug, Clone)]
+pub(crate) struct CaptureRun {
+    /// The role whose SYNs the filter kept.
+    pub role: String,
+    pub syns: Vec<SynEvent>,
+    /// Why the SYNs may be incomplete (packets dropped, a read error); `None` when complete.
+    pub problem: Option<String>,
+    pub summary: Option<CaptureSummary>,
+}
+
+impl CaptureRun {
+    /// A stopped capture's SYNs and result, judged: a measure must not count SYNs of a capture
+    /// that lost packets or failed.
+    pub fn judge(
+        role: String,
+        syns: Vec<SynEvent>,
+        result: Result<CaptureSummary, crate::capture::CaptureError>,
+    ) -> CaptureRun {
+        let (problem, summary) = match result {
+            Err(e) => (
+                Some(format!("the capture failed: {}", error_chain(&e))),
+                None,
+            ),
+            Ok(s) => (
+                match s.dropped_by_kernel {
+                    Some(0) => None,
+                    Some(n) => Some(format!(
+                        "the kernel dropped {n} packet(s) the capture did not read in time"
+                    )),
+                    None => Some("libpcap could not tell whether packets were dropped".into()),
+                },
+                Some(s),
+            ),
+        };
+        CaptureRun {
+            role,
+            syns,
+            problem,
+            summary,
         }
     }
-    let syns: String = state.past_syns.iter().map(|s| format!("{s}\n")).collect();
+}
+
+/// The DNS server's log, with the zone's origin (query names are relative to it in scenarios).
+#[derive(Debug, Clone)]
+pub(crate) struct DnsLog {
+    pub origin: String,
+    pub queries: Vec<QueryRecord>,
+}
+
+/// Stops what still runs (capture, DNS), writes every piece of evidence into the case's folder
+/// and returns what the measures read.
+pub(crate) async fn collect_evidence(state: &mut CaseState<'_>) -> Evidence {
+    state.stop_capture();
+    let summaries: Vec<serde_json::Value> = state
+        .captures
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "role": c.role,
+                "syns": c.syns.len(),
+                "summary": c.summary,
+                "problem": c.problem,
+            })
+        })
+        .collect();
+    if !summaries.is_empty() {
+        let json = serde_json::to_string_pretty(&summaries).unwrap_or_default();
+        state.write_evidence("capture-summary.json", json);
+    }
+    let syns: String = state
+        .captures
+        .iter()
+        .flat_map(|c| &c.syns)
+        .map(|s| format!("{s}\n"))
+        .collect();
     if !syns.is_empty() {
         state.write_evidence("syns.txt", syns);
     }
+    let mut dns_log = None;
     if let Some(dns) = state.dns.take() {
         state.write_evidence("dns-queries.log", dns.log().to_text());
         state.write_evidence("dns-zone.txt", dns.zone().snapshot());
-        state.dns_queries = dns.log().entries();
+        dns_log = Some(DnsLog {
+            origin: dns.zone().origin(),
+            queries: dns.log().entries(),
+        });
         dns.shutdown().await;
     }
     // Each backend's connections: a line each in `<name>.log`, every field in the JSON.
@@ -46,8 +144,8 @@ pub(crate) async fn collect_evidence(state: &mut CaseState<'_>) {
             state.logs.insert(c.role.clone(), logs);
         }
     }
-    let records: Vec<(String, Recorded)> = state.records.clone().into_iter().collect();
-    for (name, rec) in records {
+    let records = std::mem::take(&mut state.records);
+    for (name, rec) in &records {
         match rec {
             Recorded::Api { command, answer } => {
                 state.write_evidence(&format!("api-{name}.txt"), format!("> {command}\n{answer}"))
@@ -66,5 +164,13 @@ pub(crate) async fn collect_evidence(state: &mut CaseState<'_>) {
                 serde_json::to_string_pretty(&tally).unwrap_or_default(),
             ),
         }
+    }
+    Evidence {
+        ips: state.ips.clone(),
+        image_version: state.image.version.clone(),
+        captures: std::mem::take(&mut state.captures),
+        records,
+        logs: std::mem::take(&mut state.logs),
+        dns: dns_log,
     }
 }

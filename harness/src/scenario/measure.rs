@@ -1,37 +1,42 @@
 //! Measures: the numbers `reproduced_if` and `valid_if` are judged on, each computed from the
-//! evidence the case kept (packets, query log, recorded runtime API answers, exchanges, logs).
+//! case's [`Evidence`] (packets, query log, recorded runtime API answers, exchanges, logs).
+//!
+//! A measure either has the evidence it reads or fails with the reason, which makes the case
+//! `error`: a capture that never ran for the role, one that lost packets, a record of the wrong
+//! kind, a server or field the record does not have. None of them may quietly read 0.
 
 use std::collections::BTreeMap;
 
-use super::model::Measure;
+use toml::Spanned;
+
+use super::evidence::Evidence;
+use super::model::{Measure, SynMatch};
 use super::outcome::Outcome;
-use super::runner::{CaseState, Recorded};
+use super::runner::Recorded;
 use super::steps::{qualify, syn_matches};
 use super::VariantPlan;
 use crate::haproxy::{HaproxyVersion, Info, ServerState, Session, Table};
 
-pub(crate) fn compute_all(state: &CaseState<'_>) -> Result<BTreeMap<String, f64>, String> {
+pub(crate) fn compute_all(
+    evidence: &Evidence,
+    measures: &BTreeMap<String, Spanned<Measure>>,
+) -> Result<BTreeMap<String, f64>, String> {
     let mut out = BTreeMap::new();
-    for (name, measure) in state.scenario.measures_of(state.variant) {
-        let value = compute(state, measure.get_ref()).map_err(|e| format!("{name}: {e}"))?;
+    for (name, measure) in measures {
+        let value = compute(evidence, measure.get_ref()).map_err(|e| format!("{name}: {e}"))?;
         out.insert(name.clone(), value);
     }
     Ok(out)
 }
 
-fn compute(state: &CaseState<'_>, measure: &Measure) -> Result<f64, String> {
+pub(crate) fn compute(ev: &Evidence, measure: &Measure) -> Result<f64, String> {
     let count = |n: usize| Ok(n as f64);
     match measure {
-        Measure::Syns(m) => count(
-            state
-                .syns()
-                .iter()
-                .filter(|s| syn_matches(state, m, s))
-                .count(),
-        ),
+        Measure::Syns(m) => count(syns(ev, m)?),
         Measure::Responses(r) => {
-            let Some(Recorded::Http(exchanges)) = state.records.get(&r.record) else {
-                return Err(format!("no http record {:?} (did its step run?)", r.record));
+            let exchanges = match record(ev, &r.record)? {
+                Recorded::Http(exchanges) => exchanges,
+                other => return Err(wrong_kind(&r.record, other, "an http step's exchanges")),
             };
             count(
                 exchanges
@@ -49,17 +54,10 @@ fn compute(state: &CaseState<'_>, measure: &Measure) -> Result<f64, String> {
             )
         }
         Measure::DnsQueries(q) => {
-            let dns = state
-                .scenario
-                .raw
-                .topology
-                .dns
-                .as_ref()
-                .ok_or("no DNS server in this case")?;
-            let name = q.name.as_ref().map(|n| qualify(n, &dns.zone));
+            let dns = ev.dns.as_ref().ok_or("no DNS server ran in this case")?;
+            let name = q.name.as_ref().map(|n| qualify(n, &dns.origin));
             count(
-                state
-                    .dns_queries
+                dns.queries
                     .iter()
                     .filter(|r| name.as_ref().is_none_or(|n| &r.name == n))
                     .filter(|r| {
@@ -76,41 +74,43 @@ fn compute(state: &CaseState<'_>, measure: &Measure) -> Result<f64, String> {
             )
         }
         Measure::LogLines(l) => {
-            let logs = state
-                .logs
-                .get(l.role.get_ref())
-                .ok_or_else(|| format!("no output kept for {}", l.role.get_ref()))?;
+            let logs = ev.logs.get(l.role.get_ref()).ok_or_else(|| {
+                format!(
+                    "no output kept for {} (its container never started, or its logs could not be read)",
+                    l.role.get_ref()
+                )
+            })?;
             count(
                 logs.lines()
                     .filter(|line| line.contains(&l.contains))
                     .count(),
             )
         }
-        Measure::VersionMatchesImage(record) => {
-            let answer = api_answer(state, record)?;
+        Measure::VersionMatchesImage(r) => {
+            let answer = answer(ev, r)?;
             let info = Info::parse(answer).map_err(|e| e.to_string())?;
             let reported = info.haproxy_version().map_err(|e| e.to_string())?;
-            let image = HaproxyVersion::parse(&state.image.version).map_err(|e| e.to_string())?;
+            let image = HaproxyVersion::parse(&ev.image_version).map_err(|e| e.to_string())?;
             Ok(if reported == image { 1.0 } else { 0.0 })
         }
-        Measure::InstanceReady(name) => match state.records.get(name.get_ref()) {
+        Measure::InstanceReady(name) => match ev.records.get(name.get_ref()) {
             Some(Recorded::Start { ready, .. }) => Ok(if *ready { 1.0 } else { 0.0 }),
             _ => Err(format!("{} was never started by a step", name.get_ref())),
         },
-        Measure::Unix(u) => match state.records.get(&u.record) {
-            Some(Recorded::Unix(tally)) => tally
+        Measure::Unix(u) => match record(ev, &u.record)? {
+            Recorded::Unix(tally) => tally
                 .value(u.value.get_ref())
                 .ok_or_else(|| format!("unknown value {}", u.value.get_ref())),
-            _ => Err(format!("no unix record {:?} (did its step run?)", u.record)),
+            other => Err(wrong_kind(&u.record, other, "a unix step's tally")),
         },
-        Measure::Sessions(m) => match state.records.get(&m.record) {
-            Some(Recorded::Sessions(snapshot)) => {
+        Measure::Sessions(m) => match record(ev, &m.record)? {
+            Recorded::Sessions(snapshot) => {
                 count(snapshot.count(m.server.as_deref(), m.state.get_ref()))
             }
-            _ => Err(format!("no snapshot {:?} (did its step run?)", m.record)),
+            other => Err(wrong_kind(&m.record, other, "a snapshot of sessions")),
         },
         Measure::Streams(m) => {
-            let answer = api_answer(state, &m.record)?;
+            let answer = answer(ev, &m.record)?;
             let (be, srv) = m.server.split_once('/').unwrap_or((&m.server, ""));
             let streams = Session::parse_all(answer).map_err(|e| e.to_string())?;
             count(
@@ -125,16 +125,31 @@ fn compute(state: &CaseState<'_>, measure: &Measure) -> Result<f64, String> {
             )
         }
         Measure::AnswerLines(a) => {
-            let answer = api_answer(state, &a.record)?;
+            let answer = answer(ev, &a.record)?;
             count(answer.lines().filter(|l| l.contains(&a.contains)).count())
         }
         Measure::TableEntries(t) => {
-            let answer = api_answer(state, &t.record)?;
+            let answer = answer(ev, &t.record)?;
             let tables = Table::parse_all(answer).map_err(|e| e.to_string())?;
+            let entries: Vec<_> = tables.iter().flat_map(|table| &table.entries).collect();
+            if let Some(field) = &t.field {
+                // Entries carry every data field of their table: if none has this one, the
+                // table does not store it, and the count would be a silent 0.
+                if !entries.is_empty() && !entries.iter().any(|e| e.data.contains_key(field)) {
+                    let mut known: Vec<&String> =
+                        entries.iter().flat_map(|e| e.data.keys()).collect();
+                    known.sort();
+                    known.dedup();
+                    return Err(format!(
+                        "no entry of {:?} has a field {field:?}; its entries have {}",
+                        t.record,
+                        join(known)
+                    ));
+                }
+            }
             count(
-                tables
+                entries
                     .iter()
-                    .flat_map(|table| &table.entries)
                     .filter(|e| match (&t.field, &t.equals) {
                         (Some(f), Some(v)) => e.data.get(f) == Some(v),
                         (Some(f), None) => e.data.contains_key(f),
@@ -144,8 +159,26 @@ fn compute(state: &CaseState<'_>, measure: &Measure) -> Result<f64, String> {
             )
         }
         Measure::ServersWith(f) => {
-            let answer = api_answer(state, &f.record)?;
+            let answer = answer(ev, &f.record)?;
             let servers = ServerState::parse_all(answer).map_err(|e| e.to_string())?;
+            if let Some(id) = &f.server {
+                if !servers.iter().any(|s| &s.id() == id) {
+                    return Err(format!(
+                        "no server {id} in {:?}; it lists {}",
+                        f.record,
+                        join(servers.iter().map(|s| s.id()))
+                    ));
+                }
+            }
+            if let Some(first) = servers.first() {
+                if first.get(&f.field).is_none() {
+                    return Err(format!(
+                        "`show servers state` has no column {:?} on this version; it has {}",
+                        f.field,
+                        join(first.fields.keys())
+                    ));
+                }
+            }
             count(
                 servers
                     .iter()
@@ -157,10 +190,62 @@ fn compute(state: &CaseState<'_>, measure: &Measure) -> Result<f64, String> {
     }
 }
 
-fn api_answer<'a>(state: &'a CaseState<'_>, record: &str) -> Result<&'a str, String> {
-    match state.records.get(record) {
-        Some(Recorded::Api { answer, .. }) => Ok(answer),
-        _ => Err(format!("no api record {record:?} (did its step run?)")),
+/// SYNs matching, over every capture that took the role's SYNs; an error when no such capture
+/// ran or one of them is incomplete.
+fn syns(ev: &Evidence, m: &SynMatch) -> Result<usize, String> {
+    let from = m.from.as_ref().map(|f| f.get_ref().as_str());
+    let runs: Vec<_> = ev
+        .captures
+        .iter()
+        .filter(|c| from.is_none_or(|f| c.role == f))
+        .collect();
+    if runs.is_empty() {
+        return Err(match from {
+            Some(f) => format!(
+                "no capture of {f}'s SYNs ran (captures: {}); add `capture = {{ syn_from = {f:?} }}` to [topology]",
+                join(ev.captures.iter().map(|c| c.role.as_str()))
+            ),
+            None => "no capture ran in this case".into(),
+        });
+    }
+    if let Some((role, problem)) = runs
+        .iter()
+        .find_map(|c| c.problem.as_ref().map(|p| (&c.role, p)))
+    {
+        return Err(format!(
+            "the capture of {role}'s SYNs is incomplete: {problem}"
+        ));
+    }
+    Ok(runs
+        .iter()
+        .flat_map(|c| &c.syns)
+        .filter(|s| syn_matches(&ev.ips, m, s))
+        .count())
+}
+
+fn record<'a>(ev: &'a Evidence, name: &str) -> Result<&'a Recorded, String> {
+    ev.records
+        .get(name)
+        .ok_or_else(|| format!("no record {name:?} (did its step run?)"))
+}
+
+fn answer<'a>(ev: &'a Evidence, name: &str) -> Result<&'a str, String> {
+    match record(ev, name)? {
+        Recorded::Api { answer, .. } => Ok(answer),
+        other => Err(wrong_kind(name, other, "a recorded answer")),
+    }
+}
+
+fn wrong_kind(name: &str, found: &Recorded, wanted: &str) -> String {
+    format!("record {name:?} is {}, not {wanted}", found.kind())
+}
+
+fn join<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    let items: Vec<String> = items.into_iter().map(|i| i.to_string()).collect();
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
     }
 }
 
@@ -188,3 +273,6 @@ pub(crate) fn outcome(
         (Outcome::NotReproduced, format!("{explained} does not hold"))
     }
 }
+
+#[cfg(test)]
+mod tests;

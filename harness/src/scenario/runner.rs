@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::capture::{Capture, SynEvent};
+use crate::capture::Capture;
 use crate::dns::DnsServer;
 use crate::haproxy::{HaproxyVersion, RuntimeApi};
 use crate::images::{self, ResolvedImage};
@@ -19,7 +19,7 @@ use crate::load::HttpExchange;
 use crate::report::{self, CaseRecord, StepRecord};
 use crate::runtime::{Container, ContainerSpec, Engine, Sandbox};
 
-use super::evidence::collect_evidence;
+use super::evidence::{collect_evidence, CaptureRun};
 use super::measure;
 use super::outcome::{verdict, Outcome};
 use super::setup::setup;
@@ -63,6 +63,25 @@ pub enum Recorded {
     Sessions(crate::load::sessions::Snapshot),
 }
 
+impl Recorded {
+    /// The kind in words, for an error naming a record of the wrong kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Recorded::Api { .. } => "a recorded answer (api, exec or removable)",
+            Recorded::Http(_) => "an http step's exchanges",
+            Recorded::Start { .. } => "a start step's readiness",
+            Recorded::Unix(_) => "a unix step's tally",
+            Recorded::Sessions(_) => "a snapshot of sessions",
+        }
+    }
+}
+
+/// The running capture and the role whose SYNs it takes.
+pub(crate) struct LiveCapture {
+    pub role: String,
+    pub capture: Capture,
+}
+
 /// One HAProxy of the case.
 pub(crate) struct Instance {
     pub name: String,
@@ -85,9 +104,9 @@ pub(crate) struct CaseState<'a> {
     /// The backends, serving in this process.
     pub backends: Vec<crate::backend::Backend>,
     pub dns: Option<DnsServer>,
-    pub capture: Option<Capture>,
-    /// SYNs of captures already stopped.
-    pub past_syns: Vec<SynEvent>,
+    pub capture: Option<LiveCapture>,
+    /// Captures already stopped, with their SYNs.
+    pub captures: Vec<CaptureRun>,
     pub instances: Vec<Instance>,
     pub variant: &'a super::VariantPlan,
     pub records: BTreeMap<String, Recorded>,
@@ -95,8 +114,6 @@ pub(crate) struct CaseState<'a> {
     pub evidence_dir: PathBuf,
     pub evidence: Vec<String>,
     pub logs: HashMap<String, String>,
-    /// The DNS query log, once the server has stopped.
-    pub dns_queries: Vec<crate::dns::QueryRecord>,
     /// Connections `unix` steps hold open, by record name.
     pub held: HashMap<String, Vec<std::os::fd::OwnedFd>>,
     /// Running `sessions` loads, by record name.
@@ -121,12 +138,20 @@ impl CaseState<'_> {
         }
     }
 
-    pub fn syns(&self) -> Vec<SynEvent> {
-        let mut all = self.past_syns.clone();
-        if let Some(c) = &self.capture {
-            all.extend(c.syns());
-        }
-        all
+    /// Stops the running capture, if any, keeping its SYNs (read after it stopped) and what
+    /// makes them incomplete; returns the capture's summary or why it failed.
+    pub(crate) fn stop_capture(
+        &mut self,
+    ) -> Option<Result<crate::capture::CaptureSummary, String>> {
+        let live = self.capture.take()?;
+        let (syns, result) = live.capture.finish();
+        let run = CaptureRun::judge(live.role, syns, result);
+        let answer = match (&run.summary, &run.problem) {
+            (Some(s), _) => Ok(s.clone()),
+            (None, problem) => Err(problem.clone().unwrap_or_default()),
+        };
+        self.captures.push(run);
+        Some(answer)
     }
 
     pub(crate) fn ms(&self) -> u64 {
@@ -357,13 +382,12 @@ async fn run_once(
         backends: Vec::new(),
         dns: None,
         capture: None,
-        past_syns: Vec::new(),
+        captures: Vec::new(),
         records: BTreeMap::new(),
         started,
         evidence_dir,
         evidence: Vec::new(),
         logs: HashMap::new(),
-        dns_queries: Vec::new(),
         held: HashMap::new(),
         loads: HashMap::new(),
         values: BTreeMap::new(),
@@ -418,9 +442,9 @@ async fn run_once(
         }
     }
 
-    collect_evidence(&mut state).await;
+    let evidence = collect_evidence(&mut state).await;
     if failure.is_none() {
-        match measure::compute_all(&state) {
+        match measure::compute_all(&evidence, scenario.measures_of(variant)) {
             Ok(measures) => {
                 record.measures = measures;
                 let (outcome, reason) = measure::outcome(variant, &record.measures);

@@ -306,9 +306,8 @@ pub(crate) fn set_srv(
 }
 
 pub(crate) fn start_capture(state: &mut CaseState<'_>, from: &str) -> Result<(), String> {
-    if let Some(old) = state.capture.take() {
-        state.past_syns.extend(old.syns());
-        old.stop().map_err(|e| error_chain(&e))?;
+    if let Some(Err(e)) = state.stop_capture() {
+        return Err(e);
     }
     let n = state
         .evidence
@@ -326,7 +325,10 @@ pub(crate) fn start_capture(state: &mut CaseState<'_>, from: &str) -> Result<(),
     let cap = Capture::start(&interface, &filter, &state.evidence_dir.join(&name))
         .map_err(|e| error_chain(&e))?;
     state.evidence.push(name);
-    state.capture = Some(cap);
+    state.capture = Some(super::runner::LiveCapture {
+        role: from.to_string(),
+        capture: cap,
+    });
     Ok(())
 }
 

@@ -201,12 +201,19 @@ async fn wait_server(
     .map_err(timeout)
 }
 
-pub(crate) fn syn_matches(state: &CaseState<'_>, m: &SynMatch, syn: &SynEvent) -> bool {
-    let ip_of = |r: &Option<toml::Spanned<String>>| {
-        r.as_ref().and_then(|r| state.ips.get(r.get_ref()).copied())
+/// Whether a SYN matches; a role without an address in this case matches nothing (never
+/// everything).
+pub(crate) fn syn_matches(
+    ips: &std::collections::BTreeMap<String, std::net::Ipv4Addr>,
+    m: &SynMatch,
+    syn: &SynEvent,
+) -> bool {
+    let is = |r: &Option<toml::Spanned<String>>, addr: std::net::IpAddr| {
+        r.as_ref()
+            .is_none_or(|r| ips.get(r.get_ref()).is_some_and(|ip| addr == *ip))
     };
-    ip_of(&m.from).is_none_or(|ip| syn.src.ip() == ip)
-        && ip_of(&m.to).is_none_or(|ip| syn.dst.ip() == ip)
+    is(&m.from, syn.src.ip())
+        && is(&m.to, syn.dst.ip())
         && m.dst_port.is_none_or(|p| syn.dst.port() == p)
 }
 
@@ -218,7 +225,7 @@ async fn wait_syns(
 ) -> Result<String, WaitTimeout> {
     let started = Instant::now();
     let what = format!("{count} SYN(s) matching {}", describe_syn_match(m));
-    let Some(capture) = &state.capture else {
+    let Some(capture) = state.capture.as_ref().map(|c| &c.capture) else {
         return Err(WaitTimeout {
             what,
             waited: started.elapsed(),
@@ -232,7 +239,7 @@ async fn wait_syns(
     while seen < count {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
             Ok(Ok(syn)) => {
-                if syn_matches(state, m, &syn) {
+                if syn_matches(&state.ips, m, &syn) {
                     seen += 1;
                 }
                 last = Some(syn);
@@ -318,9 +325,7 @@ fn dns(state: &mut CaseState<'_>, d: &DnsStep) -> Result<String, String> {
 
 fn capture(state: &mut CaseState<'_>, c: &CaptureStep) -> Result<String, String> {
     if c.stop == Some(true) {
-        let cap = state.capture.take().ok_or("no capture is running")?;
-        state.past_syns.extend(cap.syns());
-        let summary = cap.stop().map_err(|e| error_chain(&e))?;
+        let summary = state.stop_capture().ok_or("no capture is running")??;
         return Ok(format!(
             "stopped: {} packets, {} SYNs",
             summary.packets, summary.syns
