@@ -100,19 +100,20 @@ impl Cell<'_> {
     }
 
     /// The measured outcome in words: `reproduced` for one run (`reproduced, 4 of 8 runs` for a
-    /// racy case that repeats itself), `R 3/20` (and `E 1` for runs that could not run) for
+    /// racy case that repeats itself; `error: 7 of 8 runs ran, symptom in 3` when one could
+    /// not run), `R 3/20` (and `E 1` for runs that could not run) for
     /// `--repeat`.
     pub fn measured(&self) -> String {
         match self.runs.as_slice() {
             [one] => match &one.repeat {
-                Some(rep) => {
-                    let mut text =
-                        format!("{}, {} of {} runs", one.outcome, rep.reproduced, rep.runs);
-                    if rep.errors > 0 {
-                        text.push_str(&format!(", {} could not run", rep.errors));
-                    }
-                    text
-                }
+                Some(rep) if rep.errors > 0 => format!(
+                    "{}: {} of {} runs ran, symptom in {}",
+                    one.outcome,
+                    rep.runs - rep.errors,
+                    rep.runs,
+                    rep.reproduced
+                ),
+                Some(rep) => format!("{}, {} of {} runs", one.outcome, rep.reproduced, rep.runs),
                 None => one.outcome.to_string(),
             },
             runs => {

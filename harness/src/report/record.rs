@@ -55,6 +55,9 @@ pub struct CaseRecord {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RepeatSummary {
     pub runs: u32,
+    /// Runs that ran to a measured outcome (`runs - errors`); the case is `error` unless all did.
+    #[serde(default)]
+    pub ran: u32,
     pub reproduced: u32,
     pub errors: u32,
     pub each: Vec<RunSummary>,

@@ -107,15 +107,25 @@ fn a_racy_case_shows_how_often_the_symptom_appeared() {
     let mut racy = record("race", "3.0.11", Outcome::Reproduced, Verdict::Pass);
     racy.repeat = Some(RepeatSummary {
         runs: 8,
+        ran: 8,
+        reproduced: 3,
+        errors: 0,
+        each: Vec::new(),
+    });
+    let mut broken = record("broken", "3.0.11", Outcome::Error, Verdict::Error);
+    broken.repeat = Some(RepeatSummary {
+        runs: 8,
+        ran: 7,
         reproduced: 3,
         errors: 1,
         each: Vec::new(),
     });
-    let records = [racy];
+    let records = [racy, broken];
     let cells = cells(&records);
+    assert_eq!(cells[1].measured(), "reproduced, 3 of 8 runs");
     assert_eq!(
         cells[0].measured(),
-        "reproduced, 3 of 8 runs, 1 could not run"
+        "error: 7 of 8 runs ran, symptom in 3"
     );
 }
 

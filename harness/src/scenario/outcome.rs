@@ -74,6 +74,41 @@ pub fn verdict(measured: Outcome, expected: Option<Outcome>) -> Verdict {
     }
 }
 
+/// The outcome of a case that ran `outcomes.len()` times (a racy bug's `repeat`), with its
+/// reason: `error` unless every run ran (a run that could not run might have been the one to
+/// show the symptom, or not: neither answer is earned), else reproduced if the symptom appeared
+/// at least once, not reproduced only if it never did.
+pub fn repeated(outcomes: &[Outcome]) -> (Outcome, String) {
+    let n = outcomes.len();
+    let reproduced = outcomes
+        .iter()
+        .filter(|o| **o == Outcome::Reproduced)
+        .count();
+    let errors = outcomes.iter().filter(|o| **o == Outcome::Error).count();
+    if n == 0 {
+        return (Outcome::Error, "no run".into());
+    }
+    if errors > 0 {
+        return (
+            Outcome::Error,
+            format!(
+                "{} of {n} runs ran ({errors} could not run); symptom in {reproduced} of the {} that ran",
+                n - errors,
+                n - errors
+            ),
+        );
+    }
+    let outcome = if reproduced > 0 {
+        Outcome::Reproduced
+    } else {
+        Outcome::NotReproduced
+    };
+    (
+        outcome,
+        format!("symptom in {reproduced} of {n} runs (all {n} ran)"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +135,23 @@ mod tests {
         assert_eq!(t.for_version(&debian).unwrap().1, Outcome::NotReproduced);
         let old = HaproxyVersion::parse("1.8.30").unwrap();
         assert!(t.for_version(&old).is_none());
+    }
+
+    #[test]
+    fn a_repeated_case_is_an_error_unless_every_run_ran() {
+        use Outcome::*;
+        let (o, why) = repeated(&[Error, Error, Error, Error, Error, Error, Error, NotReproduced]);
+        assert_eq!(o, Error);
+        assert_eq!(
+            why,
+            "1 of 8 runs ran (7 could not run); symptom in 0 of the 1 that ran"
+        );
+        // Even a symptom seen does not outweigh a run that could not run.
+        assert_eq!(repeated(&[Reproduced, Error]).0, Error);
+        let (o, why) = repeated(&[NotReproduced, Reproduced, NotReproduced]);
+        assert_eq!((o, why.as_str()), (Reproduced, "symptom in 1 of 3 runs (all 3 ran)"));
+        assert_eq!(repeated(&[NotReproduced, NotReproduced]).0, NotReproduced);
+        assert_eq!(repeated(&[]).0, Error);
     }
 
     #[test]

@@ -249,10 +249,14 @@ pub async fn run_variant(
         .count() as u32;
     let errors = runs.iter().filter(|r| r.outcome == Outcome::Error).count() as u32;
     let n = variant.repeat;
-    // The record of a run that showed the symptom (or the last one) carries the evidence.
+    let outcomes: Vec<Outcome> = runs.iter().map(|r| r.outcome).collect();
+    let (outcome, summary) = super::outcome::repeated(&outcomes);
+    // The run whose record is shown: the first that could not run (it is why the case is an
+    // error), else the first that showed the symptom, else the last.
     let mut record = runs
         .iter()
-        .find(|r| r.outcome == Outcome::Reproduced)
+        .find(|r| r.outcome == Outcome::Error)
+        .or_else(|| runs.iter().find(|r| r.outcome == Outcome::Reproduced))
         .or(runs.last())
         .cloned()
         .expect("at least two runs");
@@ -267,19 +271,11 @@ pub async fn run_variant(
         .join(&opts.run_id)
         .join(crate::runtime::sanitize(&record.case));
     record.evidence = Vec::new();
-    record.outcome = if reproduced > 0 {
-        Outcome::Reproduced
-    } else if errors == n {
-        Outcome::Error
-    } else {
-        Outcome::NotReproduced
-    };
-    record.reason = format!(
-        "symptom in {reproduced} of {n} runs ({errors} could not run); this run: {}",
-        record.reason
-    );
+    record.outcome = outcome;
+    record.reason = format!("{summary}; this run: {}", record.reason);
     record.repeat = Some(report::RepeatSummary {
         runs: n,
+        ran: n - errors,
         reproduced,
         errors,
         each: runs
