@@ -12,6 +12,7 @@
 //! (`haproxy -v`, `show info`), and scenarios' `[expect]` tables are keyed by [`VersionRange`].
 
 pub mod api;
+pub mod config;
 pub mod info;
 mod parse;
 pub mod peers;

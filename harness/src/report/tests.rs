@@ -123,10 +123,7 @@ fn a_racy_case_shows_how_often_the_symptom_appeared() {
     let records = [racy, broken];
     let cells = cells(&records);
     assert_eq!(cells[1].measured(), "reproduced, 3 of 8 runs");
-    assert_eq!(
-        cells[0].measured(),
-        "error: 7 of 8 runs ran, symptom in 3"
-    );
+    assert_eq!(cells[0].measured(), "error: 7 of 8 runs ran, symptom in 3");
 }
 
 #[test]

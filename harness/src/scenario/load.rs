@@ -13,6 +13,10 @@ use super::expr::Condition;
 use super::model::*;
 use super::outcome::Expectations;
 use super::template;
+use crate::haproxy::config::ConfigBackend;
+
+/// A rendered config's backends, by name.
+type ConfigServers = BTreeMap<String, ConfigBackend>;
 use super::{Scenario, Template, VariantPlan};
 use crate::haproxy::VersionRange;
 
@@ -261,6 +265,59 @@ fn check(c: &mut Checker, dir: &Path, raw: ScenarioFile) -> Option<Scenario> {
         c.role(&roles, &capture.syn_from, "topology.capture.syn_from");
     }
 
+    // The templates first: each variant's rendered configs tell which backends and servers
+    // exist, for the steps and measures that name one.
+    let mut templates = Vec::new();
+    let mut configs: Vec<BTreeMap<String, ConfigServers>> = vec![BTreeMap::new(); variants.len()];
+    for instance in &topology.haproxy.get_ref().0 {
+        let path = dir.join(instance.config.get_ref());
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                for (variant, config) in variants.iter().zip(configs.iter_mut()) {
+                    let placeholders = with_vars(placeholder_values(&raw, &roles), &variant.vars);
+                    match template::render(&text, &placeholders) {
+                        Ok(rendered) => {
+                            config.insert(
+                                instance.name.clone(),
+                                crate::haproxy::config::backends(&rendered),
+                            );
+                        }
+                        Err(undefined) => {
+                            for u in undefined {
+                                c.errors.push(ScenarioError {
+                                    file: path.clone(),
+                                    line: u.line,
+                                    column: u.column,
+                                    field: "template".into(),
+                                    message: format!(
+                                        "undefined name {:?}{}; defined: {}",
+                                        u.name,
+                                        variant
+                                            .name
+                                            .as_ref()
+                                            .map(|v| format!(" (variant {v})"))
+                                            .unwrap_or_default(),
+                                        u.known.join(", ")
+                                    ),
+                                });
+                            }
+                        }
+                    }
+                }
+                templates.push(Template {
+                    instance: instance.name.clone(),
+                    path,
+                    text,
+                });
+            }
+            Err(e) => c.error(
+                instance.config.span(),
+                "topology.haproxy.config",
+                format!("missing template {}: {e}", path.display()),
+            ),
+        }
+    }
+
     let names = Names {
         roles: &roles,
         instances: &instances,
@@ -270,6 +327,9 @@ fn check(c: &mut Checker, dir: &Path, raw: ScenarioFile) -> Option<Scenario> {
             .iter()
             .map(|b| (b.name.get_ref().clone(), b.mode))
             .collect(),
+        first_instance: topology.haproxy.get_ref().0.first().map(|h| h.name.clone()),
+        dns_names: dns_names(&raw),
+        has_dns: raw.topology.dns.is_some(),
         step_started: topology
             .haproxy
             .get_ref()
@@ -280,7 +340,7 @@ fn check(c: &mut Checker, dir: &Path, raw: ScenarioFile) -> Option<Scenario> {
             .collect(),
     };
     // Each variant runs its own steps and observations, or the scenario's.
-    for plan in variants.iter_mut() {
+    for (plan, config) in variants.iter_mut().zip(&configs) {
         let variant = plan.index.map(|i| &raw.variants[i]);
         if let Some(repeat) = variant
             .and_then(|v| v.repeat.as_ref())
@@ -306,15 +366,16 @@ fn check(c: &mut Checker, dir: &Path, raw: ScenarioFile) -> Option<Scenario> {
             );
             continue;
         };
-        let mut records = BTreeSet::new();
+        let mut flow = Flow::new(raw.topology.capture.as_ref());
         for step in steps {
-            check_step(c, &names, step, &mut records, raw.topology.dns.is_some());
+            check_step(c, &names, step, &mut flow);
         }
         let mut measure_names = BTreeSet::new();
         for (name, measure) in &observe.measure {
             measure_names.insert(name.clone());
-            check_measure(c, &names, &records, name, measure);
+            check_measure(c, &names, &mut flow, name, measure);
         }
+        flow.check_servers(c, &names, config);
         let condition =
             |c: &mut Checker, text: &Spanned<String>, field: &str| -> Option<Condition> {
                 match Condition::parse(text.get_ref()) {
@@ -350,47 +411,6 @@ fn check(c: &mut Checker, dir: &Path, raw: ScenarioFile) -> Option<Scenario> {
             .collect();
     }
 
-    let mut templates = Vec::new();
-    for instance in &topology.haproxy.get_ref().0 {
-        let path = dir.join(instance.config.get_ref());
-        match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                for variant in &variants {
-                    let placeholders = with_vars(placeholder_values(&raw, &roles), &variant.vars);
-                    if let Err(undefined) = template::render(&text, &placeholders) {
-                        for u in undefined {
-                            c.errors.push(ScenarioError {
-                                file: path.clone(),
-                                line: u.line,
-                                column: u.column,
-                                field: "template".into(),
-                                message: format!(
-                                    "undefined name {:?}{}; defined: {}",
-                                    u.name,
-                                    variant
-                                        .name
-                                        .as_ref()
-                                        .map(|v| format!(" (variant {v})"))
-                                        .unwrap_or_default(),
-                                    u.known.join(", ")
-                                ),
-                            });
-                        }
-                    }
-                }
-                templates.push(Template {
-                    instance: instance.name.clone(),
-                    path,
-                    text,
-                });
-            }
-            Err(e) => c.error(
-                instance.config.span(),
-                "topology.haproxy.config",
-                format!("missing template {}: {e}", path.display()),
-            ),
-        }
-    }
     // Steps shared by several variants are checked once per variant: report each problem once.
     let mut seen = BTreeSet::new();
     c.errors.retain(|e| seen.insert(e.to_string()));
@@ -454,6 +474,11 @@ struct Names<'a> {
     clients: &'a BTreeSet<String>,
     /// Backends and their modes, for the `backend` step.
     backends: BTreeMap<String, crate::backend::Mode>,
+    /// The instance a step without `on` talks to.
+    first_instance: Option<String>,
+    /// Names the DNS server knows of (records, faults, names steps change), relative to the zone.
+    dns_names: BTreeSet<String>,
+    has_dns: bool,
     step_started: BTreeSet<String>,
 }
 
@@ -463,16 +488,274 @@ impl Names<'_> {
             c.role(self.instances, on, field);
         }
     }
+
+    /// The instance a step talks to: its `on`, or the first.
+    fn target(&self, on: &Option<Spanned<String>>) -> Option<String> {
+        on.as_ref()
+            .map(|o| o.get_ref().clone())
+            .or_else(|| self.first_instance.clone())
+    }
 }
 
-fn check_step(
-    c: &mut Checker,
-    names: &Names,
-    step: &Spanned<Step>,
-    records: &mut BTreeSet<String>,
-    has_dns: bool,
-) {
+/// What a step records, so a measure can be checked against the kind it reads.
+#[derive(Debug, Clone, PartialEq)]
+enum RecordKind {
+    /// A runtime API answer, with its command and the instance asked.
+    Api {
+        command: String,
+        instance: Option<String>,
+    },
+    /// A command's output in a container.
+    Exec,
+    /// A `removable` step's answer (`removable=1`...).
+    Removable,
+    Http,
+    Start,
+    /// A `unix` step's tally; `holds` when it keeps connections open (for `release`).
+    Unix {
+        holds: bool,
+    },
+    /// A running `sessions` load (for `snapshot`, not for measures).
+    Load,
+    /// A `snapshot` of a load.
+    Snapshot,
+}
+
+impl RecordKind {
+    fn words(&self) -> String {
+        match self {
+            RecordKind::Api { command, .. } => format!("an api step (`{command}`)"),
+            RecordKind::Exec => "an exec step".into(),
+            RecordKind::Removable => "a removable step".into(),
+            RecordKind::Http => "an http step".into(),
+            RecordKind::Start => "a start step".into(),
+            RecordKind::Unix { .. } => "a unix step".into(),
+            RecordKind::Load => "a sessions step (snapshot it to measure it)".into(),
+            RecordKind::Snapshot => "a snapshot step".into(),
+        }
+    }
+
+    fn is_text(&self) -> bool {
+        matches!(
+            self,
+            RecordKind::Api { .. } | RecordKind::Exec | RecordKind::Removable
+        )
+    }
+
+    /// An api record of this runtime API command (`show servers state` matches
+    /// `show servers state be`).
+    fn is_api(&self, wanted: &str) -> bool {
+        match self {
+            RecordKind::Api { command, .. } => {
+                let words: Vec<&str> = command.split_whitespace().collect();
+                let wanted: Vec<&str> = wanted.split_whitespace().collect();
+                // A master CLI prefix (`@1 show info`) talks to a worker: same answer.
+                let words = match words.first() {
+                    Some(w) if w.starts_with('@') => &words[1..],
+                    _ => &words[..],
+                };
+                words.len() >= wanted.len() && words[..wanted.len()] == wanted[..]
+            }
+            _ => false,
+        }
+    }
+}
+
+/// What the steps of one variant leave, in file order: records and captures, and the
+/// `backend/server` names to check against the rendered config.
+struct Flow {
+    records: BTreeMap<String, (RecordKind, Range<usize>)>,
+    /// The role whose SYNs the running capture takes.
+    capture: Option<String>,
+    /// Every role whose SYNs some capture took.
+    captured: BTreeSet<String>,
+    /// `(instance, backend/server, span, field)`.
+    servers: Vec<(Option<String>, String, Range<usize>, String)>,
+    /// Servers an api step adds (`add server be/s9 ...`).
+    added: BTreeSet<String>,
+}
+
+impl Flow {
+    fn new(capture: Option<&CaptureSetup>) -> Flow {
+        let running = capture.map(|c| c.syn_from.get_ref().clone());
+        Flow {
+            records: BTreeMap::new(),
+            captured: running.iter().cloned().collect(),
+            capture: running,
+            servers: Vec::new(),
+            added: BTreeSet::new(),
+        }
+    }
+
+    /// Keeps a record name; a name written twice is an error (a later step would overwrite
+    /// what an earlier one kept).
+    fn record(&mut self, c: &mut Checker, name: &str, kind: RecordKind, span: Range<usize>) {
+        if let Some((_, first)) = self.records.get(name) {
+            let (line, _) = locate(c.text, first.start);
+            c.error(
+                span,
+                "step.record",
+                format!("record {name:?} is already written by the step at line {line}: each step needs a name of its own"),
+            );
+            return;
+        }
+        self.records.insert(name.to_string(), (kind, span));
+    }
+
+    fn server(&mut self, instance: Option<String>, id: &str, span: Range<usize>, field: &str) {
+        self.servers
+            .push((instance, id.to_string(), span, field.to_string()));
+    }
+
+    /// Every `backend/server` named, against the config of the instance it is asked of.
+    fn check_servers(
+        &self,
+        c: &mut Checker,
+        names: &Names,
+        config: &BTreeMap<String, ConfigServers>,
+    ) {
+        for (instance, id, span, field) in &self.servers {
+            if !id.contains('/') {
+                c.error(
+                    span.clone(),
+                    field,
+                    format!("expected backend/server, like be/s1, found {id:?}"),
+                );
+                continue;
+            }
+            if self.added.contains(id) {
+                continue;
+            }
+            let instance = instance.clone().or_else(|| names.first_instance.clone());
+            let Some(backends) = instance.as_ref().and_then(|i| config.get(i)) else {
+                continue;
+            };
+            if let Err(e) = crate::haproxy::config::check_server(backends, id) {
+                let of = instance
+                    .filter(|_| names.instances.len() > 1)
+                    .map(|i| format!(" ({i})"))
+                    .unwrap_or_default();
+                c.error(span.clone(), field, format!("{e}{of}"));
+            }
+        }
+    }
+}
+
+/// Names the DNS server knows of: records, faults, and names steps set, remove or fault, all
+/// relative to the zone and lowercase.
+fn dns_names(raw: &ScenarioFile) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let Some(dns) = &raw.topology.dns else {
+        return out;
+    };
+    let relative = |name: &str| {
+        let zone = dns.zone.trim_end_matches('.').to_ascii_lowercase();
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        name.strip_suffix(&format!(".{zone}"))
+            .map(str::to_string)
+            .unwrap_or(name)
+    };
+    for r in &dns.records {
+        out.insert(relative(&r.name));
+        for srv in r.srv.iter().flatten() {
+            out.insert(relative(srv.target.get_ref()));
+        }
+    }
+    for f in &dns.faults {
+        out.insert(relative(&f.name));
+    }
+    let steps = raw
+        .steps
+        .iter()
+        .chain(raw.variants.iter().flat_map(|v| &v.steps));
+    for step in steps {
+        if let Step::Dns(d) = step.get_ref() {
+            for name in [&d.set, &d.remove, &d.fault, &d.clear]
+                .into_iter()
+                .flatten()
+            {
+                out.insert(relative(name));
+            }
+            for srv in d.srv.iter().flatten() {
+                out.insert(relative(srv.target.get_ref()));
+            }
+        }
+    }
+    out
+}
+
+/// The columns of `show servers state` on the versions haprepro runs (2.2 to 3.4).
+const SERVER_STATE_COLUMNS: [&str; 25] = [
+    "be_id",
+    "be_name",
+    "srv_id",
+    "srv_name",
+    "srv_addr",
+    "srv_op_state",
+    "srv_admin_state",
+    "srv_uweight",
+    "srv_iweight",
+    "srv_time_since_last_change",
+    "srv_check_status",
+    "srv_check_result",
+    "srv_check_health",
+    "srv_check_state",
+    "srv_agent_state",
+    "bk_f_forced_id",
+    "srv_f_forced_id",
+    "srv_fqdn",
+    "srv_port",
+    "srvrecord",
+    "srv_use_ssl",
+    "srv_check_port",
+    "srv_check_addr",
+    "srv_agent_addr",
+    "srv_agent_port",
+];
+
+/// Stick-table data types (before any `(period)` or `[index]`), and the words every entry has.
+const TABLE_FIELDS: [&str; 31] = [
+    "use",
+    "exp",
+    "shard",
+    "server_id",
+    "server_key",
+    "server_name",
+    "gpt0",
+    "gpt",
+    "gpc0",
+    "gpc0_rate",
+    "gpc1",
+    "gpc1_rate",
+    "gpc",
+    "gpc_rate",
+    "conn_cnt",
+    "conn_cur",
+    "conn_rate",
+    "sess_cnt",
+    "sess_rate",
+    "http_req_cnt",
+    "http_req_rate",
+    "http_err_cnt",
+    "http_err_rate",
+    "http_fail_cnt",
+    "http_fail_rate",
+    "bytes_in_cnt",
+    "bytes_in_rate",
+    "bytes_out_cnt",
+    "bytes_out_rate",
+    "glitch_cnt",
+    "glitch_rate",
+];
+
+/// Query types a `dns_queries` measure may name.
+const QTYPES: [&str; 10] = [
+    "A", "AAAA", "SRV", "CNAME", "NS", "SOA", "TXT", "PTR", "MX", "ANY",
+];
+
+fn check_step(c: &mut Checker, names: &Names, step: &Spanned<Step>, flow: &mut Flow) {
     let roles = names.roles;
+    let has_dns = names.has_dns;
     let span = step.span();
     match step.get_ref() {
         Step::Start(s) => {
@@ -486,7 +769,7 @@ fn check_step(
                     ),
                 );
             }
-            records.insert(s.instance.get_ref().clone());
+            flow.record(c, s.instance.get_ref(), RecordKind::Start, span);
         }
         Step::Wait(w) => {
             names.instance(c, &w.on, "step.wait.on");
@@ -511,13 +794,12 @@ fn check_step(
                 );
             }
             if let Some(server) = &w.server {
-                if !server.get_ref().contains('/') {
-                    c.error(
-                        server.span(),
-                        "step.wait.server",
-                        "expected backend/server, like be/app1",
-                    );
-                }
+                flow.server(
+                    names.target(&w.on),
+                    server.get_ref(),
+                    server.span(),
+                    "step.wait.server",
+                );
                 match &w.state {
                     Some(state) => {
                         if super::words::parse_state_word(state.get_ref()).is_none() {
@@ -533,13 +815,34 @@ fn check_step(
             }
             if let Some(syn) = &w.syn {
                 check_syn(c, roles, syn, "step.wait.syn");
+                let from = syn.from.as_ref().map(|f| f.get_ref());
+                match &flow.capture {
+                    None => c.error(
+                        span.clone(),
+                        "step.wait.syn",
+                        "no capture is running here: add `capture = { syn_from = \"haproxy\" }` to [topology] or a capture step before",
+                    ),
+                    Some(running) if from.is_some_and(|f| f != running) => c.error(
+                        span.clone(),
+                        "step.wait.syn.from",
+                        format!(
+                            "the running capture takes {running}'s SYNs only, not {:?}'s",
+                            from.map(String::as_str).unwrap_or_default()
+                        ),
+                    ),
+                    Some(_) => {}
+                }
             }
-            if w.dns_query.is_some() && !has_dns {
-                c.error(
-                    span,
-                    "step.wait.dns_query",
-                    "the topology has no [topology.dns]",
-                );
+            if let Some(name) = &w.dns_query {
+                if !has_dns {
+                    c.error(
+                        span,
+                        "step.wait.dns_query",
+                        "the topology has no [topology.dns]",
+                    );
+                } else {
+                    check_dns_name(c, names, name, step.span(), "step.wait.dns_query");
+                }
             }
         }
         Step::Dns(d) => {
@@ -599,7 +902,11 @@ fn check_step(
                     );
                 }
                 match &cap.from {
-                    Some(from) => c.role(roles, from, "step.capture.from"),
+                    Some(from) => {
+                        c.role(roles, from, "step.capture.from");
+                        flow.capture = Some(from.get_ref().clone());
+                        flow.captured.insert(from.get_ref().clone());
+                    }
                     None => c.error(
                         span,
                         "step.capture.from",
@@ -607,7 +914,11 @@ fn check_step(
                     ),
                 }
             }
-            (None, Some(true)) => {}
+            (None, Some(true)) => {
+                if flow.capture.take().is_none() {
+                    c.error(span, "step.capture.stop", "no capture is running here");
+                }
+            }
             _ => c.error(
                 span,
                 "step.capture",
@@ -616,12 +927,20 @@ fn check_step(
         },
         Step::Api(api) => {
             names.instance(c, &api.on, "step.api.on");
+            let words: Vec<&str> = api.command.split_whitespace().collect();
+            if let ["add", "server", id, ..] = words.as_slice() {
+                flow.added.insert(id.to_string());
+            }
             if let Some(r) = &api.record {
-                records.insert(r.clone());
+                let kind = RecordKind::Api {
+                    command: api.command.clone(),
+                    instance: names.target(&api.on),
+                };
+                flow.record(c, r, kind, span);
             }
         }
         Step::Http(h) => {
-            records.insert(h.record.clone());
+            flow.record(c, &h.record, RecordKind::Http, span.clone());
             if let Some(from) = &h.from {
                 c.role(names.clients, from, "step.http.from");
             }
@@ -650,12 +969,21 @@ fn check_step(
                 );
             }
             if let Some(r) = &u.release {
-                if !records.contains(r) {
-                    c.error(
+                match flow.records.get(r) {
+                    Some((RecordKind::Unix { holds: true }, _)) => {}
+                    Some((kind, _)) => c.error(
+                        span.clone(),
+                        "step.unix.release",
+                        format!(
+                            "{r:?} is recorded by {}, which holds no connection",
+                            kind.words()
+                        ),
+                    ),
+                    None => c.error(
                         span.clone(),
                         "step.unix.release",
                         format!("no earlier unix step records {r:?}"),
-                    );
+                    ),
                 }
             }
             if u.prompt
@@ -685,7 +1013,8 @@ fn check_step(
                 c.error(span.clone(), "step.unix.read_chunk", "at least 1 byte");
             }
             if let Some(r) = &u.record {
-                records.insert(r.clone());
+                let holds = u.hold.is_some() || u.nonblocking_connects.is_some();
+                flow.record(c, r, RecordKind::Unix { holds }, span);
             }
         }
         Step::Tcp(t) => {
@@ -735,17 +1064,27 @@ fn check_step(
                     format!("at most {}", crate::load::sessions::MAX_SESSIONS),
                 );
             }
-            records.insert(sess.record.clone());
+            flow.record(c, &sess.record, RecordKind::Load, span);
         }
         Step::Snapshot(snap) => {
-            if !records.contains(&snap.of) {
-                c.error(
+            match flow.records.get(&snap.of) {
+                Some((RecordKind::Load, _)) => {}
+                Some((kind, _)) => c.error(
+                    span.clone(),
+                    "step.snapshot.of",
+                    format!(
+                        "{:?} is recorded by {}, not by a sessions step",
+                        snap.of,
+                        kind.words()
+                    ),
+                ),
+                None => c.error(
                     span.clone(),
                     "step.snapshot.of",
                     format!("no earlier sessions step records {:?}", snap.of),
-                );
+                ),
             }
-            records.insert(snap.record.clone());
+            flow.record(c, &snap.record, RecordKind::Snapshot, span);
         }
         Step::Exec(e) => {
             c.role(roles, &e.container, "step.exec.in");
@@ -753,7 +1092,7 @@ fn check_step(
                 c.error(span.clone(), "step.exec.command", "an empty command");
             }
             if let Some(r) = &e.record {
-                records.insert(r.clone());
+                flow.record(c, r, RecordKind::Exec, span);
             }
         }
         Step::Signal(sig) => {
@@ -768,14 +1107,13 @@ fn check_step(
         }
         Step::Removable(r) => {
             names.instance(c, &r.on, "step.removable.on");
-            if !r.server.get_ref().contains('/') {
-                c.error(
-                    r.server.span(),
-                    "step.removable.server",
-                    "expected backend/server, like be/s1",
-                );
-            }
-            records.insert(r.record.clone());
+            flow.server(
+                names.target(&r.on),
+                r.server.get_ref(),
+                r.server.span(),
+                "step.removable.server",
+            );
+            flow.record(c, &r.record, RecordKind::Removable, span);
         }
         Step::Sleep(s) => {
             if s.because.trim().is_empty() {
@@ -786,6 +1124,30 @@ fn check_step(
                 );
             }
         }
+    }
+}
+
+fn check_dns_name(c: &mut Checker, names: &Names, name: &str, span: Range<usize>, field: &str) {
+    let relative = name.trim_end_matches('.').to_ascii_lowercase();
+    let known = names.dns_names.contains(&relative)
+        || names
+            .dns_names
+            .iter()
+            .any(|n| relative.starts_with(&format!("{n}.")));
+    if !known {
+        c.error(
+            span,
+            field,
+            format!(
+                "{name:?} is no name of the zone: it has {}",
+                names
+                    .dns_names
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
     }
 }
 
@@ -801,23 +1163,59 @@ fn check_syn(c: &mut Checker, roles: &BTreeSet<String>, syn: &SynMatch, field: &
 fn check_measure(
     c: &mut Checker,
     names: &Names,
-    records: &BTreeSet<String>,
+    flow: &mut Flow,
     name: &str,
     measure: &Spanned<Measure>,
 ) {
     let field = format!("observe.measure.{name}");
-    let record = |c: &mut Checker, r: &str| {
-        if !records.contains(r) {
-            c.error(
-                measure.span(),
-                &field,
-                format!("no step records {r:?} (add `record = {r:?}` to an api or http step)"),
-            );
+    let span = measure.span();
+    // The record a measure reads must exist and be of a kind it can read.
+    let record = |c: &mut Checker, r: &str, ok: &dyn Fn(&RecordKind) -> bool, wanted: &str| {
+        match flow.records.get(r) {
+            Some((kind, _)) if ok(kind) => Some(kind.clone()),
+            Some((kind, _)) => {
+                c.error(
+                    span.clone(),
+                    &field,
+                    format!(
+                        "{r:?} is recorded by {}, but this measure reads {wanted}",
+                        kind.words()
+                    ),
+                );
+                None
+            }
+            None => {
+                c.error(
+                    span.clone(),
+                    &field,
+                    format!("no step records {r:?} (add `record = {r:?}` to the step whose result this measure reads)"),
+                );
+                None
+            }
         }
     };
+    let api = |command: &'static str| move |k: &RecordKind| k.is_api(command);
     let roles = names.roles;
     match measure.get_ref() {
-        Measure::Syns(syn) => check_syn(c, roles, syn, &field),
+        Measure::Syns(syn) => {
+            check_syn(c, roles, syn, &field);
+            match &syn.from {
+                Some(from) if !flow.captured.contains(from.get_ref()) => c.error(
+                    from.span(),
+                    &field,
+                    format!(
+                        "no capture takes {0}'s SYNs: add `capture = {{ syn_from = {0:?} }}` to [topology] (or a capture step)",
+                        from.get_ref()
+                    ),
+                ),
+                None if flow.captured.is_empty() => c.error(
+                    span.clone(),
+                    &field,
+                    "no capture runs in this case: add `capture = { syn_from = \"haproxy\" }` to [topology]",
+                ),
+                _ => {}
+            }
+        }
         Measure::InstanceReady(i) => {
             if !names.step_started.contains(i.get_ref()) {
                 c.error(
@@ -825,21 +1223,47 @@ fn check_measure(
                     &field,
                     format!("{:?} is not an instance with start = \"step\"", i.get_ref()),
                 );
+            } else if !matches!(flow.records.get(i.get_ref()), Some((RecordKind::Start, _))) {
+                c.error(
+                    i.span(),
+                    &field,
+                    format!("no start step starts {:?}", i.get_ref()),
+                );
             }
         }
-        Measure::AnswerLines(a) => record(c, &a.record),
+        Measure::AnswerLines(a) => {
+            record(
+                c,
+                &a.record,
+                &RecordKind::is_text,
+                "a text answer (api, exec or removable)",
+            );
+        }
         Measure::Streams(m) => {
-            record(c, &m.record);
-            if !m.server.contains('/') {
+            if let Some(RecordKind::Api { instance, .. }) =
+                record(c, &m.record, &api("show sess"), "a `show sess` answer")
+            {
+                flow.server(
+                    instance,
+                    &m.server,
+                    span.clone(),
+                    &format!("{field}.server"),
+                );
+            } else if !m.server.contains('/') {
                 c.error(
-                    measure.span(),
+                    span.clone(),
                     &field,
                     "server: expected backend/server, like be/s1",
                 );
             }
         }
         Measure::Sessions(m) => {
-            record(c, &m.record);
+            record(
+                c,
+                &m.record,
+                &|k| *k == RecordKind::Snapshot,
+                "a snapshot (snapshot = { of = ..., record = ... })",
+            );
             if !crate::load::sessions::STATES.contains(&m.state.get_ref().as_str()) {
                 c.error(
                     m.state.span(),
@@ -850,9 +1274,26 @@ fn check_measure(
                     ),
                 );
             }
+            if let Some(server) = &m.server {
+                if server != "none" && !names.backends.contains_key(server) {
+                    c.error(
+                        span.clone(),
+                        &format!("{field}.server"),
+                        format!(
+                            "{server:?} is no backend of the topology (or \"none\": no banner); backends: {}",
+                            names.backends.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    );
+                }
+            }
         }
         Measure::Unix(u) => {
-            record(c, &u.record);
+            record(
+                c,
+                &u.record,
+                &|k| matches!(k, RecordKind::Unix { .. }),
+                "a unix step's tally",
+            );
             if !crate::load::unix::VALUES.contains(&u.value.get_ref().as_str()) {
                 c.error(
                     u.value.span(),
@@ -865,17 +1306,82 @@ fn check_measure(
                 );
             }
         }
-        Measure::TableEntries(t) => record(c, &t.record),
-        Measure::Responses(r) => {
-            record(c, &r.record);
-            for from in r.from.iter().flatten() {
-                c.role(roles, from, &field);
+        Measure::TableEntries(t) => {
+            record(c, &t.record, &api("show table"), "a `show table` answer");
+            if let Some(f) = &t.field {
+                let base = f.split(['(', '[']).next().unwrap_or(f);
+                if !TABLE_FIELDS.contains(&base) {
+                    c.error(
+                        span.clone(),
+                        &format!("{field}.field"),
+                        format!(
+                            "{f:?} is no stick-table field: expected one of {}",
+                            TABLE_FIELDS.join(", ")
+                        ),
+                    );
+                }
+            }
+            if t.equals.is_some() && t.field.is_none() {
+                c.error(span.clone(), &field, "equals needs a field");
             }
         }
-        Measure::DnsQueries(_) => {}
+        Measure::Responses(r) => {
+            record(
+                c,
+                &r.record,
+                &|k| *k == RecordKind::Http,
+                "an http step's exchanges",
+            );
+            for from in r.from.iter().flatten() {
+                let backends: BTreeSet<String> = names.backends.keys().cloned().collect();
+                c.role(&backends, from, &format!("{field}.from"));
+            }
+        }
+        Measure::DnsQueries(q) => {
+            if !names.has_dns {
+                c.error(span.clone(), &field, "the topology has no [topology.dns]");
+            } else if let Some(n) = &q.name {
+                check_dns_name(c, names, n, span.clone(), &format!("{field}.name"));
+            }
+            if let Some(t) = &q.qtype {
+                if !QTYPES.iter().any(|k| k.eq_ignore_ascii_case(t)) {
+                    c.error(
+                        span.clone(),
+                        &format!("{field}.qtype"),
+                        format!(
+                            "unknown query type {t:?}: expected one of {}",
+                            QTYPES.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
         Measure::LogLines(l) => c.role(roles, &l.role, &field),
-        Measure::VersionMatchesImage(r) => record(c, r),
-        Measure::ServersWith(f) => record(c, &f.record),
+        Measure::VersionMatchesImage(r) => {
+            record(c, r, &api("show info"), "a `show info` answer");
+        }
+        Measure::ServersWith(f) => {
+            let kind = record(
+                c,
+                &f.record,
+                &api("show servers state"),
+                "a `show servers state` answer",
+            );
+            if !SERVER_STATE_COLUMNS.contains(&f.field.as_str()) {
+                c.error(
+                    span.clone(),
+                    &format!("{field}.field"),
+                    format!(
+                        "{:?} is no column of `show servers state`: expected one of {}",
+                        f.field,
+                        SERVER_STATE_COLUMNS.join(", ")
+                    ),
+                );
+            }
+            if let (Some(server), Some(RecordKind::Api { instance, .. })) = (&f.server, kind) {
+                flow.server(instance, server, span.clone(), &format!("{field}.server"));
+            }
+        }
     }
 }
 

@@ -140,7 +140,16 @@ mod tests {
     #[test]
     fn a_repeated_case_is_an_error_unless_every_run_ran() {
         use Outcome::*;
-        let (o, why) = repeated(&[Error, Error, Error, Error, Error, Error, Error, NotReproduced]);
+        let (o, why) = repeated(&[
+            Error,
+            Error,
+            Error,
+            Error,
+            Error,
+            Error,
+            Error,
+            NotReproduced,
+        ]);
         assert_eq!(o, Error);
         assert_eq!(
             why,
@@ -149,7 +158,10 @@ mod tests {
         // Even a symptom seen does not outweigh a run that could not run.
         assert_eq!(repeated(&[Reproduced, Error]).0, Error);
         let (o, why) = repeated(&[NotReproduced, Reproduced, NotReproduced]);
-        assert_eq!((o, why.as_str()), (Reproduced, "symptom in 1 of 3 runs (all 3 ran)"));
+        assert_eq!(
+            (o, why.as_str()),
+            (Reproduced, "symptom in 1 of 3 runs (all 3 ran)")
+        );
         assert_eq!(repeated(&[NotReproduced, NotReproduced]).0, NotReproduced);
         assert_eq!(repeated(&[]).0, Error);
     }

@@ -217,3 +217,183 @@ fn a_generated_file_has_equal_numbered_lines() {
     let lines: Vec<&str> = contents.lines().collect();
     assert_eq!((lines.len(), lines[0], lines[10]), (11, "k00 v", "k10 v"));
 }
+
+/// A scenario that reads every kind of evidence, for the checks below.
+const EVIDENCE: &str = r#"name = "t"
+summary = "s"
+
+[expect]
+"*" = "not-reproduced"
+
+[topology]
+backends = [{ name = "web1" }]
+dns = { zone = "svc.test", records = [{ name = "app", a = ["web1"] }] }
+haproxy = { config = "haproxy.cfg" }
+capture = { syn_from = "haproxy" }
+
+[[step]]
+wait = { server = "be/app1", state = "UP" }
+[[step]]
+wait = { syn = { from = "haproxy", to = "web1" } }
+[[step]]
+http = { to = "haproxy:8080", record = "answers" }
+[[step]]
+api = { command = "show servers state be", record = "servers" }
+[[step]]
+api = { command = "show table be", record = "table" }
+[[step]]
+sessions = { to = "haproxy:8080", count = 2, record = "load" }
+[[step]]
+snapshot = { of = "load", record = "snap" }
+
+[observe]
+reproduced_if = "port0 >= 1"
+
+[observe.measure]
+port0 = { syns = { from = "haproxy", dst_port = 0 } }
+up = { servers_with = { record = "servers", server = "be/app1", field = "srv_op_state", equals = "2" } }
+sticks = { table_entries = { record = "table", field = "server_id", equals = "1" } }
+nx = { dns_queries = { name = "app", qtype = "A", answer = "NXDOMAIN" } }
+open = { sessions = { record = "snap", server = "web1", state = "open" } }
+ok = { responses = { record = "answers", from = ["web1"] } }
+"#;
+
+const EVIDENCE_CFG: &str = "global\n    stats socket ipv4@0.0.0.0:{{ api.port }} level admin\n\
+    backend be\n    server-template app 1 app.{{ zone }}:8000 resolvers dns\n";
+
+/// The errors of EVIDENCE with one text replaced (which must be in it).
+fn evidence_errors(name: &str, from: &str, to: &str) -> Vec<String> {
+    assert!(EVIDENCE.contains(from), "{from:?} is not in the base file");
+    errors_of(name, &EVIDENCE.replace(from, to), Some(EVIDENCE_CFG))
+}
+
+fn assert_error(errors: &[String], field: &str, words: &str) {
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains(field) && e.contains(words)),
+        "no error on {field} saying {words:?}: {errors:?}"
+    );
+}
+
+#[test]
+fn the_evidence_scenario_loads() {
+    assert_eq!(
+        errors_of("evidence", EVIDENCE, Some(EVIDENCE_CFG)),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn syns_need_a_capture_of_their_role() {
+    let errors = evidence_errors("nocap", "capture = { syn_from = \"haproxy\" }\n", "");
+    assert_error(
+        &errors,
+        "observe.measure.port0",
+        "no capture takes haproxy's SYNs",
+    );
+    assert_error(&errors, "step.wait.syn", "no capture is running here");
+    let errors = evidence_errors(
+        "othercap",
+        "capture = { syn_from = \"haproxy\" }",
+        "capture = { syn_from = \"web1\" }",
+    );
+    assert_error(
+        &errors,
+        "observe.measure.port0",
+        "no capture takes haproxy's SYNs",
+    );
+    assert_error(&errors, "step.wait.syn.from", "takes web1's SYNs only");
+}
+
+#[test]
+fn a_record_name_written_twice_is_rejected() {
+    let errors = evidence_errors("dup", "record = \"table\" }", "record = \"servers\" }");
+    assert!(
+        errors.iter().any(|e| e.starts_with("21:1:step.record")
+            && e.contains("\"servers\" is already written by the step at line 19")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn a_record_of_the_wrong_kind_is_rejected() {
+    let errors = evidence_errors(
+        "kind",
+        "servers_with = { record = \"servers\"",
+        "servers_with = { record = \"answers\"",
+    );
+    assert_error(
+        &errors,
+        "observe.measure.up",
+        "\"answers\" is recorded by an http step, but this measure reads a `show servers state` answer",
+    );
+    let errors = evidence_errors(
+        "kind2",
+        "record = \"snap\", server",
+        "record = \"load\", server",
+    );
+    assert_error(
+        &errors,
+        "observe.measure.open",
+        "recorded by a sessions step",
+    );
+    let errors = evidence_errors(
+        "kind3",
+        "table_entries = { record = \"table\"",
+        "table_entries = { record = \"servers\"",
+    );
+    assert_error(&errors, "observe.measure.sticks", "a `show table` answer");
+}
+
+#[test]
+fn selectors_that_name_nothing_of_the_case_are_rejected() {
+    let cases = [
+        (
+            "server = \"be/app1\", field",
+            "server = \"be/app2\", field",
+            "observe.measure.up.server",
+            "backend be has no server \"app2\"; it declares app1",
+        ),
+        (
+            "field = \"srv_op_state\"",
+            "field = \"srv_op_stat\"",
+            "observe.measure.up.field",
+            "\"srv_op_stat\" is no column of `show servers state`",
+        ),
+        (
+            "field = \"server_id\"",
+            "field = \"serverid\"",
+            "observe.measure.sticks.field",
+            "\"serverid\" is no stick-table field",
+        ),
+        (
+            "name = \"app\", qtype",
+            "name = \"ap\", qtype",
+            "observe.measure.nx.name",
+            "\"ap\" is no name of the zone: it has app",
+        ),
+        (
+            "qtype = \"A\"",
+            "qtype = \"AA\"",
+            "observe.measure.nx.qtype",
+            "unknown query type \"AA\"",
+        ),
+        (
+            "server = \"web1\", state",
+            "server = \"web2\", state",
+            "observe.measure.open.server",
+            "\"web2\" is no backend of the topology",
+        ),
+        (
+            "wait = { server = \"be/app1\"",
+            "wait = { server = \"bee/app1\"",
+            "step.wait.server",
+            "no backend \"bee\" in the config; it declares be",
+        ),
+    ];
+    for (i, (from, to, field, words)) in cases.iter().enumerate() {
+        let errors = evidence_errors(&format!("selector{i}"), from, to);
+        assert_error(&errors, field, words);
+    }
+}
