@@ -13,8 +13,9 @@
 //!   [`Capture::stop`] is prompt because of `pcap_breakloop`, which wakes the blocked read: on
 //!   Linux (libpcap 1.10, TPACKET_V3) the read timeout does not fire on an idle interface, so the
 //!   timeout is only a fallback for other platforms.
-//! - The savefile is flushed at most every [`FLUSH_EVERY`] while packets come, and at stop, so it
-//!   is useful even if the process dies, without a write per packet under load.
+//! - The savefile is flushed before each SYN is announced, at most every [`FLUSH_EVERY`] for
+//!   other packets, and at stop, so it is useful even if the process dies, and a waiter that
+//!   saw a SYN finds it in the file, without a write per packet of other traffic.
 //! - [`Capture::start`] returns only after the handle is active, the filter set and the savefile
 //!   open: a packet sent after `start` returns is in the kernel buffer and will be read.
 //! - The interface is opened in promiscuous mode: a Linux bridge hands frames forwarded between
@@ -393,6 +394,58 @@ impl Capture {
         }
     }
 
+    /// How many SYNs were seen so far: the `since` of [`Capture::wait_for_syns`].
+    pub fn seen(&self) -> usize {
+        self.shared.syns().len()
+    }
+
+    /// Waits until `count` SYNs seen after the first `since` satisfy `pred`; returns how many
+    /// matched and the last SYN seen. Scans the kept list, so no SYN is lost however far the
+    /// waiter falls behind; the timeout says how many matched.
+    pub async fn wait_for_syns(
+        &self,
+        what: &str,
+        since: usize,
+        pred: impl Fn(&SynEvent) -> bool,
+        count: usize,
+        within: Duration,
+    ) -> Result<(usize, Option<SynEvent>), WaitTimeout> {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut changes = self.shared.count.subscribe();
+        let mut scanned = since;
+        let mut matched = 0;
+        let mut last = None;
+        loop {
+            changes.borrow_and_update();
+            {
+                let syns = self.shared.syns();
+                for syn in syns.iter().skip(scanned) {
+                    if pred(syn) {
+                        matched += 1;
+                    }
+                    last = Some(syn.clone());
+                }
+                scanned = scanned.max(syns.len());
+            }
+            if matched >= count {
+                return Ok((matched, last));
+            }
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => continue,
+                Ok(Err(_)) | Err(_) => {
+                    return Err(WaitTimeout {
+                        what: what.to_owned(),
+                        waited: within,
+                        last_seen: format!(
+                            "{matched} of {count} matching; last SYN: {}",
+                            self.shared.last_seen()
+                        ),
+                    });
+                }
+            }
+        }
+    }
+
     /// Stops the capture thread, flushes and closes the savefile, and says what was captured.
     pub fn stop(self) -> Result<CaptureSummary, CaptureError> {
         self.finish().1
@@ -480,11 +533,14 @@ fn run(
             Ok(packet) => {
                 savefile.write(&packet);
                 packets += 1;
-                // Before announcing the SYN: whoever waited for it finds it on disk when due.
-                if flushed.elapsed() >= FLUSH_EVERY {
+                let syn = decode::tcp_syn(linktype, packet.data);
+                // Before announcing a SYN, always: whoever waited for it finds it on disk (an
+                // idle interface gives no later moment to flush on Linux). Other packets are
+                // flushed at most every FLUSH_EVERY.
+                if syn.is_some() || flushed.elapsed() >= FLUSH_EVERY {
                     flush(&mut savefile, &mut flushed);
                 }
-                if let Some((src, dst)) = decode::tcp_syn(linktype, packet.data) {
+                if let Some((src, dst)) = syn {
                     let at = timestamp(&packet.header.ts);
                     shared.record(SynEvent { at, src, dst });
                 }

@@ -487,8 +487,7 @@ async fn savefile_is_flushed_while_the_capture_runs() {
     cap.wait_for_syn("first SYN", |e| e.src == first, Duration::from_secs(5))
         .await
         .expect("first SYN");
-    // The flush interval is what is under test, so this sleep is the point.
-    tokio::time::sleep(FLUSH_EVERY + Duration::from_millis(50)).await;
+    // No pause: a SYN is on disk before it is announced, however soon after the last flush.
     let (second, _) = connect_from_known_port(SocketAddr::new(lo, 0)).await;
     cap.wait_for_syn("second SYN", |e| e.src == second, Duration::from_secs(5))
         .await
@@ -535,4 +534,33 @@ async fn finish_counts_what_the_savefile_holds_even_syns_sent_just_before() {
     let listed: Vec<SocketAddr> = syns.iter().map(|s| s.src).collect();
     assert_eq!(listed, syns_in_file, "the list and the savefile differ");
     assert_eq!(listed, sent, "every SYN sent before the stop is counted");
+}
+
+/// A count wait scans the kept SYNs: those seen before it started (after `since`) count, and a
+/// timeout says how many matched.
+#[tokio::test]
+async fn a_count_wait_counts_from_since_and_says_how_many_at_the_deadline() {
+    let pcap = TempPcap::new("count");
+    let lo = IpAddr::from(Ipv4Addr::LOCALHOST);
+    let listener = TcpListener::bind((lo, 0)).expect("listen");
+    let port = listener.local_addr().expect("listener addr").port();
+    let filter = format!("tcp and dst host {lo} and dst port {port}");
+    let cap = Capture::start("lo", &filter, &pcap.0).expect("start capture on lo");
+    for _ in 0..3 {
+        connect_from_known_port(SocketAddr::new(lo, port)).await;
+    }
+    let to_port = |e: &SynEvent| e.dst.port() == port;
+    let (n, last) = cap
+        .wait_for_syns("3 SYNs", 0, to_port, 3, Duration::from_secs(5))
+        .await
+        .expect("three SYNs");
+    assert_eq!(n, 3);
+    assert!(last.is_some());
+    let since = cap.seen();
+    let err = cap
+        .wait_for_syns("2 more", since, to_port, 2, Duration::from_millis(200))
+        .await
+        .unwrap_err();
+    assert!(err.last_seen.contains("0 of 2 matching"), "{err}");
+    cap.stop().expect("stop");
 }

@@ -2,13 +2,15 @@
 //! their own HAProxy checkout with their own build command.
 //!
 //! Expectations play no part: the question is only "does this build show the symptom?". 0 is
-//! good (not reproduced), 1 bad (reproduced), 125 "cannot test this commit" (the case could not
-//! run, the image or binary is unusable, Docker is missing), which `git bisect run` skips. Bad
-//! input (an unknown scenario, a scenario file error) exits 128, which makes `git bisect run`
-//! stop instead of marking every commit bad.
+//! good (not reproduced), 1 bad (reproduced), 125 "this build cannot be judged" (the case
+//! measured `error`, or the binary does not run in the base image), which `git bisect run`
+//! skips. Anything that says nothing about the build stops the bisection instead (128 or more:
+//! `git bisect run` aborts): bad input (an unknown scenario, a scenario file error) exits 128;
+//! a harness that cannot work at all (Docker unreachable, no base image, no packet capture
+//! allowed) exits 129. A skip there would mark every commit untestable, one slow run at a time.
 
 use clap::Args;
-use haprepro::images;
+use haprepro::images::{self, ImageError};
 use haprepro::scenario::{self, CaseEvent, Outcome};
 
 use super::build_progress::BuildProgress;
@@ -20,10 +22,55 @@ use super::source_args::{check_requires, BuildOpts};
 const GOOD: i32 = 0;
 /// Reproduced: bad.
 const BAD: i32 = 1;
-/// Could not run: skip.
+/// This build cannot be judged: skip.
 const SKIP: i32 = 125;
 /// Bad input: `git bisect run` aborts.
 const ABORT: i32 = 128;
+/// The harness cannot work here (Docker, images, capture): `git bisect run` aborts too.
+const HARNESS: i32 = 129;
+
+/// Whether an image that could not be had says something about the build (skip) or about the
+/// harness or the input (stop).
+fn image_exit(e: &ImageError) -> (i32, &'static str) {
+    match e {
+        // This commit's build failed, its patch does not apply, its binary does not run or is
+        // not there: this commit cannot be judged.
+        ImageError::BadBinary { .. }
+        | ImageError::NoVersion { .. }
+        | ImageError::Io(..)
+        | ImageError::SourceBuildFailed { .. }
+        | ImageError::PatchFailed { .. } => (SKIP, "skip: this build cannot be judged"),
+        e if e.is_bad_input() => (ABORT, "bad input; stops `git bisect run`"),
+        ImageError::Catalog(_) | ImageError::BadDsc { .. } => {
+            (ABORT, "bad input; stops `git bisect run`")
+        }
+        _ => (
+            HARNESS,
+            "the harness cannot work here; stops `git bisect run`",
+        ),
+    }
+}
+
+/// What must work for any commit to be judged, checked before the case so that a harness
+/// problem stops the bisection at once instead of skipping every commit: packet capture
+/// (the case network's capture needs the same permission as one on `lo`).
+fn preflight() -> Result<(), String> {
+    let path = std::env::temp_dir().join(format!("haprepro-check-{}.pcap", std::process::id()));
+    let result = haprepro::capture::Capture::start("lo", "tcp and port 9", &path)
+        .and_then(|c| c.stop())
+        .map(drop)
+        .map_err(|e| {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                text.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            text
+        });
+    let _ = std::fs::remove_file(&path);
+    result
+}
 
 #[derive(Args)]
 pub struct CheckArgs {
@@ -64,10 +111,17 @@ pub async fn run(args: CheckArgs) -> i32 {
         Ok(e) => e,
         Err(e) => {
             report_error(&e);
-            eprintln!("check: exit {SKIP} (could not run)");
-            return SKIP;
+            eprintln!(
+                "check: exit {HARNESS} (the harness cannot work here; stops `git bisect run`)"
+            );
+            return HARNESS;
         }
     };
+    if let Err(e) = preflight() {
+        eprintln!("error: {e}");
+        eprintln!("check: exit {HARNESS} (the harness cannot work here; stops `git bisect run`)");
+        return HARNESS;
+    }
     let progress = BuildProgress::new();
     let resolved = images::resolve_with(&engine, &source, &|e| progress.event(e)).await;
     progress.finish();
@@ -75,16 +129,12 @@ pub async fn run(args: CheckArgs) -> i32 {
         Ok(i) => i,
         // A ref that does not exist, a tarball that is no HAProxy: every commit would fail the
         // same way, so stop `git bisect run` rather than skip them all. A build that fails is
-        // this commit's problem: skip it.
-        Err(e) if e.is_bad_input() && !matches!(e, images::ImageError::PatchFailed { .. }) => {
-            report_error(&e);
-            eprintln!("check: exit {ABORT} (bad input; stops `git bisect run`)");
-            return ABORT;
-        }
+        // this commit's problem: skip it. See `image_exit`.
         Err(e) => {
             report_error(&e);
-            eprintln!("check: exit {SKIP} (could not run: no usable HAProxy from {source})");
-            return SKIP;
+            let (code, why) = image_exit(&e);
+            eprintln!("check: exit {code} ({why}; no usable HAProxy from {source})");
+            return code;
         }
     };
     let opts = begin(&scenario, &image, &args.case);
@@ -97,11 +147,15 @@ pub async fn run(args: CheckArgs) -> i32 {
     for (name, value) in &r.measures {
         println!("  measure {name} = {value}");
     }
-    let (code, word) = match r.outcome {
+    let (mut code, mut word) = match r.outcome {
         Outcome::NotReproduced => (GOOD, "good"),
         Outcome::Reproduced => (BAD, "bad"),
         Outcome::Error => (SKIP, "skip"),
     };
+    // A case that could not run because Docker went away says nothing about the build.
+    if r.outcome == Outcome::Error && haprepro::runtime::Engine::connect().await.is_err() {
+        (code, word) = (HARNESS, "the harness cannot work here: Docker is gone");
+    }
     println!(
         "check {}: {} ({}) => exit {code} ({word})\n  evidence: {}",
         r.case,
@@ -110,4 +164,35 @@ pub async fn run(args: CheckArgs) -> i32 {
         r.evidence_dir.display()
     );
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_what_the_build_causes_is_a_skip() {
+        let bad = ImageError::BadBinary {
+            path: "haproxy".into(),
+            base: "base".into(),
+            said: "".into(),
+        };
+        assert_eq!(image_exit(&bad).0, SKIP);
+        let unknown = ImageError::UnknownVersion {
+            wanted: "9.9".into(),
+            known: "3.0.11".into(),
+        };
+        assert_eq!(image_exit(&unknown).0, ABORT);
+        let not_built = ImageError::NotBuilt {
+            wanted: "3.0.11".into(),
+            suite: "trixie".into(),
+        };
+        assert_eq!(image_exit(&not_built).0, HARNESS);
+        assert_eq!(image_exit(&ImageError::MmdebstrapMissing).0, HARNESS);
+        assert_eq!(
+            (ABORT, HARNESS),
+            (128, 129),
+            "git bisect run stops at 128 or more"
+        );
+    }
 }

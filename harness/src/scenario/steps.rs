@@ -232,31 +232,16 @@ async fn wait_syns(
             last_seen: "no capture is running (add [topology.capture] or a capture step)".into(),
         });
     };
-    let mut rx = capture.subscribe();
-    let deadline = tokio::time::Instant::now() + within;
-    let mut seen = 0;
-    let mut last: Option<SynEvent> = None;
-    while seen < count {
-        match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Ok(syn)) => {
-                if syn_matches(&state.ips, m, &syn) {
-                    seen += 1;
-                }
-                last = Some(syn);
-            }
-            Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
-            Ok(Err(_)) | Err(_) => {
-                return Err(WaitTimeout {
-                    what,
-                    waited: started.elapsed(),
-                    last_seen: format!(
-                        "{seen} matching; last SYN: {}",
-                        last.map(|s| s.to_string()).unwrap_or_else(|| "none".into())
-                    ),
-                })
-            }
-        }
-    }
+    let ips = &state.ips;
+    let (seen, last) = capture
+        .wait_for_syns(
+            &what,
+            capture.seen(),
+            |syn| syn_matches(ips, m, syn),
+            count as usize,
+            within,
+        )
+        .await?;
     Ok(format!(
         "{seen} SYN(s) after {:?}; last: {}",
         started.elapsed(),

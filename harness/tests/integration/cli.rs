@@ -102,6 +102,24 @@ fn check_stops_git_bisect_on_an_unknown_scenario() {
     );
 }
 
+/// No Docker says nothing about the build under test: `check` must stop `git bisect run`
+/// (128 or more), never skip (125), which would skip every commit.
+#[test]
+fn check_stops_git_bisect_when_docker_is_unreachable() {
+    let out = Command::new(env!("CARGO_BIN_EXE_haprepro"))
+        .args(["check", "smoke", "--version", "3.0.11", "--scenarios-dir"])
+        .arg(scenarios_dir())
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .expect("the haprepro binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(129), "{stderr}");
+    assert!(
+        stderr.contains("cannot reach the Docker daemon"),
+        "{stderr}"
+    );
+}
+
 /// Both ends run (that is how agreement is measured), then the bisect stops: nothing to find.
 #[test]
 fn bisect_whose_ends_agree_says_so_and_exits_2() {
