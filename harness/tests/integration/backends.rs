@@ -123,9 +123,9 @@ clients = [{ name = "c1", host = 7 }]"#,
     );
 }
 
-/// Without CAP_NET_ADMIN the backends' addresses cannot be added: the case says so, naming the
-/// role and what to do, and leaves nothing behind. (`setpriv` drops the capability from the
-/// bounding set, so even root runs without it.)
+/// Without CAP_NET_ADMIN the backends' addresses cannot be added: a harness problem (exit 3)
+/// naming the role and what to do. (`setpriv` drops the capability from the bounding set, so
+/// even root runs without it.)
 #[test]
 fn missing_cap_net_admin_is_a_clear_error() {
     let workspace = crate::support::workspace();
@@ -140,7 +140,7 @@ fn missing_cap_net_admin_is_a_clear_error() {
         .unwrap_or_else(|e| panic!("setpriv (util-linux) is needed for this test: {e}"));
     let _ = std::fs::remove_dir_all(&results);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
     assert!(
         stdout.contains("for web1 needs CAP_NET_ADMIN") && stdout.contains("Run haprepro as root"),
         "{stdout}"
