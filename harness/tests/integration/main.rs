@@ -12,4 +12,6 @@ mod cli;
 mod docs;
 mod scenario_files;
 mod scenarios;
+mod source_builds;
+mod source_repo;
 mod support;

@@ -28,6 +28,15 @@ const BODY_WITHIN: Duration = Duration::from_secs(180);
 
 /// Fetches `url` whole.
 pub async fn get(url: &str) -> Result<Vec<u8>, FetchError> {
+    get_within(url, HEADERS_WITHIN, BODY_WITHIN).await
+}
+
+/// [`get`] with its deadlines given.
+pub async fn get_within(
+    url: &str,
+    headers_within: Duration,
+    body_within: Duration,
+) -> Result<Vec<u8>, FetchError> {
     let uri: hyper::Uri = url
         .parse()
         .map_err(|e| FetchError::Failed(format!("not a URL: {e}")))?;
@@ -37,9 +46,9 @@ pub async fn get(url: &str) -> Result<Vec<u8>, FetchError> {
         ));
     }
     let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-    let response = tokio::time::timeout(HEADERS_WITHIN, client.get(uri))
+    let response = tokio::time::timeout(headers_within, client.get(uri))
         .await
-        .map_err(|_| FetchError::Timeout(HEADERS_WITHIN))?
+        .map_err(|_| FetchError::Timeout(headers_within))?
         .map_err(|e| FetchError::Failed(e.to_string()))?;
     let status = response.status().as_u16();
     match status {
@@ -47,9 +56,53 @@ pub async fn get(url: &str) -> Result<Vec<u8>, FetchError> {
         404 | 410 => return Err(FetchError::NotFound { status }),
         _ => return Err(FetchError::Status { status }),
     }
-    let body = tokio::time::timeout(BODY_WITHIN, response.into_body().collect())
+    let body = tokio::time::timeout(body_within, response.into_body().collect())
         .await
-        .map_err(|_| FetchError::Timeout(BODY_WITHIN))?
+        .map_err(|_| FetchError::Timeout(body_within))?
         .map_err(|e| FetchError::Failed(e.to_string()))?;
     Ok(body.to_bytes().to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A one-connection HTTP server on loopback answering `answer` (or nothing at all).
+    async fn serve(answer: Option<&'static str>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = conn.read(&mut buf).await;
+            match answer {
+                Some(a) => {
+                    let _ = conn.write_all(a.as_bytes()).await;
+                }
+                None => tokio::time::sleep(Duration::from_secs(30)).await,
+            }
+        });
+        format!("http://{addr}/pool/main/h/haproxy/haproxy_9.9.dsc")
+    }
+
+    #[tokio::test]
+    async fn a_missing_file_is_not_found_and_a_silent_server_times_out() {
+        let url = serve(Some("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")).await;
+        let err = get(&url).await.unwrap_err();
+        assert!(matches!(err, FetchError::NotFound { status: 404 }), "{err}");
+        let url = serve(Some("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello")).await;
+        assert_eq!(get(&url).await.unwrap(), b"hello");
+        let url = serve(None).await;
+        let started = std::time::Instant::now();
+        let err = get_within(&url, Duration::from_millis(300), Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, FetchError::Timeout(_)), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(5), "no hang");
+        assert!(
+            get("https://deb.debian.org/x").await.is_err(),
+            "https is refused"
+        );
+    }
 }

@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 
 pub use build::{features_of, CCACHE_VOLUME};
 pub use builder::BUILDER_REPO;
-pub use debian_src::sources_dir;
+pub use debian_src::{fetch as fetch_debian_source, sources_dir, DebianSource};
 pub use http::FetchError;
 pub use profile::{feature_names, is_feature, Profile, FEATURES};
 
@@ -353,11 +353,29 @@ async fn build_or_find(
         })
     };
     let suite = catalog
-        .find(spec.suite())
+        .suites
+        .iter()
+        .find(|s| s.name == spec.suite())
         .cloned()
-        .ok_or_else(|| ImageError::UnknownVersion {
-            wanted: spec.suite().to_string(),
-            known: catalog.known(),
+        .ok_or_else(|| match &spec.tree {
+            TreeSource::Debian(name) => ImageError::UnknownVersion {
+                wanted: format!("debian:{name}"),
+                known: catalog
+                    .suites
+                    .iter()
+                    .map(|s| format!("debian:{}", s.name))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            },
+            _ => ImageError::UnknownVersion {
+                wanted: format!("--build-suite {}", spec.suite()),
+                known: catalog
+                    .suites
+                    .iter()
+                    .map(|s| s.name.clone())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            },
         })?;
     if spec.debian_patches && !matches!(spec.tree, TreeSource::Debian(_)) {
         return Err(ImageError::Range(
@@ -475,6 +493,14 @@ async fn build_or_find(
         event("cached", format!("{reference} ({})", identified.what));
         return Ok(Some(found(&existing)));
     }
+    // An image under this tag with another key (an older builder or script) is replaced: its
+    // id is kept to remove it once the new one holds the tag, so it does not linger untagged.
+    let superseded = engine
+        .images_labelled(&[(labels::SOURCE, "source")])
+        .await?
+        .into_iter()
+        .find(|i| i.tags.contains(&reference))
+        .map(|i| i.id);
 
     let t_prepare = Instant::now();
     let builder_ref = builder::ensure(engine, &catalog, &suite, progress).await?;
@@ -586,11 +612,15 @@ async fn build_or_find(
             });
         }
     };
+    if let Some(old) = superseded {
+        // Best effort: a container of another run may still use it.
+        let _ = engine.remove_image(&old).await;
+    }
     let build_ms = started.elapsed().as_millis() as u64;
     event(
         "done",
         format!(
-            "HAProxy {} as {reference} in {:.1}s (archive {prepare_s:.1}s, build container {build_s:.1}s{}, image {:.1}s{})",
+            "HAProxy {} as {reference} in {:.1}s (builder image and archive {prepare_s:.1}s, build container {build_s:.1}s{}, image {:.1}s{})",
             probed.version,
             build_ms as f64 / 1000.0,
             output

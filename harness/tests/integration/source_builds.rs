@@ -1,0 +1,447 @@
+//! HAProxy built from source, on real HAProxy code: Debian trixie's 3.0.11 orig tarball made
+//! into a git repository ([`crate::source_repo`]) where one commit reintroduces haproxy#2578 and
+//! a later one undoes it. The scenario must tell the commits apart by measurement, bisect must
+//! name the two commits, and a tree built twice must be one image, as Docker sees it.
+//!
+//! Cost: the first build of a machine is a cold compile (plus the builder image, once); every
+//! later tree recompiles only what changed (ccache in the `haprepro-ccache` volume) and a tree
+//! built before costs nothing. One build runs at a time (the build lock), whatever the tests'
+//! parallelism.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use haprepro::images::{self, ResolvedImage, SourceSpec};
+use haprepro::runtime::Engine;
+use haprepro::scenario::{self, Outcome, RunOptions};
+
+use crate::source_repo::repo;
+use crate::support::{scenarios_dir, workspace};
+
+async fn engine() -> Engine {
+    Engine::connect()
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n(the source-build tests need a Docker daemon)"))
+}
+
+fn spec_at(reference: &str) -> SourceSpec {
+    SourceSpec::parse(repo().dir.to_str().expect("utf-8 path"), Some(reference))
+        .expect("the test repository")
+}
+
+async fn build(engine: &Engine, reference: &str) -> images::SourceBuild {
+    images::source::build(engine, &spec_at(reference), &|_| {})
+        .await
+        .unwrap_or_else(|e| panic!("building {reference}: {e}"))
+}
+
+/// Runs dns-flap-check-port-zero on an image and returns its measured outcome and reason.
+async fn dns_flap_on(engine: &Engine, image: &ResolvedImage) -> (Outcome, String) {
+    let dir = scenario::find("dns-flap-check-port-zero", &scenarios_dir()).expect("scenario");
+    let scenario = scenario::load(&dir).unwrap_or_else(|e| panic!("{e:?}"));
+    let opts = RunOptions {
+        run_id: format!("test-{}", haprepro::runtime::new_run_id()),
+        results_dir: workspace().join("results"),
+        keep: false,
+    };
+    let plan = scenario.variant(None).expect("the scenario's case");
+    let r = scenario::run_variant(engine, &scenario, plan, image, &opts, &|_| {}).await;
+    (
+        r.outcome,
+        format!("{} (evidence {})", r.reason, r.evidence_dir.display()),
+    )
+}
+
+fn haprepro(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_haprepro"))
+        .args(args)
+        .arg("--scenarios-dir")
+        .arg(scenarios_dir())
+        .arg("--results-dir")
+        .arg(workspace().join("results"))
+        .env("CI", "true")
+        .output()
+        .expect("the haprepro binary runs")
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The `bisect.json` a bisect run printed the path of.
+fn bisect_json(out: &Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("results: "))
+        .unwrap_or_else(|| panic!("no results line\n{}", show(out)));
+    // The results folder is given as an absolute path, so the printed one is too.
+    let path =
+        PathBuf::from(line.split(", ").next().unwrap_or_default()).with_file_name("bisect.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}\n{}", path.display(), show(out)));
+    serde_json::from_str(&text).expect("bisect.json is JSON")
+}
+
+#[tokio::test]
+async fn the_pristine_tree_does_not_reproduce_and_the_mutant_does() {
+    let engine = engine().await;
+    let r = repo();
+    let pristine = build(&engine, r.commit(1)).await;
+    let (outcome, why) = dns_flap_on(&engine, &pristine.image).await;
+    assert_eq!(outcome, Outcome::NotReproduced, "pristine 3.0.11: {why}");
+    let mutant = build(&engine, r.commit(4)).await;
+    assert_ne!(pristine.image.reference, mutant.image.reference);
+    let (outcome, why) = dns_flap_on(&engine, &mutant.image).await;
+    assert_eq!(
+        outcome,
+        Outcome::Reproduced,
+        "3.0.11 with haproxy#2578: {why}"
+    );
+}
+
+#[tokio::test]
+async fn the_same_tree_built_twice_is_one_image() {
+    let engine = engine().await;
+    let r = repo();
+    let first = build(&engine, r.commit(1)).await;
+    let id = |reference: String| {
+        let engine = engine.clone();
+        async move {
+            engine
+                .images_labelled(&[("haprepro.src.tree", "")])
+                .await
+                .expect("list images")
+                .into_iter()
+                .find(|i| i.tags.contains(&reference))
+                .map(|i| (i.id, i.labels))
+        }
+    };
+    let (id_before, labels) = id(first.image.reference.clone())
+        .await
+        .expect("the image exists");
+    // Again, by another name of the same commit: no build, the same image.
+    let again = images::source::build(&engine, &spec_at("HEAD~7"), &|_| {})
+        .await
+        .expect("build HEAD~7");
+    let (id_after, _) = id(again.image.reference.clone())
+        .await
+        .expect("the image exists");
+    assert_eq!(id_before, id_after, "Docker holds the same image");
+    assert!(
+        again.cached && again.log.is_none(),
+        "no build ran the second time"
+    );
+    let same_tree: Vec<_> = engine
+        .images_labelled(&[
+            ("haprepro.src.tree", first.tree.as_str()),
+            ("haprepro.src.profile", "minimal"),
+            ("haprepro.suite", "trixie"),
+        ])
+        .await
+        .expect("list images")
+        .into_iter()
+        .filter(|i| {
+            i.labels
+                .get("haprepro.src.patches")
+                .is_some_and(|p| p.is_empty())
+        })
+        .collect();
+    assert_eq!(
+        same_tree.len(),
+        1,
+        "one image for tree {} (profile minimal)",
+        first.tree
+    );
+    // The commit label names the first commit built with this tree (another commit of the
+    // same tree, in another checkout, may have been first): the tree is what identifies it.
+    assert_eq!(
+        labels.get("haprepro.src.tree").map(String::as_str),
+        Some(first.tree.as_str())
+    );
+    assert!(
+        labels
+            .get("haprepro.src.commit")
+            .is_some_and(|c| c.len() == 40),
+        "{labels:?}"
+    );
+    assert_eq!(
+        labels.get("haprepro.src.profile").map(String::as_str),
+        Some("minimal")
+    );
+    assert!(
+        labels
+            .get("haprepro.haproxy.version")
+            .is_some_and(|v| v.starts_with("3.0.11")),
+        "{labels:?}"
+    );
+}
+
+#[test]
+fn bisect_names_the_commit_that_reintroduced_the_bug() {
+    let r = repo();
+    let dir = r.dir.to_str().expect("utf-8");
+    let out = haprepro(&[
+        "bisect",
+        "dns-flap-check-port-zero",
+        "--src",
+        dir,
+        "--good",
+        r.commit(1),
+        "--bad",
+        r.commit(6),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("first bad commit: {}", r.commit(4))),
+        "{}",
+        show(&out)
+    );
+    let json = bisect_json(&out);
+    assert_eq!(json["answer"]["commit"]["hash"], r.commit(4));
+    assert_eq!(json["plan"]["stages"], 2, "the tag t-mid is bisected first");
+    let builds = json["builds"].as_u64().unwrap_or(99);
+    assert!(
+        builds <= 5,
+        "6 candidates: at most ceil(log2 6) + 2 builds, got {builds}"
+    );
+}
+
+#[test]
+fn bisect_fixed_names_the_commit_that_undid_it() {
+    let r = repo();
+    let dir = r.dir.to_str().expect("utf-8");
+    let out = haprepro(&[
+        "bisect",
+        "dns-flap-check-port-zero",
+        "--src",
+        dir,
+        "--good",
+        r.commit(4),
+        "--bad",
+        r.commit(8),
+        "--fixed",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("first fixed commit: {}", r.commit(7))),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(bisect_json(&out)["answer"]["commit"]["hash"], r.commit(7));
+    // The same range without --fixed stops at the old end, which reproduces: exit 2.
+    let out = haprepro(&[
+        "bisect",
+        "dns-flap-check-port-zero",
+        "--src",
+        dir,
+        "--good",
+        r.commit(4),
+        "--bad",
+        r.commit(8),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("add --fixed"),
+        "{}",
+        show(&out)
+    );
+}
+
+#[test]
+fn check_src_answers_in_git_bisect_run_codes() {
+    let r = repo();
+    let dir = r.dir.to_str().expect("utf-8");
+    let check = |reference: &str| {
+        haprepro(&[
+            "check",
+            "dns-flap-check-port-zero",
+            "--src",
+            dir,
+            "--ref",
+            reference,
+        ])
+    };
+    let out = check(r.commit(4));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the mutant is bad: {}",
+        show(&out)
+    );
+    let out = check(r.commit(1));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "pristine is good: {}",
+        show(&out)
+    );
+    let out = check("no-such-ref");
+    assert_eq!(
+        out.status.code(),
+        Some(128),
+        "a ref that is not there stops git bisect: {}",
+        show(&out)
+    );
+}
+
+#[test]
+fn bad_source_input_is_a_clear_error_with_its_exit_code() {
+    let r = repo();
+    let dir = r.dir.to_str().expect("utf-8");
+    let expect = |args: &[&str], code: i32, says: &str| {
+        let out = haprepro(args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", show(&out));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            all.contains(says),
+            "{args:?} does not say {says:?}: {}",
+            show(&out)
+        );
+    };
+    let scratch = std::env::temp_dir().join(format!("haprepro-src-test-{}", std::process::id()));
+    std::fs::create_dir_all(scratch.join("empty")).expect("scratch folder");
+    let empty = scratch.join("empty");
+    expect(
+        &["run", "smoke", "--src", empty.to_str().unwrap()],
+        2,
+        "is not a git repository",
+    );
+    expect(
+        &["run", "smoke", "--src", dir, "--ref", "no-such-ref"],
+        2,
+        "unknown ref \"no-such-ref\"",
+    );
+    expect(
+        &[
+            "bisect",
+            "smoke",
+            "--src",
+            dir,
+            "--good",
+            r.commit(6),
+            "--bad",
+            r.commit(1),
+        ],
+        2,
+        "is not an ancestor",
+    );
+    // A tarball that is not HAProxy.
+    std::fs::write(empty.join("README"), "not haproxy").expect("write");
+    let tarball = scratch.join("other.tar.gz");
+    let status = Command::new("tar")
+        .arg("-czf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&empty)
+        .arg("README")
+        .status()
+        .expect("tar");
+    assert!(status.success());
+    expect(
+        &["run", "smoke", "--src", tarball.to_str().unwrap()],
+        2,
+        "is not a HAProxy source tree",
+    );
+    // A patch that does not apply, and one that applies but breaks the build.
+    let bad = scratch.join("does-not-apply.patch");
+    std::fs::write(&bad, "--- a/src/haproxy.c\n+++ b/src/haproxy.c\n@@ -1,1 +1,1 @@\n-no such line in haproxy.c\n+x\n").expect("write");
+    expect(
+        &[
+            "run",
+            "smoke",
+            "--src",
+            dir,
+            "--ref",
+            r.commit(1),
+            "--patch",
+            bad.to_str().unwrap(),
+        ],
+        2,
+        "patch does-not-apply.patch does not apply",
+    );
+    let breaks = scratch.join("breaks-the-build.patch");
+    let version_c = std::fs::read_to_string(r.dir.join("src/version.c")).expect("src/version.c");
+    let broken = scratch.join("version.c");
+    std::fs::write(
+        &broken,
+        format!("{version_c}\n#error haprepro test: this build must fail\n"),
+    )
+    .expect("write");
+    let diff = Command::new("diff")
+        .args([
+            "-u",
+            "--label",
+            "a/src/version.c",
+            "--label",
+            "b/src/version.c",
+        ])
+        .arg(r.dir.join("src/version.c"))
+        .arg(&broken)
+        .output()
+        .expect("diff runs");
+    std::fs::write(&breaks, &diff.stdout).expect("write");
+    expect(
+        &[
+            "run",
+            "smoke",
+            "--src",
+            dir,
+            "--ref",
+            r.commit(1),
+            "--patch",
+            breaks.to_str().unwrap(),
+        ],
+        3,
+        &format!("building commit {}", &r.commit(1)[..12]),
+    );
+    // A scenario that needs a feature the profile lacks is refused before any build.
+    let needs_ssl = scratch.join("needs-ssl");
+    std::fs::create_dir_all(&needs_ssl).expect("scenario folder");
+    let smoke = scenarios_dir().join("smoke");
+    for f in ["haproxy.cfg", "README.md"] {
+        std::fs::copy(smoke.join(f), needs_ssl.join(f)).expect("copy smoke");
+    }
+    let toml = std::fs::read_to_string(smoke.join("scenario.toml")).expect("smoke");
+    let toml = toml.replacen(
+        "name = \"smoke\"",
+        "name = \"needs-ssl\"\nrequires = [\"ssl\"]",
+        1,
+    );
+    std::fs::write(needs_ssl.join("scenario.toml"), toml).expect("write");
+    expect(
+        &[
+            "run",
+            needs_ssl.to_str().unwrap(),
+            "--src",
+            dir,
+            "--ref",
+            r.commit(1),
+        ],
+        2,
+        "requires ssl, which the minimal build profile lacks: build with --profile full",
+    );
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+#[test]
+fn an_unknown_debian_suite_names_the_known_ones() {
+    let out = haprepro(&["run", "smoke", "--src", "debian:no-such-suite"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("debian:trixie"),
+        "{}",
+        show(&out)
+    );
+}
