@@ -301,7 +301,7 @@ pub struct HaproxySetup {
     /// config moving the worker elsewhere, master and worker never share a CPU.
     #[serde(default)]
     pub cpus: Option<Spanned<String>>,
-    /// Files generated beside the config, in `{{ files.dir }}`: data HAProxy loads whose size
+    /// Files generated into the container, in `{{ files.dir }}`: data HAProxy loads whose size
     /// the scenario sets (a map of N entries) without a large file in the repository.
     #[serde(default)]
     pub files: Vec<GeneratedFile>,
