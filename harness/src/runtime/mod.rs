@@ -9,13 +9,18 @@ mod bridge_addr;
 mod engine;
 mod error;
 mod names;
+mod orphans;
 mod sandbox;
 mod watchdog;
 
 pub use bridge_addr::AddrError;
-pub use engine::{ContainerConfig, Engine, ExecOutput, ImageSummary, NetworkInfo, RUN_LABEL};
+pub use engine::{
+    ContainerConfig, Engine, ExecOutput, ImageSummary, NetworkInfo, Owned, CALL_TIMEOUT,
+    EXEC_TIMEOUT, RUN_LABEL,
+};
 pub use error::RuntimeError;
 pub use names::{new_run_id, sanitize};
+pub use orphans::{remove_orphans, OrphanReport};
 pub use sandbox::{Container, ContainerSpec, FileIn, Sandbox};
 /// For containers made outside a sandbox (source builds): Ctrl-C must remove them too.
 pub(crate) use watchdog::install as install_watchdog;

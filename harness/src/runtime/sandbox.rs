@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Mutex;
 
 use super::engine::{ContainerConfig, Engine, ExecOutput, NetworkInfo, RUN_LABEL};
+use super::orphans::{HOST_LABEL, PID_LABEL};
 use super::{names, remove_labelled, watchdog, RuntimeError};
 
 const CASE_LABEL: &str = "haprepro.case";
-const PID_LABEL: &str = "haprepro.pid";
 /// The first container address of a case network; below it are the gateway and spares.
 const FIRST_HOST: u8 = 10;
 
@@ -69,11 +69,14 @@ impl Sandbox {
         case: &str,
     ) -> Result<Sandbox, RuntimeError> {
         watchdog::install();
+        // Before the first case of this process: what killed runs left behind.
+        super::orphans::once(engine).await;
         let name = format!("haprepro-{run_id}-{}", names::sanitize(case));
         let labels = HashMap::from([
             (RUN_LABEL.to_string(), run_id.to_string()),
             (CASE_LABEL.to_string(), case.to_string()),
             (PID_LABEL.to_string(), std::process::id().to_string()),
+            (HOST_LABEL.to_string(), super::orphans::host()),
         ]);
         let mut last = None;
         for _ in 0..16 {
@@ -193,6 +196,7 @@ impl Sandbox {
             (RUN_LABEL.to_string(), self.run_id.clone()),
             (CASE_LABEL.to_string(), self.case.clone()),
             (PID_LABEL.to_string(), std::process::id().to_string()),
+            (HOST_LABEL.to_string(), super::orphans::host()),
             ("haprepro.role".to_string(), spec.role.clone()),
         ]);
         let id = self
@@ -296,7 +300,18 @@ impl Drop for Sandbox {
                 }
             }
         });
-        let _ = cleanup.join();
+        // Waiting blocks: on a multi-threaded runtime, hand this worker's other tasks to the
+        // rest first, so the cleanup does not stall them.
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| {
+                    let _ = cleanup.join();
+                })
+            }
+            _ => {
+                let _ = cleanup.join();
+            }
+        }
     }
 }
 

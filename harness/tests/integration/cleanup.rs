@@ -128,3 +128,67 @@ async fn ctrl_c_on_a_run_leaves_nothing() {
     let left: Vec<_> = addresses.iter().filter(|ip| on_host(**ip)).collect();
     assert!(left.is_empty(), "still assigned on the host: {left:?}");
 }
+
+/// SIGKILL leaves no chance to clean up: the case's container, network and bridge addresses
+/// stay. The next run of haprepro removes them before its first case, because their
+/// `haprepro.pid` is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_run_removes_what_a_killed_run_left() {
+    let engine = engine().await;
+    let workspace = crate::support::workspace();
+    let results = std::env::temp_dir().join(format!("haprepro-sigkill-{}", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_haprepro"))
+        .args([
+            "run",
+            "shutdown-sessions-leaves-connections",
+            "--variant",
+            "established",
+        ])
+        .args(["--version", "2.6.12", "--results-dir"])
+        .arg(&results)
+        .current_dir(&workspace)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("haprepro runs");
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut out, &mut first).unwrap();
+    let run = first.rsplit(' ').next().unwrap().trim().to_string();
+    let mut setup = String::new();
+    while !setup.contains("setup") {
+        setup.clear();
+        let n = std::io::BufRead::read_line(&mut out, &mut setup).unwrap();
+        assert!(n > 0, "the run ended before its setup line ({first})");
+    }
+    let killed = child.id();
+    unsafe { libc::kill(killed as i32, libc::SIGKILL) };
+    child.wait().unwrap();
+    assert_eq!(
+        leftovers(&engine, &run).await,
+        (1, 1),
+        "SIGKILL leaves the case as it was"
+    );
+    let addresses: Vec<Ipv4Addr> = setup
+        .split_whitespace()
+        .filter_map(|w| w.split_once('=')?.1.split(':').next()?.parse().ok())
+        .collect();
+    assert!(!addresses.is_empty(), "{setup}");
+
+    let next = Command::new(env!("CARGO_BIN_EXE_haprepro"))
+        .args(["run", "smoke", "--version", "3.0.11", "--results-dir"])
+        .arg(&results)
+        .current_dir(&workspace)
+        .output()
+        .expect("haprepro runs");
+    let _ = std::fs::remove_dir_all(&results);
+    let stderr = String::from_utf8_lossy(&next.stderr);
+    assert_eq!(
+        leftovers(&engine, &run).await,
+        (0, 0),
+        "the next run did not remove what pid {killed} left; its stderr: {stderr}"
+    );
+    // The backends' addresses went with the case bridge.
+    let left: Vec<_> = addresses.iter().filter(|ip| on_host(**ip)).collect();
+    assert!(left.is_empty(), "still assigned on the host: {left:?}");
+}
