@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
 use bollard::models::{
     ContainerCreateBody, EndpointIpamConfig, EndpointSettings, HostConfig, Ipam, IpamConfig,
@@ -23,6 +24,32 @@ use super::RuntimeError;
 
 /// The label every container and network of haprepro carries, valued with the run id.
 pub const RUN_LABEL: &str = "haprepro.run";
+
+/// Every request to the daemon gets its answer within this (bollard's client timeout): a stuck
+/// daemon makes a call fail, never hang.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// What streams beyond the answer's headers, read to its end: a container's output.
+pub const LOGS_TIMEOUT: Duration = Duration::from_secs(30);
+/// A command run in a container, to its exit.
+pub const EXEC_TIMEOUT: Duration = Duration::from_secs(60);
+/// A throwaway container run to completion (`haproxy -v`).
+pub const RUN_ONCE_TIMEOUT: Duration = Duration::from_secs(120);
+/// Pulling or importing an image.
+pub const IMAGE_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// `fut`, or [`RuntimeError::Timeout`] once `limit` passed.
+async fn within<T>(
+    action: impl FnOnce() -> String,
+    limit: Duration,
+    fut: impl std::future::Future<Output = Result<T, RuntimeError>>,
+) -> Result<T, RuntimeError> {
+    tokio::time::timeout(limit, fut).await.unwrap_or_else(|_| {
+        Err(RuntimeError::Timeout {
+            action: action(),
+            after: limit,
+        })
+    })
+}
 
 /// A connected Docker Engine.
 #[derive(Clone)]
@@ -64,6 +91,21 @@ pub struct ExecOutput {
     pub stderr: String,
 }
 
+/// A container or network with its labels and creation time (Unix seconds, where Docker says).
+#[derive(Debug, Clone)]
+pub struct Owned {
+    pub id: String,
+    pub labels: HashMap<String, String>,
+    pub created: Option<i64>,
+}
+
+impl Owned {
+    /// The creating process's id, from the `haprepro.pid` label.
+    pub fn pid(&self) -> Option<u32> {
+        self.labels.get("haprepro.pid")?.parse().ok()
+    }
+}
+
 /// A local image with its labels.
 #[derive(Debug, Clone)]
 pub struct ImageSummary {
@@ -100,7 +142,9 @@ impl Engine {
             endpoint: endpoint.clone(),
             source,
         };
-        let docker = Docker::connect_with_defaults().map_err(unavailable)?;
+        let docker = Docker::connect_with_defaults()
+            .map_err(unavailable)?
+            .with_timeout(CALL_TIMEOUT);
         let docker = docker.negotiate_version().await.map_err(unavailable)?;
         docker.ping().await.map_err(unavailable)?;
         Ok(Engine { docker })
@@ -296,16 +340,29 @@ impl Engine {
             .stdout(true)
             .stderr(true)
             .build();
-        let chunks: Vec<_> = self
-            .docker
-            .logs(container, Some(options))
-            .try_collect()
-            .await
-            .map_err(|e| RuntimeError::docker(format!("read logs of {container}"), e))?;
+        let what = || format!("read logs of {container}");
+        let chunks: Vec<_> = within(what, LOGS_TIMEOUT, async {
+            self.docker
+                .logs(container, Some(options))
+                .try_collect()
+                .await
+                .map_err(|e| RuntimeError::docker(what(), e))
+        })
+        .await?;
         Ok(chunks.iter().map(|c| c.to_string()).collect())
     }
 
+    /// Runs a command in a container to its exit, within [`EXEC_TIMEOUT`].
     pub async fn exec(&self, container: &str, cmd: &[&str]) -> Result<ExecOutput, RuntimeError> {
+        let what = || format!("run {cmd:?} in {container}");
+        within(what, EXEC_TIMEOUT, self.exec_unbounded(container, cmd)).await
+    }
+
+    async fn exec_unbounded(
+        &self,
+        container: &str,
+        cmd: &[&str],
+    ) -> Result<ExecOutput, RuntimeError> {
         use bollard::exec::{CreateExecOptions, StartExecResults};
         let what = || format!("run {cmd:?} in {container}");
         let exec = self
@@ -365,6 +422,56 @@ impl Engine {
             .await
             .map_err(|e| RuntimeError::docker("list containers".into(), e))?;
         Ok(list.into_iter().filter_map(|c| c.id).collect())
+    }
+
+    /// Containers carrying this label, with all their labels and creation times.
+    pub async fn owned_containers(&self, label: &str) -> Result<Vec<Owned>, RuntimeError> {
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&label_filter(&[(label, "")]))
+            .build();
+        let list = self
+            .docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| RuntimeError::docker("list containers".into(), e))?;
+        Ok(list
+            .into_iter()
+            .filter_map(|c| {
+                Some(Owned {
+                    id: c.id?,
+                    labels: c.labels.unwrap_or_default(),
+                    created: c.created,
+                })
+            })
+            .collect())
+    }
+
+    /// Networks carrying this label, with all their labels.
+    pub async fn owned_networks(&self, label: &str) -> Result<Vec<Owned>, RuntimeError> {
+        let options = ListNetworksOptionsBuilder::default()
+            .filters(&label_filter(&[(label, "")]))
+            .build();
+        let list = self
+            .docker
+            .list_networks(Some(options))
+            .await
+            .map_err(|e| RuntimeError::docker("list networks".into(), e))?;
+        Ok(list
+            .into_iter()
+            .filter_map(|n| {
+                Some(Owned {
+                    id: n.id?,
+                    labels: n.labels.unwrap_or_default(),
+                    created: None,
+                })
+            })
+            .collect())
+    }
+
+    /// Whether the daemon runs on this host (a unix socket), so its pids are this host's.
+    pub fn is_local(&self) -> bool {
+        docker_endpoint().starts_with("unix://")
     }
 
     pub async fn networks_labelled(
@@ -427,12 +534,16 @@ impl Engine {
         let options = CreateImageOptionsBuilder::default()
             .from_image(reference)
             .build();
-        self.docker
-            .create_image(Some(options), None, None)
-            .try_collect::<Vec<_>>()
-            .await
-            .map(|_| ())
-            .map_err(|e| RuntimeError::docker(format!("pull {reference}"), e))
+        let what = || format!("pull {reference}");
+        within(what, IMAGE_TIMEOUT, async {
+            self.docker
+                .create_image(Some(options), None, None)
+                .try_collect::<Vec<_>>()
+                .await
+                .map(|_| ())
+                .map_err(|e| RuntimeError::docker(what(), e))
+        })
+        .await
     }
 
     /// `docker import`: turns a rootfs tarball into an image, with Dockerfile-style `changes`.
@@ -454,12 +565,15 @@ impl Engine {
             .tag(tag)
             .build();
         options.changes = changes;
-        self.docker
-            .create_image(Some(options), Some(bollard::body_try_stream(stream)), None)
-            .try_collect::<Vec<_>>()
-            .await
-            .map(|_| ())
-            .map_err(|e| RuntimeError::docker(what(), e))
+        within(what, IMAGE_TIMEOUT, async {
+            self.docker
+                .create_image(Some(options), Some(bollard::body_try_stream(stream)), None)
+                .try_collect::<Vec<_>>()
+                .await
+                .map(|_| ())
+                .map_err(|e| RuntimeError::docker(what(), e))
+        })
+        .await
     }
 
     pub async fn tag(&self, image: &str, repo: &str, tag: &str) -> Result<(), RuntimeError> {
@@ -537,20 +651,24 @@ impl Engine {
                 ..Default::default()
             })
             .await?;
-        let result = async {
-            self.start(&id).await?;
-            let code = self
-                .docker
-                .wait_container(&id, None::<bollard::query_parameters::WaitContainerOptions>)
-                .try_collect::<Vec<_>>()
-                .await
-                .map(|r| r.last().map(|w| w.status_code).unwrap_or(0))
-                .or_else(|e| match e {
-                    bollard::errors::Error::DockerContainerWaitError { code, .. } => Ok(code),
-                    e => Err(RuntimeError::docker(format!("wait for {image}"), e)),
-                })?;
-            Ok((code, self.logs(&id).await?))
-        }
+        let result = within(
+            || format!("run {entrypoint:?} in {image}"),
+            RUN_ONCE_TIMEOUT,
+            async {
+                self.start(&id).await?;
+                let code = self
+                    .docker
+                    .wait_container(&id, None::<bollard::query_parameters::WaitContainerOptions>)
+                    .try_collect::<Vec<_>>()
+                    .await
+                    .map(|r| r.last().map(|w| w.status_code).unwrap_or(0))
+                    .or_else(|e| match e {
+                        bollard::errors::Error::DockerContainerWaitError { code, .. } => Ok(code),
+                        e => Err(RuntimeError::docker(format!("wait for {image}"), e)),
+                    })?;
+                Ok((code, self.logs(&id).await?))
+            },
+        )
         .await;
         self.remove_container(&id).await?;
         result

@@ -34,6 +34,11 @@ pub enum RuntimeError {
     /// An address of a role on the case bridge.
     #[error(transparent)]
     Address(#[from] super::bridge_addr::AddrError),
+    #[error("Docker did not {action} within {after:?}: the daemon is stuck or overloaded")]
+    Timeout {
+        action: String,
+        after: std::time::Duration,
+    },
 }
 
 impl RuntimeError {

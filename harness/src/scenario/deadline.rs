@@ -1,0 +1,84 @@
+//! The per-case deadline: how long a case may take at most, derived from its steps' own
+//! timeouts so that a step that never returns (an `exec` that hangs, a stuck Docker call) ends
+//! the case as `error` naming that step, instead of hanging a whole matrix.
+//!
+//! Each step's budget is the longest it can take when everything it waits for times out, plus
+//! a margin for the calls around it; the case's deadline adds the setup's and the evidence's.
+//! A scenario (or variant) may set its own: `deadline = "3m"`.
+
+use std::time::Duration;
+
+use super::model::Step;
+
+/// Setup: containers created and started, HAProxy ready (10 s), on a loaded Docker.
+const SETUP: Duration = Duration::from_secs(60);
+/// Margin around each step: the calls and bookkeeping beyond its own waits.
+const MARGIN: Duration = Duration::from_secs(2);
+/// A runtime API command's own timeout.
+const API: Duration = crate::haproxy::DEFAULT_TIMEOUT;
+/// A command run in a container (the Docker exec timeout).
+pub(crate) const EXEC: Duration = crate::runtime::EXEC_TIMEOUT;
+
+/// The longest a step can take when all it waits for times out.
+pub(crate) fn budget(step: &Step) -> Duration {
+    let times = |d: Duration, n: u32| d.saturating_mul(n.max(1));
+    MARGIN
+        + match step {
+            Step::Start(s) => s.within.0 + Duration::from_secs(20),
+            Step::Wait(w) => w.within.0,
+            Step::Dns(_) | Step::Snapshot(_) | Step::Backend(_) => Duration::ZERO,
+            Step::Capture(_) => Duration::from_secs(5),
+            Step::Api(_) => API,
+            Step::Http(h) => match h.from {
+                // From a client container: one exec running every request.
+                Some(_) => times(h.timeout.0, h.count) + EXEC,
+                None => times(h.timeout.0, h.count),
+            },
+            Step::Unix(u) => {
+                let one = u.within.0;
+                match u.until_answered {
+                    Some(d) => d.0 + one,
+                    None => times(one, u.repeat.unwrap_or(1)),
+                }
+            }
+            Step::Tcp(t) => times(Duration::from_secs(2), t.connect_close),
+            Step::Exec(_) | Step::Signal(_) => EXEC,
+            // Connects, then banners: each waits up to `within`.
+            Step::Sessions(s) => s.within.0 * 2,
+            Step::Sleep(s) => s.duration.0,
+            // `wait ... srv-removable` (within + the API's timeout), or show stat polled.
+            Step::Removable(r) => r.within.0 * 2 + API,
+        }
+}
+
+/// A case's deadline: setup, every step's budget, and the evidence collected after them.
+pub(crate) fn derive<'a>(steps: impl IntoIterator<Item = &'a Step>) -> Duration {
+    steps
+        .into_iter()
+        .map(budget)
+        .fold(SETUP * 2, |sum, b| sum.saturating_add(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(text: &str) -> Step {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn the_deadline_covers_every_wait_timing_out() {
+        let steps = [
+            step(r#"wait = { server = "be/s1", state = "UP", within = "30s" }"#),
+            step(r#"sleep = { for = "5s", because = "x" }"#),
+            step(r#"unix = { socket = "m", command = "x", within = "2s", repeat = 10 }"#),
+        ];
+        let d = derive(steps.iter());
+        assert!(d >= Duration::from_secs(30 + 5 + 20) + SETUP, "{d:?}");
+        assert!(
+            d <= Duration::from_secs(30 + 5 + 20 + 6) + SETUP * 2,
+            "{d:?}"
+        );
+    }
+}
