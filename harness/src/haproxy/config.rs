@@ -120,9 +120,77 @@ pub fn check_server(backends: &BTreeMap<String, ConfigBackend>, id: &str) -> Res
     ))
 }
 
+/// Shell-style matching of `*` (any run of characters) and `?` (one), for server globs.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    // Iterative with one backtrack point: linear in practice, no recursion to blow the stack.
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// Whether a glob (or plain `backend/server`) can match a server of the config: some declared
+/// server matches, or a matching backend may hold servers the config does not name.
+pub fn check_pattern(
+    backends: &BTreeMap<String, ConfigBackend>,
+    pattern: &str,
+) -> Result<(), String> {
+    if !pattern.contains(['*', '?']) {
+        return check_server(backends, pattern);
+    }
+    let (bp, _) = pattern.split_once('/').unwrap_or((pattern, "*"));
+    let hit = backends.iter().any(|(name, b)| {
+        (b.open && glob(bp, name))
+            || b.servers
+                .iter()
+                .any(|s| glob(pattern, &format!("{name}/{s}")))
+    });
+    if hit {
+        Ok(())
+    } else {
+        Err(format!(
+            "{pattern:?} matches no server of the config (backends: {})",
+            backends.keys().cloned().collect::<Vec<_>>().join(", ")
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob("be*/srv*", "be12/srv1"));
+        assert!(glob("be/s?", "be/s1"));
+        assert!(!glob("be/s?", "be/s12"));
+        assert!(glob("*", ""));
+        assert!(!glob("a*b", "acd"));
+        assert!(glob("*a*a*a*b", "aaaaaaaaaaaaab"));
+    }
+
+    #[test]
+    fn patterns_match_declared_servers() {
+        let b = backends("backend be1\n server-template srv 2 x\nbackend be2\n server srv1 x\n");
+        assert!(check_pattern(&b, "be*/srv1").is_ok());
+        assert!(check_pattern(&b, "be*/web*").is_err());
+        assert!(check_pattern(&b, "be1/srv2").is_ok());
+    }
 
     #[test]
     fn reads_servers_and_templates_per_backend() {

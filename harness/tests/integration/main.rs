@@ -5,6 +5,7 @@
 //! first (once, for all of them). Without Docker, or when an image cannot be built, they fail
 //! saying why. They never skip.
 
+mod authoring;
 mod backends;
 mod capture;
 mod cleanup;
