@@ -152,9 +152,15 @@ pub async fn run(args: CheckArgs) -> i32 {
         Outcome::Reproduced => (BAD, "bad"),
         Outcome::Error => (SKIP, "skip"),
     };
-    // A case that could not run because Docker went away says nothing about the build.
-    if r.outcome == Outcome::Error && haprepro::runtime::Engine::connect().await.is_err() {
-        (code, word) = (HARNESS, "the harness cannot work here: Docker is gone");
+    // A case that failed on a harness problem (Docker, capture, DNS, an address of the bridge),
+    // or after which Docker is gone, says nothing about the build.
+    if r.outcome == Outcome::Error
+        && (r.harness_error.is_some() || haprepro::runtime::Engine::connect().await.is_err())
+    {
+        (code, word) = (
+            HARNESS,
+            "the harness cannot work here; stops `git bisect run`",
+        );
     }
     println!(
         "check {}: {} ({}) => exit {code} ({word})\n  evidence: {}",

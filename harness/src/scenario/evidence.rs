@@ -86,7 +86,7 @@ pub(crate) struct DnsLog {
 /// Stops what still runs (capture, DNS), writes every piece of evidence into the case's folder
 /// and returns what the measures read.
 pub(crate) async fn collect_evidence(state: &mut CaseState<'_>) -> Evidence {
-    state.stop_capture();
+    state.stop_capture().await;
     let summaries: Vec<serde_json::Value> = state
         .captures
         .iter()
@@ -163,8 +163,13 @@ pub(crate) async fn collect_evidence(state: &mut CaseState<'_>) -> Evidence {
                 &format!("unix-{name}.json"),
                 serde_json::to_string_pretty(&tally).unwrap_or_default(),
             ),
+            Recorded::Count(tally) => state.write_evidence(
+                &format!("count-{name}.json"),
+                serde_json::to_string_pretty(&tally).unwrap_or_default(),
+            ),
         }
     }
+    state.flush_evidence().await;
     Evidence {
         ips: state.ips.clone(),
         image_version: state.image.version.clone(),

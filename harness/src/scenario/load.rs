@@ -85,12 +85,23 @@ pub fn load(dir: &Path) -> Result<Scenario, Vec<ScenarioError>> {
             message: format!("cannot read: {e}"),
         }]
     })?;
+    load_with(dir, &text, &|path: &Path| std::fs::read_to_string(path))
+}
+
+/// [`load`] of a scenario file's text, reading its templates with `read`: for the fuzz target
+/// (no files) and any caller that holds the files itself.
+pub fn load_with(
+    dir: &Path,
+    text: &str,
+    read: &dyn Fn(&Path) -> std::io::Result<String>,
+) -> Result<Scenario, Vec<ScenarioError>> {
+    let file = dir.join(SCENARIO_FILE);
     let mut c = Checker {
         file: file.clone(),
-        text: &text,
+        text,
         errors: Vec::new(),
     };
-    let raw: ScenarioFile = match toml::from_str(&text) {
+    let raw: ScenarioFile = match toml::from_str(text) {
         Ok(raw) => raw,
         Err(e) => {
             let span = e.span().unwrap_or(0..0);
@@ -104,14 +115,19 @@ pub fn load(dir: &Path) -> Result<Scenario, Vec<ScenarioError>> {
             return Err(c.errors);
         }
     };
-    let scenario = check(&mut c, dir, raw);
+    let scenario = check(&mut c, dir, raw, read);
     match scenario {
         Some(s) if c.errors.is_empty() => Ok(s),
         _ => Err(c.errors),
     }
 }
 
-fn check(c: &mut Checker, dir: &Path, raw: ScenarioFile) -> Option<Scenario> {
+fn check(
+    c: &mut Checker,
+    dir: &Path,
+    raw: ScenarioFile,
+    read: &dyn Fn(&Path) -> std::io::Result<String>,
+) -> Option<Scenario> {
     for feature in &raw.requires {
         if !crate::images::source::is_feature(feature.get_ref()) {
             c.error(
@@ -205,6 +221,7 @@ fn check(c: &mut Checker, dir: &Path, raw: ScenarioFile) -> Option<Scenario> {
             expectations: base_expectations.clone(),
             sysctls: BTreeMap::new(),
             repeat: 1,
+            deadline: std::time::Duration::ZERO,
             reproduced_if: Condition::never(),
             valid_if: Vec::new(),
         });
@@ -238,6 +255,7 @@ fn check(c: &mut Checker, dir: &Path, raw: ScenarioFile) -> Option<Scenario> {
             },
             sysctls: v.sysctls.clone(),
             repeat: 1,
+            deadline: std::time::Duration::ZERO,
         });
     }
 
@@ -271,7 +289,7 @@ fn check(c: &mut Checker, dir: &Path, raw: ScenarioFile) -> Option<Scenario> {
     let mut configs: Vec<BTreeMap<String, ConfigServers>> = vec![BTreeMap::new(); variants.len()];
     for instance in &topology.haproxy.get_ref().0 {
         let path = dir.join(instance.config.get_ref());
-        match std::fs::read_to_string(&path) {
+        match read(&path) {
             Ok(text) => {
                 for (variant, config) in variants.iter().zip(configs.iter_mut()) {
                     let placeholders = with_vars(placeholder_values(&raw, &roles), &variant.vars);
@@ -282,22 +300,21 @@ fn check(c: &mut Checker, dir: &Path, raw: ScenarioFile) -> Option<Scenario> {
                                 crate::haproxy::config::backends(&rendered),
                             );
                         }
-                        Err(undefined) => {
-                            for u in undefined {
+                        Err(errors) => {
+                            for e in errors {
                                 c.errors.push(ScenarioError {
                                     file: path.clone(),
-                                    line: u.line,
-                                    column: u.column,
+                                    line: e.line,
+                                    column: e.column,
                                     field: "template".into(),
                                     message: format!(
-                                        "undefined name {:?}{}; defined: {}",
-                                        u.name,
+                                        "{}{}",
+                                        e.message,
                                         variant
                                             .name
                                             .as_ref()
                                             .map(|v| format!(" (variant {v})"))
                                             .unwrap_or_default(),
-                                        u.known.join(", ")
                                     ),
                                 });
                             }
@@ -346,14 +363,34 @@ fn check(c: &mut Checker, dir: &Path, raw: ScenarioFile) -> Option<Scenario> {
             .and_then(|v| v.repeat.as_ref())
             .or(raw.repeat.as_ref())
         {
-            if *repeat.get_ref() == 0 || *repeat.get_ref() > 100 {
-                c.error(repeat.span(), "repeat", "between 1 and 100");
+            let max = super::bounds::REPEAT;
+            if *repeat.get_ref() == 0 || *repeat.get_ref() > max {
+                c.error(repeat.span(), "repeat", format!("between 1 and {max}"));
             }
-            plan.repeat = (*repeat.get_ref()).clamp(1, 100);
+            plan.repeat = (*repeat.get_ref()).clamp(1, max);
         }
         let steps = match variant {
             Some(v) if !v.steps.is_empty() => &v.steps,
             _ => &raw.steps,
+        };
+        plan.deadline = match variant
+            .and_then(|v| v.deadline.as_ref())
+            .or(raw.deadline.as_ref())
+        {
+            Some(d) => {
+                if d.get_ref().0 > super::bounds::DEADLINE || d.get_ref().0.is_zero() {
+                    c.error(
+                        d.span(),
+                        "deadline",
+                        format!(
+                            "between 1s and {}",
+                            super::duration::Dur(super::bounds::DEADLINE)
+                        ),
+                    );
+                }
+                d.get_ref().0
+            }
+            None => super::deadline::derive(steps.iter().map(|s| s.get_ref())),
         };
         let Some(observe) = variant
             .and_then(|v| v.observe.as_ref())
@@ -519,6 +556,8 @@ enum RecordKind {
     Load,
     /// A `snapshot` of a load.
     Snapshot,
+    /// A count wait's tally.
+    Count,
 }
 
 impl RecordKind {
@@ -532,6 +571,7 @@ impl RecordKind {
             RecordKind::Unix { .. } => "a unix step".into(),
             RecordKind::Load => "a sessions step (snapshot it to measure it)".into(),
             RecordKind::Snapshot => "a snapshot step".into(),
+            RecordKind::Count => "a count wait".into(),
         }
     }
 
@@ -630,7 +670,7 @@ impl Flow {
             let Some(backends) = instance.as_ref().and_then(|i| config.get(i)) else {
                 continue;
             };
-            if let Err(e) = crate::haproxy::config::check_server(backends, id) {
+            if let Err(e) = crate::haproxy::config::check_pattern(backends, id) {
                 let of = instance
                     .filter(|_| names.instances.len() > 1)
                     .map(|i| format!(" ({i})"))
@@ -754,6 +794,9 @@ const QTYPES: [&str; 10] = [
 ];
 
 fn check_step(c: &mut Checker, names: &Names, step: &Spanned<Step>, flow: &mut Flow) {
+    for (field, message) in super::bounds::check(step.get_ref()) {
+        c.error(step.span(), field, message);
+    }
     let roles = names.roles;
     let has_dns = names.has_dns;
     let span = step.span();
@@ -782,6 +825,7 @@ fn check_step(c: &mut Checker, names: &Names, step: &Spanned<Step>, flow: &mut F
             }
             let kinds = [
                 w.server.is_some(),
+                w.servers.is_some(),
                 w.syn.is_some(),
                 w.dns_query.is_some(),
                 w.api.is_some(),
@@ -790,8 +834,52 @@ fn check_step(c: &mut Checker, names: &Names, step: &Spanned<Step>, flow: &mut F
                 c.error(
                     span.clone(),
                     "step.wait",
-                    "needs exactly one of server, syn, dns_query, api",
+                    "needs exactly one of server, servers, syn, dns_query, api",
                 );
+            }
+            if let Some(set) = &w.servers {
+                for pattern in set.get_ref().patterns() {
+                    flow.server(
+                        names.target(&w.on),
+                        pattern,
+                        set.span(),
+                        "step.wait.servers",
+                    );
+                }
+                match &w.state {
+                    Some(state) if super::words::parse_state_word(state.get_ref()).is_none() => {
+                        c.error(state.span(), "step.wait.state", format!("unknown state {:?}: expected UP, DOWN, MAINT, RMAINT, or one of them after `!`", state.get_ref()))
+                    }
+                    Some(_) => {}
+                    None => c.error(set.span(), "step.wait.state", "a count wait needs a state"),
+                }
+                if let Some(r) = &w.record {
+                    flow.record(c, r, RecordKind::Count, span.clone());
+                }
+            } else {
+                if w.record.is_some() {
+                    c.error(
+                        span.clone(),
+                        "step.wait.record",
+                        "only a count wait (servers = ...) records",
+                    );
+                }
+                if w.on_timeout.is_some() {
+                    c.error(
+                        span.clone(),
+                        "step.wait.on_timeout",
+                        "only a count wait (servers = ...) may be an observation",
+                    );
+                }
+            }
+            if let Some(o) = &w.on_timeout {
+                if !["error", "observation"].contains(&o.get_ref().as_str()) {
+                    c.error(
+                        o.span(),
+                        "step.wait.on_timeout",
+                        format!("{:?}: expected \"error\" or \"observation\"", o.get_ref()),
+                    );
+                }
             }
             if let Some(server) = &w.server {
                 flow.server(
@@ -1282,6 +1370,28 @@ fn check_measure(
                         format!(
                             "{server:?} is no backend of the topology (or \"none\": no banner); backends: {}",
                             names.backends.keys().cloned().collect::<Vec<_>>().join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        Measure::Counted(m) => {
+            record(
+                c,
+                &m.record,
+                &|k| *k == RecordKind::Count,
+                "a count wait's tally",
+            );
+            if let Some(v) = &m.value {
+                let values = super::count_wait::CountTally::VALUES;
+                if !values.contains(&v.get_ref().as_str()) {
+                    c.error(
+                        v.span(),
+                        &field,
+                        format!(
+                            "unknown value {:?}: expected one of {}",
+                            v.get_ref(),
+                            values.join(", ")
                         ),
                     );
                 }

@@ -97,6 +97,15 @@ pub(crate) fn compute(ev: &Evidence, measure: &Measure) -> Result<f64, String> {
             Some(Recorded::Start { ready, .. }) => Ok(if *ready { 1.0 } else { 0.0 }),
             _ => Err(format!("{} was never started by a step", name.get_ref())),
         },
+        Measure::Counted(m) => match record(ev, &m.record)? {
+            Recorded::Count(tally) => {
+                let value = m.value.as_ref().map_or("matched", |v| v.get_ref().as_str());
+                tally
+                    .value(value)
+                    .ok_or_else(|| format!("unknown value {value}"))
+            }
+            other => Err(wrong_kind(&m.record, other, "a count wait's tally")),
+        },
         Measure::Unix(u) => match record(ev, &u.record)? {
             Recorded::Unix(tally) => tally
                 .value(u.value.get_ref())

@@ -6,6 +6,9 @@
 //! before anything starts ([`load`]); [`runner`] runs it as one case per HAProxy image.
 
 mod backend_step;
+mod bounds;
+mod count_wait;
+mod deadline;
 mod duration;
 mod error;
 mod evidence;
@@ -18,7 +21,7 @@ mod removable;
 pub mod runner;
 mod setup;
 mod steps;
-mod template;
+pub mod template;
 mod words;
 
 use std::collections::BTreeSet;
@@ -26,7 +29,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::ScenarioError;
 pub use expr::Condition;
-pub use load::{load, SCENARIO_FILE};
+pub use load::{load, load_with, SCENARIO_FILE};
 pub use model::{ScenarioFile, Step};
 pub use outcome::{verdict, Expectations, Outcome, Verdict};
 pub use runner::{run_case, run_variant, CaseEvent, RunOptions};
@@ -60,6 +63,8 @@ pub struct VariantPlan {
     pub expectations: Expectations,
     /// How many times the case runs (1 unless the scenario or variant says `repeat`).
     pub repeat: u32,
+    /// The most one run may take (the file's `deadline`, or derived from the steps).
+    pub deadline: std::time::Duration,
     /// Extra sysctls per instance.
     pub sysctls: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
@@ -171,6 +176,14 @@ pub fn describe(step: &Step) -> String {
                 format!(
                     "wait {} {} (within {})",
                     s.get_ref(),
+                    st.get_ref(),
+                    w.within
+                )
+            } else if let (Some(set), Some(st)) = (&w.servers, &w.state) {
+                format!(
+                    "wait {} of {} {} (within {})",
+                    w.count.map_or("all".to_string(), |c| c.to_string()),
+                    set.get_ref(),
                     st.get_ref(),
                     w.within
                 )

@@ -30,6 +30,9 @@ pub struct ScenarioFile {
     /// counts if seen once, and the record says how often ("3 of 20").
     #[serde(default)]
     pub repeat: Option<Spanned<u32>>,
+    /// The most a case (one run) may take; derived from its steps' own timeouts when absent.
+    #[serde(default)]
+    pub deadline: Option<Spanned<Dur>>,
     /// Values for `{{ vars.NAME }}` in the templates; variants override them.
     #[serde(default)]
     pub vars: BTreeMap<String, String>,
@@ -86,6 +89,9 @@ pub struct Variant {
     /// Replaces the scenario's `repeat` for this variant.
     #[serde(default)]
     pub repeat: Option<Spanned<u32>>,
+    /// Replaces the scenario's `deadline` for this variant.
+    #[serde(default)]
+    pub deadline: Option<Spanned<Dur>>,
     /// Extra sysctls per HAProxy instance: `sysctls.hapA = { "net.ipv4.ip_nonlocal_bind" = "1" }`.
     #[serde(default)]
     pub sysctls: BTreeMap<String, BTreeMap<String, String>>,
@@ -518,7 +524,8 @@ pub struct StartStep {
     pub within: Dur,
 }
 
-/// Waits for an event, with a deadline. Exactly one of `server`, `syn`, `dns_query`, `api`.
+/// Waits for an event, with a deadline. Exactly one of `server`, `servers`, `syn`,
+/// `dns_query`, `api`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Wait {
@@ -536,6 +543,17 @@ pub struct Wait {
     /// `UP`, `DOWN`, `MAINT`, `RMAINT` (maintenance for resolution), or one prefixed with `!`.
     #[serde(default)]
     pub state: Option<Spanned<String>>,
+    /// Servers to count, with `state`, until `count` of them (all by default) are in it: a
+    /// glob over `backend/server` (`be*/srv1`) or a list.
+    #[serde(default)]
+    pub servers: Option<Spanned<super::count_wait::ServerSet>>,
+    /// What a count wait that runs out of time is: `"error"` (the default) or
+    /// `"observation"` (the count reached is recorded and the case goes on).
+    #[serde(default)]
+    pub on_timeout: Option<Spanned<String>>,
+    /// Keeps a count wait's tally under this name, for a `counted` measure.
+    #[serde(default)]
+    pub record: Option<String>,
     /// `count` SYNs matching this, seen since the step started (needs a capture).
     #[serde(default)]
     pub syn: Option<SynMatch>,
@@ -720,6 +738,17 @@ pub enum Measure {
     Sessions(SessionsMatch),
     /// Streams of a recorded `show sess` on a server, optionally only those older than a time.
     Streams(StreamsMatch),
+    /// A count wait's tally: servers in the state (`matched`), `wanted`, `total`, `timed_out`.
+    Counted(CountedMatch),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountedMatch {
+    pub record: String,
+    /// `matched` by default.
+    #[serde(default)]
+    pub value: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

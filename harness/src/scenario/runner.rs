@@ -61,6 +61,8 @@ pub enum Recorded {
     Unix(crate::load::unix::UnixTally),
     /// Every session of a `sessions` load at one moment.
     Sessions(crate::load::sessions::Snapshot),
+    /// A count wait's tally.
+    Count(super::count_wait::CountTally),
 }
 
 impl Recorded {
@@ -72,6 +74,7 @@ impl Recorded {
             Recorded::Start { .. } => "a start step's readiness",
             Recorded::Unix(_) => "a unix step's tally",
             Recorded::Sessions(_) => "a snapshot of sessions",
+            Recorded::Count(_) => "a count wait's tally",
         }
     }
 }
@@ -113,6 +116,8 @@ pub(crate) struct CaseState<'a> {
     pub started: Instant,
     pub evidence_dir: PathBuf,
     pub evidence: Vec<String>,
+    /// Evidence files not written yet: name and contents.
+    pub pending: Vec<(String, Vec<u8>)>,
     pub logs: HashMap<String, String>,
     /// Connections `unix` steps hold open, by record name.
     pub held: HashMap<String, Vec<std::os::fd::OwnedFd>>,
@@ -140,11 +145,22 @@ impl CaseState<'_> {
 
     /// Stops the running capture, if any, keeping its SYNs (read after it stopped) and what
     /// makes them incomplete; returns the capture's summary or why it failed.
-    pub(crate) fn stop_capture(
+    pub(crate) async fn stop_capture(
         &mut self,
     ) -> Option<Result<crate::capture::CaptureSummary, String>> {
         let live = self.capture.take()?;
-        let (syns, result) = live.capture.finish();
+        // Joining the capture thread blocks: not on an async worker.
+        let capture = live.capture;
+        let (syns, result) = tokio::task::spawn_blocking(move || capture.finish())
+            .await
+            .unwrap_or_else(|e| {
+                (
+                    Vec::new(),
+                    Err(crate::capture::CaptureError::Spawn(std::io::Error::other(
+                        e.to_string(),
+                    ))),
+                )
+            });
         let run = CaptureRun::judge(live.role, syns, result);
         let answer = match (&run.summary, &run.problem) {
             (Some(s), _) => Ok(s.clone()),
@@ -158,10 +174,27 @@ impl CaseState<'_> {
         self.started.elapsed().as_millis() as u64
     }
 
+    /// Keeps a file for the evidence folder; [`CaseState::flush_evidence`] writes them, off the
+    /// async workers.
     pub(crate) fn write_evidence(&mut self, name: &str, contents: impl AsRef<[u8]>) {
-        if std::fs::write(self.evidence_dir.join(name), contents).is_ok() {
-            self.evidence.push(name.to_string());
-        }
+        self.pending
+            .push((name.to_string(), contents.as_ref().to_vec()));
+    }
+
+    /// Writes the files kept so far on a blocking thread; those written join `evidence`.
+    pub(crate) async fn flush_evidence(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        let dir = self.evidence_dir.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            pending
+                .into_iter()
+                .filter(|(name, contents)| std::fs::write(dir.join(name), contents).is_ok())
+                .map(|(name, _)| name)
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+        self.evidence.extend(written);
     }
 
     /// `role:port` (as steps write a destination) to the address it names in this case.
@@ -288,7 +321,7 @@ pub async fn run_variant(
             .collect(),
     });
     record.wall_ms = started.elapsed().as_millis() as u64;
-    finish(record, started, on_event)
+    finish(record, started, on_event).await
 }
 
 async fn run_once(
@@ -356,14 +389,14 @@ async fn run_once(
             "{}\n  Give a folder this user can write with --results-dir.",
             record.reason
         ));
-        return finish(record, started, on_event);
+        return finish(record, started, on_event).await;
     }
     let mut sandbox = match Sandbox::create(engine, &opts.run_id, &case).await {
         Ok(s) => s,
         Err(e) => {
             record.reason = error_chain(&e);
             record.harness_error = harness_problem(&record.reason);
-            return finish(record, started, on_event);
+            return finish(record, started, on_event).await;
         }
     };
     sandbox.keep(opts.keep);
@@ -383,13 +416,24 @@ async fn run_once(
         started,
         evidence_dir,
         evidence: Vec::new(),
+        pending: Vec::new(),
         logs: HashMap::new(),
         held: HashMap::new(),
         loads: HashMap::new(),
         values: BTreeMap::new(),
     };
 
-    let setup = setup(&mut state).await;
+    // The case's deadline: a step (or a Docker call) that never returns ends the case, named.
+    let deadline = tokio::time::Instant::now() + variant.deadline;
+    let overran = || {
+        format!(
+            "the case deadline ({}) passed while it ran; set `deadline` in the scenario if the case needs longer",
+            super::duration::Dur(variant.deadline)
+        )
+    };
+    let setup = tokio::time::timeout_at(deadline, setup(&mut state))
+        .await
+        .unwrap_or_else(|_| Err(overran()));
     record.setup_ms = state.ms();
     let setup_step = StepRecord {
         index: 0,
@@ -414,10 +458,15 @@ async fn run_once(
             let at_ms = state.ms();
             let t = Instant::now();
             let action = super::describe(step.get_ref());
-            let result = super::steps::execute(&mut state, step.get_ref()).await;
+            let result = tokio::time::timeout_at(
+                deadline,
+                super::steps::execute(&mut state, step.get_ref()),
+            )
+            .await
+            .unwrap_or_else(|_| Err(overran()));
             let step_record = StepRecord {
                 index: i + 1,
-                action,
+                action: action.clone(),
                 at_ms,
                 elapsed_ms: t.elapsed().as_millis() as u64,
                 ok: result.is_ok(),
@@ -432,7 +481,7 @@ async fn run_once(
             });
             record.steps.push(step_record);
             if let Err(e) = result {
-                failure = Some(format!("step {}: {e}", i + 1));
+                failure = Some(format!("step {} ({action}): {e}", i + 1));
                 break;
             }
         }
@@ -469,17 +518,21 @@ async fn run_once(
         let _ = std::fs::remove_dir_all(&instance.sock_dir);
     }
     record.evidence = std::mem::take(&mut state.evidence);
-    finish(record, started, on_event)
+    finish(record, started, on_event).await
 }
 
-fn finish(
+async fn finish(
     mut record: CaseRecord,
     started: Instant,
     on_event: &(dyn Fn(CaseEvent) + Sync),
 ) -> CaseRecord {
     record.wall_ms = started.elapsed().as_millis() as u64;
     record.verdict = verdict(record.outcome, record.expected);
-    if let Err(e) = report::write_case(&record) {
+    let copy = record.clone();
+    let written = tokio::task::spawn_blocking(move || report::write_case(&copy))
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
+    if let Err(e) = written {
         record
             .reason
             .push_str(&format!(" (case.json not written: {e})"));

@@ -119,7 +119,7 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
     }
 
     if let Some(capture) = &topology.capture {
-        start_capture(state, capture.syn_from.get_ref())?;
+        start_capture(state, capture.syn_from.get_ref()).await?;
     }
     let values = super::load::with_vars(values, &state.variant.vars);
     state.values = values.clone();
@@ -141,11 +141,15 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
             .iter()
             .find(|t| t.instance == setup.name)
             .ok_or_else(|| format!("no template for {}", setup.name))?;
-        let config = super::template::render(&template.text, &values).map_err(|undefined| {
+        let config = super::template::render(&template.text, &values).map_err(|errors| {
             format!(
-                "template {}: undefined {:?}",
+                "template {}: {}",
                 template.path.display(),
-                undefined.iter().map(|u| &u.name).collect::<Vec<_>>()
+                errors
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             )
         })?;
         let evidence_name = if topology.haproxy.get_ref().0.len() == 1 {
@@ -329,8 +333,8 @@ pub(crate) fn set_srv(
     Ok(())
 }
 
-pub(crate) fn start_capture(state: &mut CaseState<'_>, from: &str) -> Result<(), String> {
-    if let Some(Err(e)) = state.stop_capture() {
+pub(crate) async fn start_capture(state: &mut CaseState<'_>, from: &str) -> Result<(), String> {
+    if let Some(Err(e)) = state.stop_capture().await {
         return Err(e);
     }
     let n = state
@@ -346,7 +350,11 @@ pub(crate) fn start_capture(state: &mut CaseState<'_>, from: &str) -> Result<(),
     let ip = state.role_ip(from)?;
     let filter = capture::syn_filter(Some(IpAddr::V4(ip)));
     let interface = state.sandbox.network().bridge.clone();
-    let cap = Capture::start(&interface, &filter, &state.evidence_dir.join(&name))
+    let path = state.evidence_dir.join(&name);
+    // Opening libpcap blocks (it activates the handle): not on an async worker.
+    let cap = tokio::task::spawn_blocking(move || Capture::start(&interface, &filter, &path))
+        .await
+        .map_err(|e| e.to_string())?
         .map_err(|e| error_chain(&e))?;
     state.evidence.push(name);
     state.capture = Some(super::runner::LiveCapture {

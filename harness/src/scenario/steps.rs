@@ -16,7 +16,7 @@ pub(crate) async fn execute(state: &mut CaseState<'_>, step: &Step) -> Result<St
         Step::Start(s) => start_instance(state, s.instance.get_ref(), s.within.0).await,
         Step::Wait(w) => wait(state, w).await,
         Step::Dns(d) => dns(state, d),
-        Step::Capture(c) => capture(state, c),
+        Step::Capture(c) => capture(state, c).await,
         Step::Api(a) => api(state, a).await,
         Step::Http(h) => http(state, h).await,
         Step::Unix(u) => unix(state, u).await,
@@ -89,6 +89,22 @@ async fn wait(state: &mut CaseState<'_>, w: &Wait) -> Result<String, String> {
         return wait_api(state, on, command, contains, within)
             .await
             .map_err(|e| e.to_string());
+    }
+    if let (Some(set), Some(word)) = (&w.servers, &w.state) {
+        let observation = w
+            .on_timeout
+            .as_ref()
+            .is_some_and(|o| o.get_ref() == "observation");
+        let count = super::count_wait::CountWait {
+            on,
+            set: set.get_ref(),
+            state: word.get_ref(),
+            count: w.count,
+            within,
+            observation,
+            record: w.record.as_deref(),
+        };
+        return super::count_wait::wait_count(state, count).await;
     }
     if let Some(syn) = &w.syn {
         return wait_syns(state, syn, w.count.unwrap_or(1), within)
@@ -308,16 +324,19 @@ fn dns(state: &mut CaseState<'_>, d: &DnsStep) -> Result<String, String> {
     Err("nothing to do".into())
 }
 
-fn capture(state: &mut CaseState<'_>, c: &CaptureStep) -> Result<String, String> {
+async fn capture(state: &mut CaseState<'_>, c: &CaptureStep) -> Result<String, String> {
     if c.stop == Some(true) {
-        let summary = state.stop_capture().ok_or("no capture is running")??;
+        let summary = state
+            .stop_capture()
+            .await
+            .ok_or("no capture is running")??;
         return Ok(format!(
             "stopped: {} packets, {} SYNs",
             summary.packets, summary.syns
         ));
     }
     let from = c.from.as_ref().ok_or("capture needs from")?;
-    start_capture(state, from.get_ref())?;
+    start_capture(state, from.get_ref()).await?;
     Ok(format!(
         "capturing SYNs from {} on {}",
         from.get_ref(),
@@ -507,10 +526,14 @@ async fn exec(state: &mut CaseState<'_>, e: &ExecStep) -> Result<String, String>
         .command
         .iter()
         .map(|arg| {
-            super::template::render(arg, &state.values).map_err(|u| {
+            super::template::render(arg, &state.values).map_err(|errors| {
                 format!(
-                    "undefined {:?} in {arg:?}",
-                    u.iter().map(|u| &u.name).collect::<Vec<_>>()
+                    "in {arg:?}: {}",
+                    errors
+                        .iter()
+                        .map(|e| e.message.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 )
             })
         })

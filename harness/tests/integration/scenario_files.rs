@@ -397,3 +397,116 @@ fn selectors_that_name_nothing_of_the_case_are_rejected() {
         assert_error(&errors, field, words);
     }
 }
+
+#[test]
+fn count_waits_are_checked_at_load() {
+    let count = "wait = { server = \"be/app1\", state = \"UP\" }";
+    let errors = evidence_errors(
+        "count1",
+        count,
+        "wait = { servers = \"be*/web*\", state = \"UP\", on_timeout = \"maybe\" }",
+    );
+    assert_error(
+        &errors,
+        "step.wait.servers",
+        "matches no server of the config",
+    );
+    assert_error(
+        &errors,
+        "step.wait.on_timeout",
+        "expected \"error\" or \"observation\"",
+    );
+    let errors = evidence_errors(
+        "count2",
+        count,
+        "wait = { server = \"be/app1\", state = \"UP\", on_timeout = \"observation\" }",
+    );
+    assert_error(&errors, "step.wait.on_timeout", "only a count wait");
+    let ok = evidence_errors(
+        "count3",
+        count,
+        "wait = { servers = [\"be/app1\"], state = \"UP\", record = \"n\" }",
+    );
+    assert_eq!(ok, Vec::<String>::new());
+    let errors = evidence_errors(
+        "count4",
+        "ok = { responses",
+        "n = { counted = { record = \"answers\" } }\nok = { responses",
+    );
+    assert_error(
+        &errors,
+        "observe.measure.n",
+        "but this measure reads a count wait's tally",
+    );
+}
+
+#[test]
+fn template_loops_are_located_and_feed_the_server_checks() {
+    let looped = "global\n    stats socket ipv4@0.0.0.0:{{ api.port }} level admin\n\
+                  {{ for i in 1..=3 }}\nbackend be{{ i }}\n    server app1 x{{ j }}\n{{ end }}\n";
+    let errors = errors_of(
+        "loop",
+        &EVIDENCE.replace("be/app1", "be3/app1"),
+        Some(looped),
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("5:18:template") && e.contains("undefined name \"j\"")),
+        "{errors:?}"
+    );
+    let fixed = looped.replace("x{{ j }}", "x{{ i }}");
+    let errors = errors_of(
+        "loop2",
+        &EVIDENCE.replace("be/app1", "be3/app1"),
+        Some(&fixed),
+    );
+    assert_eq!(errors, Vec::<String>::new());
+    let errors = errors_of(
+        "loop3",
+        &EVIDENCE.replace("be/app1", "be4/app1"),
+        Some(&fixed),
+    );
+    assert_error(&errors, "step.wait.server", "no backend \"be4\"");
+    let errors = errors_of("loop4", EVIDENCE, Some("{{ for i in 1..=3 }}\nx\n"));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("1:1:template") && e.contains("no `{{ end }}`")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn counts_and_durations_are_bounded_and_the_deadline_can_be_set() {
+    let errors = evidence_errors(
+        "bound1",
+        "record = \"answers\" }",
+        "record = \"answers\", count = 20000000 }",
+    );
+    assert_error(&errors, "step.http.count", "20000000 is more than 10000");
+    let errors = evidence_errors(
+        "bound2",
+        "state = \"UP\" }",
+        "state = \"UP\", within = \"5h\" }",
+    );
+    assert_error(&errors, "step.wait.within", "more than 600");
+    let errors = evidence_errors(
+        "deadline",
+        "summary = \"s\"",
+        "summary = \"s\"\ndeadline = \"2h\"",
+    );
+    assert_error(&errors, "deadline", "between 1s and 1h");
+    let dir = std::env::temp_dir().join(format!("haprepro-deadline-{}", std::process::id()));
+    write_scenario(
+        &dir,
+        &EVIDENCE.replace("summary = \"s\"", "summary = \"s\"\ndeadline = \"90s\""),
+        Some(EVIDENCE_CFG),
+    );
+    let loaded = scenario::load(&dir).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        loaded.variants[0].deadline,
+        std::time::Duration::from_secs(90)
+    );
+}

@@ -293,6 +293,7 @@ fn plan(reproduced_if: &str, valid_if: &[&str]) -> VariantPlan {
         vars: BTreeMap::new(),
         expectations: Expectations(vec![]),
         repeat: 1,
+        deadline: std::time::Duration::from_secs(60),
         sysctls: BTreeMap::new(),
     }
 }
