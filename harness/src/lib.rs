@@ -14,4 +14,5 @@ pub mod load;
 pub mod report;
 pub mod runtime;
 pub mod scenario;
+pub mod verdict;
 pub mod wait;

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::{cells, relative_to, versions, CaseRecord, Cell};
-use crate::scenario::Verdict;
+use crate::verdict::Verdict;
 
 const STYLE: &str = r#"
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #1d2125; }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::{cells, CaseRecord, Cell};
-use crate::scenario::Verdict;
+use crate::verdict::Verdict;
 
 /// The JUnit XML of a matrix: one test suite per scenario.
 pub fn xml(records: &[CaseRecord]) -> Result<String, quick_junit::SerializeError> {

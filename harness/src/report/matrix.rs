@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::{cells, versions, CaseRecord, Cell};
-use crate::scenario::Verdict;
+use crate::verdict::Verdict;
 
 /// Writes `matrix.json` and `matrix.md` into `dir` (the run's folder).
 pub fn write(dir: &Path, records: &[CaseRecord]) -> std::io::Result<()> {

@@ -18,7 +18,7 @@ pub use record::{CaseRecord, RepeatSummary, RunSummary, StepRecord};
 use std::path::{Component, Path, PathBuf};
 
 use crate::haproxy::HaproxyVersion;
-use crate::scenario::{Outcome, Verdict};
+use crate::verdict::{Outcome, Verdict};
 
 /// Writes `case.json` into the case's evidence folder.
 pub fn write_case(record: &CaseRecord) -> std::io::Result<()> {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{Outcome, Verdict};
+use crate::verdict::{Outcome, Verdict};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CaseRecord {
@@ -65,7 +65,7 @@ pub struct RepeatSummary {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunSummary {
-    pub outcome: crate::scenario::Outcome,
+    pub outcome: crate::verdict::Outcome,
     pub reason: String,
     pub evidence_dir: PathBuf,
 }

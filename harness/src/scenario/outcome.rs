@@ -1,54 +1,9 @@
-//! Outcomes, expectations and verdicts: what was measured, what the scenario expected for this
-//! version, and whether the two agree.
+//! Expectations (what the scenario expects per version range) and the outcome of a repeated
+//! case; [`crate::verdict`] holds the outcome and verdict types themselves.
 
-use serde::{Deserialize, Serialize};
+pub use crate::verdict::{verdict, Outcome, Verdict};
 
 use crate::haproxy::{HaproxyVersion, VersionRange};
-
-/// What a case measured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// The bug's symptom was observed.
-    Reproduced,
-    /// The scenario ran to the end and the symptom was absent.
-    NotReproduced,
-    /// The harness could not run the experiment (the record says why).
-    Error,
-}
-
-impl std::fmt::Display for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Outcome::Reproduced => "reproduced",
-            Outcome::NotReproduced => "not-reproduced",
-            Outcome::Error => "error",
-        })
-    }
-}
-
-/// Measured against expected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    Pass,
-    Fail,
-    /// No `[expect]` range covers the version: reported, never counted as a pass.
-    NoExpectation,
-    /// The case could not run.
-    Error,
-}
-
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Verdict::Pass => "pass",
-            Verdict::Fail => "fail",
-            Verdict::NoExpectation => "no expectation",
-            Verdict::Error => "error",
-        })
-    }
-}
 
 /// The `[expect]` table: ranges in file order, first match wins.
 #[derive(Debug, Clone)]
@@ -61,16 +16,6 @@ impl Expectations {
             .iter()
             .find(|(range, _)| range.contains(version))
             .map(|(range, outcome)| (range, *outcome))
-    }
-}
-
-/// The verdict for a measured outcome given what was expected.
-pub fn verdict(measured: Outcome, expected: Option<Outcome>) -> Verdict {
-    match (measured, expected) {
-        (Outcome::Error, _) => Verdict::Error,
-        (_, None) => Verdict::NoExpectation,
-        (m, Some(e)) if m == e => Verdict::Pass,
-        _ => Verdict::Fail,
     }
 }
 
