@@ -8,6 +8,7 @@ mod check;
 mod clean;
 mod images;
 mod matrix;
+mod new;
 mod preflight;
 mod report;
 mod run;
@@ -59,6 +60,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// List the scenarios, their cases and expectations, checking every file (no Docker needed).
     Scenarios(scenarios::ScenariosArgs),
+    /// Write a new scenario folder to start from (scenario.toml, haproxy.cfg, README.md).
+    New(new::NewArgs),
     /// Remove containers and networks that earlier runs left behind (and, with --images, the
     /// images haprepro built).
     Clean(clean::CleanArgs),
@@ -83,6 +86,7 @@ pub fn main() -> i32 {
             Command::Report(cmd) => report::run(cmd).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Scenarios(args) => scenarios::run(args),
+            Command::New(args) => new::run(args),
             Command::Clean(args) => clean::run(args).await,
         }
     });

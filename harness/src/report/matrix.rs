@@ -1,9 +1,14 @@
-//! The matrix of a run: scenario x version, as JSON and as a Markdown table a person reads.
+//! The matrix of a run as a Markdown table a person reads (in a terminal, a pull request, a
+//! CI job summary): a row per scenario variant, a column per HAProxy build in version order.
+//!
+//! A cell says first what was measured, as a coloured square (Markdown has no colours, emoji
+//! squares render everywhere that matters): which versions have the bug is the question a
+//! reader comes with. The verdict against the scenario's expectation is the mark after it.
 
 use std::path::Path;
 
-use super::{cells, versions, CaseRecord, Cell};
-use crate::verdict::Verdict;
+use super::{cell_at, cells, columns, rows, CaseRecord, Cell};
+use crate::verdict::{Outcome, Verdict};
 
 /// Writes `matrix.json` and `matrix.md` into `dir` (the run's folder).
 pub fn write(dir: &Path, records: &[CaseRecord]) -> std::io::Result<()> {
@@ -13,32 +18,39 @@ pub fn write(dir: &Path, records: &[CaseRecord]) -> std::io::Result<()> {
     std::fs::write(dir.join("matrix.md"), markdown(records))
 }
 
-/// One row per scenario, one column per version; each cell the verdict and the measured
-/// outcome (`R 3/20` with `--repeat`), so a mismatch shows what was measured instead of what
-/// was hoped.
+/// What each square and mark means, as printed under the table.
+pub const LEGEND: &str = "🟥 reproduced (the bug's symptom was measured) · 🟩 not reproduced \
+     (the steps ran, no symptom) · 🟨 error (the experiment could not run) · `k/n`: runs that \
+     reproduced — ✓ as expected · ✗ **FAIL**: not as expected · ? no expectation for this \
+     version";
+
+/// The table, the legend, the builds behind the columns, and what did not pass.
 pub fn markdown(records: &[CaseRecord]) -> String {
-    let versions = versions(records);
+    let columns = columns(records);
     let cells = cells(records);
-    let mut scenarios: Vec<&str> = cells.iter().map(|c| c.scenario.as_str()).collect();
-    scenarios.dedup();
     let mut out = String::from("| scenario |");
-    for v in &versions {
-        out.push_str(&format!(" {v} |"));
+    for c in &columns {
+        out.push_str(&format!(" {} |", c.version));
     }
     out.push_str("\n|---|");
-    out.push_str(&"---|".repeat(versions.len()));
+    out.push_str(&"---|".repeat(columns.len()));
     out.push('\n');
-    for s in scenarios {
-        out.push_str(&format!("| {s} |"));
-        for v in &versions {
-            let cell = cells
-                .iter()
-                .find(|c| c.scenario == s && &c.version == v)
+    for row in rows(records) {
+        out.push_str(&format!("| {row} |"));
+        for column in &columns {
+            let cell = cell_at(&cells, &row, column)
                 .map(cell_text)
                 .unwrap_or_default();
             out.push_str(&format!(" {cell} |"));
         }
         out.push('\n');
+    }
+    out.push_str(&format!("\n{LEGEND}\n\nBuilds:\n"));
+    for c in &columns {
+        out.push_str(&format!(
+            "- **{}**: HAProxy `{}`, {} (`{}`)\n",
+            c.version, c.full, c.source, c.image
+        ));
     }
     let failed: Vec<&Cell> = cells
         .iter()
@@ -71,13 +83,46 @@ pub fn markdown(records: &[CaseRecord]) -> String {
     out
 }
 
-/// `pass (not-reproduced)`, `**FAIL** (R 3/20)`.
+/// The square of an outcome.
+pub fn square(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Reproduced => "🟥",
+        Outcome::NotReproduced => "🟩",
+        Outcome::Error => "🟨",
+    }
+}
+
+/// The mark of a verdict: `✓`, `✗ **FAIL**`, `?` (no expectation), `✗` (could not run: the
+/// square already says error).
+pub fn mark(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Pass => "✓",
+        Verdict::Fail => "✗ **FAIL**",
+        Verdict::NoExpectation => "? no expectation",
+        Verdict::Error => "✗",
+    }
+}
+
+/// `🟥 reproduced ✓`, `🟩 not reproduced ✗ **FAIL**`, `🟥 reproduced 3/8 ✓`.
 pub fn cell_text(c: &Cell) -> String {
-    let mark = match c.verdict() {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "**FAIL**",
-        Verdict::NoExpectation => "no expectation",
-        Verdict::Error => "**ERROR**",
-    };
-    format!("{mark} ({})", c.measured())
+    let outcome = c.outcome();
+    let rate = c
+        .rate()
+        .map(|(k, n)| format!(" {k}/{n}"))
+        .unwrap_or_default();
+    format!(
+        "{} {}{rate} {}",
+        square(outcome),
+        outcome_words(outcome),
+        mark(c.verdict())
+    )
+}
+
+/// The outcome as the matrix writes it.
+pub fn outcome_words(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Reproduced => "reproduced",
+        Outcome::NotReproduced => "not reproduced",
+        Outcome::Error => "error",
+    }
 }

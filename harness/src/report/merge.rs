@@ -4,7 +4,8 @@
 //! `case.json` is the unit, not `matrix.json`: it is written as each case ends, so a shard that
 //! was cut short still contributes the cases it finished. Each record's evidence folder is set
 //! to where its `case.json` was found, so the merged page links to the files as they lie now,
-//! not where the shard's machine wrote them.
+//! not where the shard's machine wrote them. The runs of a racy case (`case#k` beside the
+//! case's folder) are not read as cases of their own: the case's record sums them up.
 
 use std::path::{Path, PathBuf};
 
@@ -40,6 +41,11 @@ pub fn collect(dirs: &[PathBuf]) -> Result<Vec<CaseRecord>, MergeError> {
             path: path.clone(),
             source,
         })?;
+        // A racy case's runs (`case#k`) each leave a case.json too; the case's own record
+        // already sums them up (`repeat`), and counting them again would change the cell.
+        if record.case.contains('#') {
+            continue;
+        }
         if let Some(folder) = path.parent() {
             record.evidence_dir = folder.to_path_buf();
         }

@@ -12,6 +12,7 @@ pub mod junit;
 pub mod matrix;
 pub mod merge;
 mod record;
+pub mod timeline;
 
 pub use record::{CaseRecord, RepeatSummary, RunSummary, StepRecord};
 
@@ -57,17 +58,97 @@ pub fn write_all(dir: &Path, records: &[CaseRecord]) -> std::io::Result<Vec<Path
     Ok(written)
 }
 
-/// One case of the matrix (a scenario on a version) with all its runs: one run, or `--repeat N`.
+/// A column of the matrix: one HAProxy build, as measured in its image, from one source. Two
+/// images of the same upstream version (a Debian build and the official one) are two columns:
+/// their patches differ, and so may the outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// The upstream version (`3.0.11`), the column's title.
+    pub version: String,
+    /// As `haproxy -v` printed it inside the image (`3.0.11-1+deb13u4`).
+    pub full: String,
+    /// Where the image came from, in words (`Debian trixie (built offline)`).
+    pub source: String,
+    /// The image reference.
+    pub image: String,
+}
+
+impl Column {
+    fn of(r: &CaseRecord) -> Column {
+        Column {
+            version: crate::images::short_version(&r.version),
+            full: r.version.clone(),
+            source: r.image_source.clone(),
+            image: r.image.clone(),
+        }
+    }
+
+    fn same(&self, r: &CaseRecord) -> bool {
+        self.full == r.version && self.source == r.image_source
+    }
+}
+
+/// The columns of the records in HAProxy's version order (then by source).
+pub fn columns(records: &[CaseRecord]) -> Vec<Column> {
+    let mut columns: Vec<Column> = Vec::new();
+    for r in records {
+        if !columns.iter().any(|c| c.same(r)) {
+            columns.push(Column::of(r));
+        }
+    }
+    columns.sort_by(|a, b| {
+        (version_key(&a.version), &a.full, &a.source).cmp(&(
+            version_key(&b.version),
+            &b.full,
+            &b.source,
+        ))
+    });
+    columns
+}
+
+/// The rows of the records: a scenario, or one row per variant (`scenario/variant`), by name.
+pub fn rows(records: &[CaseRecord]) -> Vec<String> {
+    let mut rows: Vec<String> = records.iter().map(|r| r.row()).collect();
+    rows.sort();
+    rows.dedup();
+    rows
+}
+
+/// One case of the matrix (a scenario variant on a HAProxy build) with all its runs: one run,
+/// or `--repeat N`.
 #[derive(Debug, Clone)]
 pub struct Cell<'a> {
     /// The matrix's row: the scenario, or `scenario/variant`.
     pub scenario: String,
-    /// The short version (`3.0.11`), the matrix's column.
+    /// The short version (`3.0.11`), the title of the cell's column.
     pub version: String,
+    pub column: Column,
     pub runs: Vec<&'a CaseRecord>,
 }
 
 impl Cell<'_> {
+    /// The outcome the cell shows (its colour): `reproduced` if any run saw the symptom (a racy
+    /// bug is there even if it shows once), `error` if no run could run, else `not-reproduced`.
+    pub fn outcome(&self) -> Outcome {
+        let any = |o: Outcome| self.runs.iter().any(|r| r.outcome == o);
+        if any(Outcome::Reproduced) {
+            Outcome::Reproduced
+        } else if self.runs.is_empty() || self.runs.iter().all(|r| r.outcome == Outcome::Error) {
+            Outcome::Error
+        } else {
+            Outcome::NotReproduced
+        }
+    }
+
+    /// How often the symptom appeared, for a cell of several runs (a racy case's own repeats,
+    /// or `--repeat`): `(reproduced, runs)`.
+    pub fn rate(&self) -> Option<(u32, u32)> {
+        match self.runs.as_slice() {
+            [one] => one.repeat.as_ref().map(|rep| (rep.reproduced, rep.runs)),
+            runs => Some((self.count(Outcome::Reproduced) as u32, runs.len() as u32)),
+        }
+    }
+
     /// `pass` only when every run passed; else the worst: a fail, then an error, then a run
     /// without expectation.
     pub fn verdict(&self) -> Verdict {
@@ -133,32 +214,42 @@ impl Cell<'_> {
     }
 }
 
-/// Groups records by scenario and short version: scenarios by name, versions in HAProxy's order,
-/// runs in the order they started.
+/// Groups records by row and column: rows by name, columns in HAProxy's version order, runs in
+/// the order they started.
 pub fn cells(records: &[CaseRecord]) -> Vec<Cell<'_>> {
+    let columns = columns(records);
     let mut cells: Vec<Cell> = Vec::new();
     for r in records {
-        let version = crate::images::short_version(&r.version);
         let row = r.row();
         match cells
             .iter_mut()
-            .find(|c| c.scenario == row && c.version == version)
+            .find(|c| c.scenario == row && c.column.same(r))
         {
             Some(c) => c.runs.push(r),
-            None => cells.push(Cell {
-                scenario: row,
-                version,
-                runs: vec![r],
-            }),
+            None => {
+                let column = Column::of(r);
+                cells.push(Cell {
+                    scenario: row,
+                    version: column.version.clone(),
+                    column,
+                    runs: vec![r],
+                })
+            }
         }
     }
     for c in &mut cells {
         c.runs.sort_by(|a, b| a.started_at.cmp(&b.started_at));
     }
-    cells.sort_by(|a, b| {
-        (&a.scenario, version_key(&a.version)).cmp(&(&b.scenario, version_key(&b.version)))
-    });
+    let position = |c: &Cell| columns.iter().position(|col| *col == c.column);
+    cells.sort_by(|a, b| (&a.scenario, position(a)).cmp(&(&b.scenario, position(b))));
     cells
+}
+
+/// The cell of a row in a column, if the records have one.
+pub fn cell_at<'c, 'a>(cells: &'c [Cell<'a>], row: &str, column: &Column) -> Option<&'c Cell<'a>> {
+    cells
+        .iter()
+        .find(|c| c.scenario == row && c.column == *column)
 }
 
 /// How many matrix cells passed, of how many.

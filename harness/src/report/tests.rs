@@ -144,7 +144,14 @@ fn markdown_shows_repeat_counts_and_lists_what_did_not_pass() {
         "{md}"
     );
     assert!(
-        md.contains("| flap | **ERROR** (error) | **FAIL** (R 3/20) |"),
+        md.contains("| flap | 🟨 error ✗ | 🟥 reproduced 3/20 ✗ **FAIL** |"),
+        "{md}"
+    );
+    assert!(md.contains(matrix::LEGEND), "{md}");
+    assert!(
+        md.contains(
+            "- **3.0.11**: HAProxy `3.0.11-1+deb13u3`, catalog (`haprepro/haproxy:3.0.11`)"
+        ),
         "{md}"
     );
     assert!(
@@ -190,13 +197,76 @@ fn html_is_self_contained_and_every_cell_opens_its_case() {
         assert!(page.contains(&format!("href=\"#case-{case}\"")), "{case}");
         assert!(page.contains(&format!("id=\"case-{case}\"")), "{case}");
     }
-    assert!(page.contains("class=\"cell v-fail\""));
-    assert!(page.contains("class=\"cell v-error\""));
+    // Coloured by what was measured, marked by the verdict.
+    assert!(
+        page.contains("class=\"cell o-reproduced v-fail\""),
+        "{page}"
+    );
+    assert!(page.contains("class=\"cell o-error v-error\""));
+    assert!(page.contains("class=\"cell o-not-reproduced v-pass\""));
+    assert!(page.contains("<span class=\"mk mk-fail\">FAIL</span>"));
+    assert!(page.contains("class=\"legend\""));
+    // The header names the build behind each column.
+    assert!(page.contains("<div class=\"b\">3.0.11-1+deb13u3</div><div class=\"b\">catalog</div>"));
     // Timeline text is escaped, evidence links are relative to the page.
     assert!(page.contains("wait be/app1 UP &lt;within 5s&gt;"));
     assert!(page.contains("be/app1 op=Running &amp; &lt;ok&gt;"));
     assert!(page.contains("href=\"flap-3.0.11/syn.pcap\""), "{page}");
     assert!(page.contains("href=\"flap-3.0.11/case.json\""));
+}
+
+#[test]
+fn columns_follow_the_build_and_rows_the_variant() {
+    let mut official = record("flap", "3.0.11", Outcome::Reproduced, Verdict::Pass);
+    official.version = "3.0.11".into();
+    official.image_source = "official image haproxy:3.0.11".into();
+    let mut variant = record("flap", "2.6.12", Outcome::NotReproduced, Verdict::Pass);
+    variant.variant = Some("sticky".into());
+    let records = vec![
+        record("flap", "3.0.11", Outcome::NotReproduced, Verdict::Pass),
+        official,
+        variant,
+    ];
+    let columns = columns(&records);
+    let titles: Vec<(&str, &str)> = columns
+        .iter()
+        .map(|c| (c.version.as_str(), c.full.as_str()))
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            ("2.6.12", "2.6.12-1+deb13u3"),
+            ("3.0.11", "3.0.11"),
+            ("3.0.11", "3.0.11-1+deb13u3")
+        ]
+    );
+    assert_eq!(rows(&records), ["flap", "flap/sticky"]);
+    let cells = cells(&records);
+    assert_eq!(cells.len(), 3);
+    let official = cell_at(&cells, "flap", &columns[1]).unwrap();
+    assert_eq!(official.outcome(), Outcome::Reproduced);
+    let page = html::page(&records, Path::new("results/x"));
+    assert!(
+        page.contains("id=\"case-flap-3-0-11-1\""),
+        "two columns of 3.0.11: distinct anchors"
+    );
+}
+
+#[test]
+fn a_cell_is_coloured_by_what_was_measured() {
+    let mut runs = vec![
+        record("race", "3.0.11", Outcome::NotReproduced, Verdict::Pass),
+        record("race", "3.0.11", Outcome::Error, Verdict::Error),
+    ];
+    assert_eq!(cells(&runs)[0].outcome(), Outcome::NotReproduced);
+    runs.push(record("race", "3.0.11", Outcome::Reproduced, Verdict::Fail));
+    let cells = cells(&runs);
+    assert_eq!(cells[0].outcome(), Outcome::Reproduced);
+    assert_eq!(cells[0].rate(), Some((1, 3)));
+    assert_eq!(matrix::cell_text(&cells[0]), "🟥 reproduced 1/3 ✗ **FAIL**");
+    let one = [record("x", "2.2.9", Outcome::Error, Verdict::Error)];
+    assert_eq!(super::cells(&one)[0].outcome(), Outcome::Error);
+    assert_eq!(super::cells(&one)[0].rate(), None);
 }
 
 #[test]

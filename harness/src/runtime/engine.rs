@@ -352,6 +352,34 @@ impl Engine {
         Ok(chunks.iter().map(|c| c.to_string()).collect())
     }
 
+    /// The output lines with the time Docker received each (its `timestamps` option), for
+    /// timelines: HAProxy's own log lines carry no time in the raw format the scenarios use.
+    pub async fn logs_timestamped(
+        &self,
+        container: &str,
+    ) -> Result<Vec<(std::time::SystemTime, String)>, RuntimeError> {
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .timestamps(true)
+            .build();
+        let chunks: Vec<_> = self
+            .docker
+            .logs(container, Some(options))
+            .try_collect()
+            .await
+            .map_err(|e| RuntimeError::docker(format!("read logs of {container}"), e))?;
+        let text: String = chunks.iter().map(|c| c.to_string()).collect();
+        Ok(text
+            .lines()
+            .filter_map(|line| {
+                let (stamp, rest) = line.split_once(' ')?;
+                let at = humantime::parse_rfc3339(stamp).ok()?;
+                Some((at, rest.to_string()))
+            })
+            .collect())
+    }
+
     /// Runs a command in a container to its exit, within [`EXEC_TIMEOUT`].
     pub async fn exec(&self, container: &str, cmd: &[&str]) -> Result<ExecOutput, RuntimeError> {
         let what = || format!("run {cmd:?} in {container}");

@@ -22,6 +22,7 @@ pub mod runner;
 mod setup;
 mod steps;
 pub mod template;
+mod timeline;
 mod words;
 
 use std::collections::BTreeSet;

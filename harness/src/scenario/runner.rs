@@ -125,6 +125,8 @@ pub(crate) struct CaseState<'a> {
     pub loads: HashMap<String, crate::load::sessions::SessionLoad>,
     /// The template's values, for placeholders in `exec` commands.
     pub values: BTreeMap<String, String>,
+    /// Server states the waits' polls saw, changes only, for the timeline.
+    pub server_polls: std::sync::Mutex<Vec<super::timeline::ServerPoll>>,
 }
 
 impl CaseState<'_> {
@@ -304,6 +306,22 @@ pub async fn run_variant(
         .join(&opts.run_id)
         .join(crate::runtime::sanitize(&record.case));
     record.evidence = Vec::new();
+    // The aggregate's folder shows the timeline of the run it speaks for.
+    let chosen = runs
+        .iter()
+        .find(|r| r.outcome == Outcome::Error)
+        .or_else(|| runs.iter().find(|r| r.outcome == Outcome::Reproduced))
+        .or(runs.last())
+        .map(|r| r.evidence_dir.clone());
+    if let Some(from) = chosen {
+        if std::fs::create_dir_all(&record.evidence_dir).is_ok() {
+            for file in [report::timeline::JSON_FILE, report::timeline::SVG_FILE] {
+                if std::fs::copy(from.join(file), record.evidence_dir.join(file)).is_ok() {
+                    record.evidence.push(file.to_string());
+                }
+            }
+        }
+    }
     record.outcome = outcome;
     record.reason = format!("{summary}; this run: {}", record.reason);
     record.repeat = Some(report::RepeatSummary {
@@ -421,6 +439,7 @@ async fn run_once(
         held: HashMap::new(),
         loads: HashMap::new(),
         values: BTreeMap::new(),
+        server_polls: std::sync::Mutex::new(Vec::new()),
     };
 
     // The case's deadline: a step (or a Docker call) that never returns ends the case, named.
@@ -504,6 +523,13 @@ async fn run_once(
         record.harness_error = harness_problem(&reason);
         record.reason = reason;
     }
+    // Before teardown (and while the loads run): HAProxy's log is read again, with Docker's timestamps.
+    record.wall_ms = state.ms();
+    let timeline = super::timeline::build(&state, &evidence, &record).await;
+    if let Ok(json) = serde_json::to_string(&timeline) {
+        state.write_evidence(report::timeline::JSON_FILE, json);
+    }
+    state.write_evidence(report::timeline::SVG_FILE, report::timeline::svg(&timeline));
     // Clients, then backends (their sockets closed before their addresses go), then Docker.
     state.loads.clear();
     for backend in std::mem::take(&mut state.backends) {

@@ -196,7 +196,9 @@ async fn wait_server(
         last_seen,
     };
     let (backend, _) = server.split_once('/').unwrap_or((server, ""));
-    let api = &state.instance(on).map_err(timeout)?.api;
+    let instance = state.instance(on).map_err(timeout)?;
+    let api = &instance.api;
+    let (polls, case_start, name) = (&state.server_polls, state.started, &instance.name);
     crate::wait::poll(within, POLL, move || async move {
         let servers = api
             .show_servers_state(Some(backend))
@@ -207,6 +209,7 @@ async fn wait_server(
             .find(|s| s.id() == server)
             .ok_or_else(|| format!("no server {server} in show servers state"))?;
         let seen = describe_server(s);
+        super::timeline::note_poll(polls, case_start, name, server, s, &seen);
         if server_in_state(s, word) {
             Ok(format!("{seen} after {:?}", started.elapsed()))
         } else {

@@ -266,3 +266,33 @@ fn no_docker_is_one_message_and_exit_3() {
         "{stderr}"
     );
 }
+
+/// `haprepro new` writes a scenario that `haprepro scenarios` accepts as it is, and refuses to
+/// overwrite one.
+#[test]
+fn a_new_scenario_is_accepted_at_once() {
+    let dir = std::env::temp_dir().join(format!("haprepro-new-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_haprepro"))
+            .args(args)
+            .arg("--scenarios-dir")
+            .arg(&dir)
+            .output()
+            .expect("the haprepro binary runs")
+    };
+    let made = run(&["new", "my-bug"]);
+    assert_eq!(made.status.code(), Some(0), "{made:?}");
+    for file in ["scenario.toml", "haproxy.cfg", "README.md"] {
+        assert!(dir.join("my-bug").join(file).is_file(), "{file}");
+    }
+    let listed = run(&["scenarios", "my-bug"]);
+    let stdout = String::from_utf8_lossy(&listed.stdout).to_string();
+    let again = run(&["new", "my-bug"]);
+    let bad = run(&["new", "My Bug"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(listed.status.code(), Some(0), "{listed:?}");
+    assert!(stdout.contains("my-bug: What goes wrong"), "{stdout}");
+    assert_eq!(again.status.code(), Some(2), "an existing folder is kept");
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -81,3 +81,36 @@ async fn dns_flap_keeps_its_capture(#[case] version: &str) {
         record.measures
     );
 }
+
+/// What `haprepro new` writes is a working experiment: it runs and passes as written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_scenario_runs_as_written() {
+    let dir = std::env::temp_dir().join(format!("haprepro-new-run-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let haprepro = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_haprepro"))
+            .args(args)
+            .arg("--scenarios-dir")
+            .arg(&dir)
+            .arg("--results-dir")
+            .arg(crate::support::workspace().join("results"))
+            .output()
+            .expect("the haprepro binary runs")
+    };
+    let made = haprepro(&["new", "fresh"]);
+    assert_eq!(made.status.code(), Some(0), "{made:?}");
+    // The tests' own image check first: `run` would build a missing image too, but silently
+    // under the test harness.
+    let engine = haprepro::runtime::Engine::connect().await.expect("Docker");
+    crate::support::ensure_images(&engine).await;
+    let ran = haprepro(&["run", "fresh", "--version", "3.0.11"]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let stdout = String::from_utf8_lossy(&ran.stdout);
+    assert_eq!(
+        ran.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    assert!(stdout.contains("=> PASS"), "{stdout}");
+}

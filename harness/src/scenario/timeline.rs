@@ -1,0 +1,438 @@
+//! The case's timeline, gathered from its evidence once the steps are over and before the
+//! containers go: the DNS query log, the SYNs, the server states seen by the waits' polls and
+//! in HAProxy's log (read with Docker's timestamps), the clients' requests and sessions, the
+//! steps, and the window each measure counted over. The report draws it
+//! ([`crate::report::timeline`]).
+
+use std::time::{Duration, SystemTime};
+
+use crate::report::timeline::{
+    DnsMark, RequestMark, ServerMark, SessionSpan, StepSpan, SynMark, Timeline, Window,
+};
+use crate::report::CaseRecord;
+
+use super::evidence::Evidence;
+use super::model::{Measure, Step};
+use super::runner::{CaseState, Recorded};
+
+/// A state of a server seen by a wait's poll of `show servers state`.
+#[derive(Debug, Clone)]
+pub(crate) struct ServerPoll {
+    pub at_ms: u64,
+    pub instance: String,
+    pub server: String,
+    pub state: &'static str,
+    pub text: String,
+}
+
+/// Notes what a poll saw, when it differs from the previous poll of the server (a wait polls
+/// every 25 ms; the picture needs the changes, and a run of polls between them). Every poll is
+/// kept as the end of its run, so the bars end where the polling ended.
+pub(crate) fn note_poll(
+    polls: &std::sync::Mutex<Vec<ServerPoll>>,
+    case_start: std::time::Instant,
+    instance: &str,
+    server: &str,
+    seen: &crate::haproxy::ServerState,
+    text: &str,
+) {
+    let word = ["RMAINT", "MAINT", "UP", "DOWN"]
+        .into_iter()
+        .find(|w| super::words::server_in_state(seen, w))
+        .unwrap_or("DOWN");
+    let poll = ServerPoll {
+        at_ms: case_start.elapsed().as_millis() as u64,
+        instance: instance.to_string(),
+        server: server.to_string(),
+        state: word,
+        text: text.to_string(),
+    };
+    let Ok(mut polls) = polls.lock() else {
+        return;
+    };
+    // Of three polls in a row with the same state, the middle one says nothing new.
+    let same = |p: &ServerPoll| p.instance == poll.instance && p.server == poll.server;
+    let mine: Vec<usize> = polls
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| same(p))
+        .map(|(i, _)| i)
+        .collect();
+    if let [.., a, b] = mine[..] {
+        if polls[a].state == poll.state
+            && polls[b].state == poll.state
+            && poll.at_ms - polls[a].at_ms <= 1000
+        {
+            polls[b] = poll;
+            return;
+        }
+    }
+    polls.push(poll);
+}
+
+pub(crate) async fn build(
+    state: &CaseState<'_>,
+    evidence: &Evidence,
+    record: &CaseRecord,
+) -> Timeline {
+    let origin = SystemTime::UNIX_EPOCH + Duration::from_millis(record.started_unix_ms);
+    let ms = |t: SystemTime| {
+        t.duration_since(origin)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    };
+    let several = state.instances.len() > 1;
+    let server_label = |instance: &str, server: &str| {
+        if several {
+            format!("{instance}: {server}")
+        } else {
+            server.to_string()
+        }
+    };
+    let mut t = Timeline {
+        captured: state.scenario.raw.topology.capture.is_some() || !evidence.captures.is_empty(),
+        ..Timeline::default()
+    };
+    t.steps = record
+        .steps
+        .iter()
+        .map(|s| StepSpan {
+            index: s.index,
+            action: s.action.clone(),
+            at_ms: s.at_ms,
+            end_ms: s.at_ms + s.elapsed_ms,
+            ok: s.ok,
+            detail: s.detail.clone(),
+        })
+        .collect();
+    t.dns = evidence
+        .dns
+        .iter()
+        .flat_map(|log| &log.queries)
+        .map(|q| DnsMark {
+            at_ms: ms(q.at),
+            name: q.name.trim_end_matches('.').to_string(),
+            qtype: q.qtype.clone(),
+            answer: q.answer.clone(),
+        })
+        .collect();
+
+    let polls = state
+        .server_polls
+        .lock()
+        .map(|p| p.clone())
+        .unwrap_or_default();
+    t.servers = polls
+        .iter()
+        .map(|p| ServerMark {
+            at_ms: p.at_ms,
+            server: server_label(&p.instance, &p.server),
+            state: p.state.to_string(),
+            from: "poll".into(),
+            text: p.text.clone(),
+        })
+        .collect();
+    let servers: Vec<(String, String)> = {
+        let mut v: Vec<(String, String)> = polls
+            .iter()
+            .map(|p| (p.instance.clone(), p.server.clone()))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    for instance in &state.instances {
+        let Some(container) = &instance.container else {
+            continue;
+        };
+        let Ok(lines) = state.sandbox.engine().logs_timestamped(&container.id).await else {
+            continue;
+        };
+        let mut last: Option<(u64, String)> = None;
+        for (at, line) in lines {
+            // HAProxy says most state changes twice (the log line and a `[WARNING] (pid) :`
+            // copy on stderr): one mark.
+            let text = strip_warning_prefix(&line).to_string();
+            let at_ms = ms(at);
+            if matches!(&last, Some((t0, l)) if *l == text && at_ms.abs_diff(*t0) < 100) {
+                continue;
+            }
+            let named = servers
+                .iter()
+                .filter(|(i, _)| *i == instance.name)
+                .map(|(_, s)| s.as_str())
+                .find(|s| text.contains(&format!("{s} ")) || text.contains(&format!("{s}:")))
+                .map(str::to_string)
+                .or_else(|| server_in_line(&text));
+            if let Some(server) = named {
+                t.servers.push(ServerMark {
+                    at_ms,
+                    server: server_label(&instance.name, &server),
+                    state: state_in_line(&text).to_string(),
+                    from: "log".into(),
+                    text: text.clone(),
+                });
+            }
+            last = Some((at_ms, text));
+        }
+    }
+
+    let role_of = |ip: std::net::IpAddr| {
+        state
+            .ips
+            .iter()
+            .find(|(_, v)| std::net::IpAddr::V4(**v) == ip)
+            .map(|(k, _)| k.clone())
+    };
+    t.syns = evidence
+        .captures
+        .iter()
+        .flat_map(|c| &c.syns)
+        .map(|s| SynMark {
+            at_ms: ms(s.at),
+            to: match role_of(s.dst.ip()) {
+                Some(role) => format!("{role}:{}", s.dst.port()),
+                None => s.dst.to_string(),
+            },
+            port: s.dst.port(),
+        })
+        .collect();
+
+    let steps = state.scenario.steps_of(state.variant);
+    for (name, rec) in &state.records {
+        match rec {
+            Recorded::Http(exchanges) => {
+                let client = steps
+                    .iter()
+                    .find_map(|s| match s.get_ref() {
+                        Step::Http(h) if h.record == *name => Some(format!(
+                            "{} → {}",
+                            h.from
+                                .as_ref()
+                                .map(|f| f.get_ref().as_str())
+                                .unwrap_or("harness"),
+                            h.to.get_ref()
+                        )),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| name.clone());
+                t.requests.extend(exchanges.iter().map(|e| RequestMark {
+                    at_ms: e.at_ms,
+                    end_ms: e.at_ms + e.elapsed_ms,
+                    client: client.clone(),
+                    server: e.server.clone(),
+                    status: e.status,
+                    error: e.error.clone(),
+                }));
+            }
+            Recorded::Sessions(snapshot) => merge_sessions(&mut t.sessions, snapshot),
+            _ => {}
+        }
+    }
+    for load in state.loads.values() {
+        merge_sessions(&mut t.sessions, &load.snapshot());
+    }
+
+    t.end_ms = [
+        record.wall_ms,
+        t.steps.iter().map(|s| s.end_ms).max().unwrap_or(0),
+        t.dns.iter().map(|d| d.at_ms).max().unwrap_or(0),
+        t.syns.iter().map(|s| s.at_ms).max().unwrap_or(0),
+        t.servers.iter().map(|s| s.at_ms).max().unwrap_or(0),
+        t.requests.iter().map(|r| r.end_ms).max().unwrap_or(0),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0)
+    .max(1);
+    t.windows = windows(state, record, t.end_ms);
+    t
+}
+
+/// Sessions by id across snapshots, the latest word on each kept.
+fn merge_sessions(into: &mut Vec<SessionSpan>, snapshot: &crate::load::sessions::Snapshot) {
+    // Snapshots of one load list the same sessions; a later one knows more (closed_ms).
+    let spans: Vec<SessionSpan> = snapshot
+        .sessions
+        .iter()
+        .map(|s| SessionSpan {
+            server: s.server.clone(),
+            opened_ms: s.opened_ms,
+            closed_ms: s.closed_ms,
+            closed_how: s.closed_how.clone(),
+        })
+        .collect();
+    for span in spans {
+        match into.iter_mut().find(|x| {
+            x.opened_ms == span.opened_ms && x.opened_ms.is_some() && x.server == span.server
+        }) {
+            Some(existing) if existing.closed_ms.is_none() => *existing = span,
+            Some(_) => {}
+            None => into.push(span),
+        }
+    }
+}
+
+fn strip_warning_prefix(line: &str) -> &str {
+    // `[WARNING]  (1) : text`, `[NOTICE]   (1) : text`, `[ALERT]    (1) : text`.
+    if line.starts_with('[') {
+        if let Some((_, rest)) = line.split_once(" : ") {
+            return rest;
+        }
+    }
+    line
+}
+
+/// `be/app1` in `Server be/app1 is UP...` or `be/app1: IP changed ...`.
+fn server_in_line(text: &str) -> Option<String> {
+    let word = text
+        .strip_prefix("Server ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .or_else(|| text.split(": ").next().filter(|w| !w.contains(' ')))?;
+    let word = word.trim_end_matches(':');
+    let (backend, server) = word.split_once('/')?;
+    (!backend.is_empty() && !server.is_empty()).then(|| word.to_string())
+}
+
+/// The state a log line puts a server in, as the server lanes colour it.
+fn state_in_line(text: &str) -> &'static str {
+    if text.contains("for maintenance") {
+        if text.contains("DNS") || text.contains("resolution") {
+            "RMAINT"
+        } else {
+            "MAINT"
+        }
+    } else if text.contains(" is UP") || text.contains("UP/READY") {
+        "UP"
+    } else if text.contains(" is DOWN") {
+        "DOWN"
+    } else {
+        "log"
+    }
+}
+
+/// The part of the case each measure counts: the step that recorded what it reads, the
+/// capture for SYNs, the whole case for the DNS and container logs.
+fn windows(state: &CaseState<'_>, record: &CaseRecord, end_ms: u64) -> Vec<Window> {
+    let steps = state.scenario.steps_of(state.variant);
+    let symptom: Vec<&str> = state.variant.reproduced_if.measures().collect();
+    let span_of = |record_name: &str| -> Option<(u64, u64)> {
+        let i = steps
+            .iter()
+            .position(|s| step_record(s.get_ref()) == Some(record_name))?;
+        record
+            .steps
+            .iter()
+            .find(|s| s.index == i + 1)
+            .map(|s| (s.at_ms, s.at_ms + s.elapsed_ms))
+    };
+    let capture_span = || {
+        if state.scenario.raw.topology.capture.is_some() {
+            return (0, end_ms);
+        }
+        let start = steps
+            .iter()
+            .position(|s| matches!(s.get_ref(), Step::Capture(c) if c.from.is_some()));
+        let stop = steps
+            .iter()
+            .position(|s| matches!(s.get_ref(), Step::Capture(c) if c.from.is_none()));
+        let at = |i: Option<usize>, default: u64| {
+            i.and_then(|i| record.steps.iter().find(|s| s.index == i + 1))
+                .map(|s| s.at_ms)
+                .unwrap_or(default)
+        };
+        (at(start, 0), at(stop, end_ms))
+    };
+    state
+        .scenario
+        .measures_of(state.variant)
+        .iter()
+        .map(|(name, m)| {
+            let (span, over) = match m.get_ref() {
+                Measure::Syns(_) => (capture_span(), "the SYNs of the capture".to_string()),
+                Measure::DnsQueries(_) => ((0, end_ms), "the whole DNS query log".to_string()),
+                Measure::LogLines(l) => ((0, end_ms), format!("all of {}'s output", l.role.get_ref())),
+                Measure::InstanceReady(i) => (
+                    steps
+                        .iter()
+                        .position(|s| matches!(s.get_ref(), Step::Start(st) if st.instance.get_ref() == i.get_ref()))
+                        .and_then(|i| record.steps.iter().find(|s| s.index == i + 1))
+                        .map(|s| (s.at_ms, s.at_ms + s.elapsed_ms))
+                        .unwrap_or((0, end_ms)),
+                    format!("the start of {}", i.get_ref()),
+                ),
+                other => match measure_record(other) {
+                    Some(r) => (
+                        span_of(r).unwrap_or((0, end_ms)),
+                        format!("record {r}"),
+                    ),
+                    None => ((0, end_ms), "the case".to_string()),
+                },
+            };
+            Window {
+                measure: name.clone(),
+                value: record.measures.get(name).copied(),
+                from_ms: span.0,
+                to_ms: span.1.max(span.0),
+                over,
+                symptom: symptom.contains(&name.as_str()),
+            }
+        })
+        .collect()
+}
+
+/// The record a measure reads, for those that read one.
+fn measure_record(m: &Measure) -> Option<&str> {
+    Some(match m {
+        Measure::Responses(r) => &r.record,
+        Measure::VersionMatchesImage(r) => r,
+        Measure::ServersWith(f) => &f.record,
+        Measure::AnswerLines(a) => &a.record,
+        Measure::TableEntries(t) => &t.record,
+        Measure::Unix(u) => &u.record,
+        Measure::Sessions(s) => &s.record,
+        Measure::Streams(s) => &s.record,
+        _ => return None,
+    })
+}
+
+/// The record a step writes, for those that write one.
+fn step_record(step: &Step) -> Option<&str> {
+    match step {
+        Step::Api(a) => a.record.as_deref(),
+        Step::Http(h) => Some(&h.record),
+        Step::Sessions(s) => Some(&s.record),
+        Step::Snapshot(s) => Some(&s.record),
+        Step::Unix(u) => u.record.as_deref(),
+        Step::Exec(e) => e.record.as_deref(),
+        Step::Removable(r) => Some(&r.record),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_name_their_server_and_state() {
+        let down = "Server be/app1 is going DOWN for maintenance (DNS NX status). 0 active";
+        assert_eq!(server_in_line(down).as_deref(), Some("be/app1"));
+        assert_eq!(state_in_line(down), "RMAINT");
+        let ip = "be/app1: IP changed from '(none)' to '10.213.50.11' by 'dns/ns1'.";
+        assert_eq!(server_in_line(ip).as_deref(), Some("be/app1"));
+        assert_eq!(state_in_line(ip), "log");
+        assert_eq!(
+            state_in_line("Server be/app1 ('app.svc.test') is UP/READY (resolves again)."),
+            "UP"
+        );
+        assert_eq!(
+            server_in_line("backend 'be' has no server available!"),
+            None
+        );
+        assert_eq!(
+            strip_warning_prefix("[WARNING]  (1) : Server be/s1 is DOWN"),
+            "Server be/s1 is DOWN"
+        );
+    }
+}
