@@ -301,6 +301,11 @@ fn merge_reads_every_case_json_and_points_evidence_at_where_it_lies() {
     }
     // A matrix.json beside the cases is not read twice.
     std::fs::write(dirs[0].join("matrix.json"), "[]").unwrap();
+    // Nor is a racy case's run (`case#k`), which its case's record sums up.
+    let mut round = record("smoke", "3.0.11", Outcome::Reproduced, Verdict::Fail);
+    round.case = "smoke@3.0.11#2".into();
+    round.evidence_dir = dirs[0].join("run").join("smoke-3.0.11-2");
+    write_case(&round).unwrap();
     let merged = merge::collect(&dirs).unwrap();
     assert_eq!(merged.len(), 4);
     assert!(merged

@@ -79,6 +79,10 @@ pub struct ServerMark {
     pub state: String,
     /// `poll` or `log`.
     pub from: String,
+    /// For polls: the last poll of the run of polls that saw this same state (a wait polls
+    /// every 25 ms; the run is kept as its first and last poll).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_ms: Option<u64>,
     /// What was seen (the poll's fields, the log line).
     pub text: String,
 }
@@ -108,6 +112,11 @@ pub struct RequestMark {
 /// A long-lived client session: which server it reached, and when and how it ended.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionSpan {
+    /// The load it belongs to (the `sessions` step's record) and its number in it.
+    #[serde(default)]
+    pub load: String,
+    #[serde(default)]
+    pub id: u32,
     pub server: Option<String>,
     pub opened_ms: Option<u64>,
     pub closed_ms: Option<u64>,
@@ -142,11 +151,12 @@ struct Canvas {
     out: String,
     y: f64,
     end_ms: f64,
+    axis: Axis,
 }
 
 impl Canvas {
     fn x(&self, ms: f64) -> f64 {
-        LEFT + (ms.clamp(0.0, self.end_ms) / self.end_ms) * (WIDTH - LEFT - RIGHT)
+        self.axis.x(ms.clamp(0.0, self.end_ms))
     }
 
     fn section(&mut self, title: &str) {
@@ -170,7 +180,7 @@ impl Canvas {
             WIDTH - LEFT - RIGHT,
             LEFT - 6.0,
             top + LANE - 4.0,
-            esc(&clip(label, 30))
+            esc(&clip(label, 32))
         );
         self.y += LANE + GAP;
         top
@@ -187,11 +197,97 @@ pub fn svg_inline(t: &Timeline) -> String {
     draw(t, false)
 }
 
+/// The time axis: linear where things happen, with the long quiet stretches (HAProxy's setup,
+/// a wait for a timer) shortened to a fixed width and marked as breaks, so that a burst of
+/// requests after a two-second wait is not a few pixels wide.
+struct Axis {
+    /// `(ms, shown)`: real time and its position on the drawn axis, both increasing.
+    points: Vec<(f64, f64)>,
+    /// The shortened stretches: `(from_ms, to_ms)`.
+    breaks: Vec<(f64, f64)>,
+    shown_end: f64,
+}
+
+impl Axis {
+    fn new(t: &Timeline, end_ms: f64) -> Axis {
+        let mut instants = vec![0.0, end_ms];
+        let mut add = |ms: u64| instants.push(ms as f64);
+        for s in &t.steps {
+            add(s.at_ms);
+            add(s.end_ms);
+        }
+        t.dns.iter().for_each(|d| add(d.at_ms));
+        for s in &t.servers {
+            add(s.at_ms);
+            add(s.until_ms.unwrap_or(s.at_ms));
+        }
+        t.syns.iter().for_each(|s| add(s.at_ms));
+        for r in &t.requests {
+            add(r.at_ms);
+            add(r.end_ms);
+        }
+        for s in &t.sessions {
+            s.opened_ms
+                .into_iter()
+                .chain(s.closed_ms)
+                .for_each(&mut add);
+        }
+        instants.retain(|ms| *ms <= end_ms);
+        instants.sort_by(f64::total_cmp);
+        instants.dedup();
+        // A quiet stretch longer than a tenth of the case (and than 250 ms) is drawn as wide as
+        // 3% of the case.
+        let quiet = (end_ms / 10.0).max(250.0);
+        let shortened = (end_ms * 0.03).max(20.0);
+        let mut points = vec![(0.0, 0.0)];
+        let mut breaks = Vec::new();
+        let mut shown = 0.0;
+        for pair in instants.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let d = b - a;
+            if d > quiet {
+                shown += shortened;
+                breaks.push((a, b));
+            } else {
+                shown += d;
+            }
+            points.push((b, shown));
+        }
+        Axis {
+            points,
+            breaks,
+            shown_end: shown.max(1.0),
+        }
+    }
+
+    fn shown(&self, ms: f64) -> f64 {
+        let i = self.points.partition_point(|(t, _)| *t <= ms);
+        match (
+            i.checked_sub(1).map(|j| self.points[j]),
+            self.points.get(i).copied(),
+        ) {
+            (Some((t0, s0)), Some((t1, s1))) if t1 > t0 => s0 + (ms - t0) / (t1 - t0) * (s1 - s0),
+            (Some((_, s0)), _) => s0,
+            (None, _) => 0.0,
+        }
+    }
+
+    fn x(&self, ms: f64) -> f64 {
+        LEFT + self.shown(ms) / self.shown_end * (WIDTH - LEFT - RIGHT)
+    }
+
+    fn in_break(&self, ms: f64) -> bool {
+        self.breaks.iter().any(|(a, b)| ms > *a && ms < *b)
+    }
+}
+
 fn draw(t: &Timeline, with_style: bool) -> String {
+    let end_ms = (t.end_ms.max(1)) as f64;
     let mut c = Canvas {
         out: String::new(),
         y: 24.0,
-        end_ms: (t.end_ms.max(1)) as f64,
+        end_ms,
+        axis: Axis::new(t, end_ms),
     };
     steps_lane(&mut c, t);
     dns_lanes(&mut c, t);
@@ -224,8 +320,10 @@ const SVG_RULES: &[(&str, &str)] = &[
     (".lbl", "text-anchor:end;fill:#333"),
     (".lbl.bad", "fill:#c0262d;font-weight:bold"),
     (".ax", "stroke:#d5d8dc;stroke-width:1"),
+    (".brk", "fill:#e9ebee;fill-opacity:.7"),
     (".axt", "fill:#666;font-size:10px;text-anchor:middle"),
     (".st", "fill:#8a94a6"),
+    (".st.even", "fill:#aab2c0"),
     (".st.err", "fill:#c0262d"),
     (".stt", "fill:#fff;font-size:9px"),
     (".ok", "fill:#3f9b4f"),
@@ -257,18 +355,37 @@ pub fn css() -> String {
 }
 
 fn axis(out: &mut String, c: &Canvas, height: f64) {
-    let step = nice_step(c.end_ms);
+    let step = nice_step(c.axis.shown_end);
     let mut ms = 0.0;
+    let mut last_x = f64::NEG_INFINITY;
     while ms <= c.end_ms + 0.5 {
         let x = c.x(ms);
+        if !c.axis.in_break(ms) && x - last_x >= 34.0 {
+            let _ = write!(
+                out,
+                "<line x1=\"{x:.1}\" y1=\"14\" x2=\"{x:.1}\" y2=\"{:.0}\" class=\"ax\"/>\
+                 <text x=\"{x:.1}\" y=\"11\" class=\"axt\">{}</text>",
+                height - 4.0,
+                seconds(ms)
+            );
+            last_x = x;
+        }
+        ms += step;
+    }
+    // Each shortened stretch: hatched across the lanes, its real length on the axis.
+    for (a, b) in &c.axis.breaks {
+        let (x1, x2) = (c.x(*a), c.x(*b));
         let _ = write!(
             out,
-            "<line x1=\"{x:.1}\" y1=\"14\" x2=\"{x:.1}\" y2=\"{:.0}\" class=\"ax\"/>\
-             <text x=\"{x:.1}\" y=\"11\" class=\"axt\">{}</text>",
-            height - 4.0,
-            seconds(ms)
+            "<rect x=\"{x1:.1}\" y=\"14\" width=\"{:.1}\" height=\"{:.0}\" class=\"brk\">\
+             <title>{} with nothing to show, shortened</title></rect>\
+             <text x=\"{:.1}\" y=\"22\" class=\"axt\">≈{}</text>",
+            x2 - x1,
+            height - 18.0,
+            seconds(b - a),
+            (x1 + x2) / 2.0,
+            seconds((b - a).round())
         );
-        ms += step;
     }
 }
 
@@ -359,11 +476,17 @@ fn steps_lane(c: &mut Canvas, t: &Timeline) {
         let w = (x2 - x1).max(2.0);
         let _ = write!(
             c.out,
-            "<rect x=\"{x1:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.1}\" class=\"st{}\">\
-             <title>#{} {} ({} to {}){}: {}</title></rect>",
+            "<rect x=\"{x1:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"{:.1}\" class=\"st{}\" \
+             stroke=\"#fff\" stroke-width=\"1\"><title>#{} {} ({} to {}){}: {}</title></rect>",
             top + 1.0,
             LANE - 2.0,
-            if s.ok { "" } else { " err" },
+            if !s.ok {
+                " err"
+            } else if s.index % 2 == 0 {
+                " even"
+            } else {
+                ""
+            },
             s.index,
             esc(&s.action),
             at(s.at_ms),
@@ -456,38 +579,28 @@ fn server_lanes(c: &mut Canvas, t: &Timeline) {
             .filter(|s| s.server == server && s.from == "poll")
             .collect();
         polls.sort_by_key(|p| p.at_ms);
-        // A poll's state holds until the next poll of a continuous run of polls (at most a
-        // second apart); alone, it is a short bar.
-        let mut i = 0;
-        while i < polls.len() {
-            let p = polls[i];
-            let mut j = i;
-            while j + 1 < polls.len()
-                && polls[j + 1].state == p.state
-                && polls[j + 1].at_ms - polls[j].at_ms <= 1000
-            {
-                j += 1;
-            }
-            let end = match polls.get(j + 1) {
-                Some(next) if next.at_ms - polls[j].at_ms <= 1000 => next.at_ms,
-                _ => polls[j].at_ms + 25,
+        // A run of polls is a bar; a bar reaches the next run when the polling went on
+        // (the next poll came within 100 ms), so a change of state shows as where it happened.
+        for (i, p) in polls.iter().enumerate() {
+            let until = p.until_ms.unwrap_or(p.at_ms);
+            let end = match polls.get(i + 1) {
+                Some(next) if next.at_ms.saturating_sub(until) <= 100 => next.at_ms,
+                _ => until.max(p.at_ms + 25),
             };
             let (x1, x2) = (c.x(p.at_ms as f64), c.x(end as f64));
             let _ = write!(
                 c.out,
                 "<rect x=\"{x1:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" class=\"{}\">\
-                 <title>{} to {}: {} ({} poll(s)): {}</title></rect>",
+                 <title>{} to {}: {} (polled): {}</title></rect>",
                 top + 4.0,
                 (x2 - x1).max(2.0),
                 LANE - 8.0,
                 state_class(&p.state),
                 at(p.at_ms),
-                at(end),
+                at(until),
                 esc(&p.state),
-                j - i + 1,
                 esc(&p.text)
             );
-            i = j + 1;
         }
         let mut logs = Thin::new();
         for l in t
@@ -687,10 +800,7 @@ fn session_lanes(c: &mut Canvas, t: &Timeline, colour: &dyn Fn(&str) -> &'static
         events.sort();
         let closed = of.iter().filter(|s| s.closed_ms.is_some()).count();
         let name = server.unwrap_or("no server");
-        let top = c.lane(
-            &format!("sessions on {name} ({}, {closed} closed)", of.len()),
-            "",
-        );
+        let top = c.lane(&format!("{name}: {} ({closed} closed)", of.len()), "");
         let mut open = 0i64;
         let max = events
             .iter()
@@ -751,25 +861,29 @@ fn window_lanes(c: &mut Canvas, t: &Timeline) {
         let width = (x2 - x1).max(2.0);
         let sym = if w.symptom { " sym" } else { "" };
         let value = w.value.map(|v| format!(" = {v}")).unwrap_or_default();
+        // The value beside the bar where there is room, else inside it, else before it.
+        let (label_x, anchor) = if x2 + 60.0 < WIDTH {
+            (x2 + 4.0, "start")
+        } else if width > 60.0 {
+            (x1 + 4.0, "start")
+        } else {
+            (x1 - 4.0, "end")
+        };
         let _ = write!(
             c.out,
             "<rect x=\"{x1:.1}\" y=\"{:.1}\" width=\"{width:.1}\" height=\"{:.1}\" \
              class=\"win{sym}\"><title>{}{value}: {} from {} to {}</title></rect>\
-             <text x=\"{:.1}\" y=\"{:.1}\" class=\"wt\">{}{}</text>",
+             <text x=\"{:.1}\" y=\"{:.1}\" class=\"wt\" text-anchor=\"{}\">{}</text>",
             top + 2.0,
             LANE - 4.0,
             esc(&w.measure),
             esc(&w.over),
             at(w.from_ms),
             at(w.to_ms),
-            if x2 + 160.0 < WIDTH {
-                x2 + 4.0
-            } else {
-                (x1 - 4.0).max(LEFT)
-            },
+            label_x,
             top + LANE - 4.0,
-            esc(&value.trim_start_matches(' ').to_string()),
-            if x2 + 160.0 < WIDTH { "" } else { "" }
+            anchor,
+            esc(value.trim_start_matches(' '))
         );
         if w.symptom && width < WIDTH - LEFT - RIGHT - 1.0 {
             let _ = write!(
@@ -817,6 +931,7 @@ mod tests {
                     server: "be/app1".into(),
                     state: "UP".into(),
                     from: "poll".into(),
+                    until_ms: Some(1200),
                     text: "op=Running".into(),
                 },
                 ServerMark {
@@ -824,6 +939,7 @@ mod tests {
                     server: "be/app1".into(),
                     state: "RMAINT".into(),
                     from: "log".into(),
+                    until_ms: None,
                     text: "Server be/app1 is going DOWN for maintenance (DNS NX status)".into(),
                 },
             ],
@@ -844,6 +960,8 @@ mod tests {
                 error: None,
             }],
             sessions: vec![SessionSpan {
+                load: "load".into(),
+                id: 0,
                 server: Some("s1".into()),
                 opened_ms: Some(100),
                 closed_ms: Some(2500),
@@ -872,7 +990,7 @@ mod tests {
             "→ web1:8000",
             "→ port 0 (1)",
             "c1 requests",
-            "sessions on s1 (1, 1 closed)",
+            "s1: 1 (1 closed)",
             "syn_to_port_zero",
         ] {
             assert!(svg.contains(lane), "{lane}");

@@ -19,15 +19,17 @@ use super::runner::{CaseState, Recorded};
 #[derive(Debug, Clone)]
 pub(crate) struct ServerPoll {
     pub at_ms: u64,
+    /// The last poll of the run that saw this state.
+    pub until_ms: u64,
     pub instance: String,
     pub server: String,
     pub state: &'static str,
     pub text: String,
 }
 
-/// Notes what a poll saw, when it differs from the previous poll of the server (a wait polls
-/// every 25 ms; the picture needs the changes, and a run of polls between them). Every poll is
-/// kept as the end of its run, so the bars end where the polling ended.
+/// Notes what a poll saw: a wait polls every 25 ms, and the picture needs runs of the same
+/// state (first and last poll), so a poll that continues a run (same state, within 100 ms of
+/// its last poll) extends it.
 pub(crate) fn note_poll(
     polls: &std::sync::Mutex<Vec<ServerPoll>>,
     case_start: std::time::Instant,
@@ -40,34 +42,29 @@ pub(crate) fn note_poll(
         .into_iter()
         .find(|w| super::words::server_in_state(seen, w))
         .unwrap_or("DOWN");
-    let poll = ServerPoll {
-        at_ms: case_start.elapsed().as_millis() as u64,
+    let at_ms = case_start.elapsed().as_millis() as u64;
+    let Ok(mut polls) = polls.lock() else {
+        return;
+    };
+    let last = polls
+        .iter_mut()
+        .rev()
+        .find(|p| p.instance == instance && p.server == server);
+    if let Some(run) = last {
+        if run.state == word && at_ms.saturating_sub(run.until_ms) <= 100 {
+            run.until_ms = at_ms;
+            run.text = text.to_string();
+            return;
+        }
+    }
+    polls.push(ServerPoll {
+        at_ms,
+        until_ms: at_ms,
         instance: instance.to_string(),
         server: server.to_string(),
         state: word,
         text: text.to_string(),
-    };
-    let Ok(mut polls) = polls.lock() else {
-        return;
-    };
-    // Of three polls in a row with the same state, the middle one says nothing new.
-    let same = |p: &ServerPoll| p.instance == poll.instance && p.server == poll.server;
-    let mine: Vec<usize> = polls
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| same(p))
-        .map(|(i, _)| i)
-        .collect();
-    if let [.., a, b] = mine[..] {
-        if polls[a].state == poll.state
-            && polls[b].state == poll.state
-            && poll.at_ms - polls[a].at_ms <= 1000
-        {
-            polls[b] = poll;
-            return;
-        }
-    }
-    polls.push(poll);
+    });
 }
 
 pub(crate) async fn build(
@@ -129,18 +126,10 @@ pub(crate) async fn build(
             server: server_label(&p.instance, &p.server),
             state: p.state.to_string(),
             from: "poll".into(),
+            until_ms: Some(p.until_ms),
             text: p.text.clone(),
         })
         .collect();
-    let servers: Vec<(String, String)> = {
-        let mut v: Vec<(String, String)> = polls
-            .iter()
-            .map(|p| (p.instance.clone(), p.server.clone()))
-            .collect();
-        v.sort();
-        v.dedup();
-        v
-    };
     for instance in &state.instances {
         let Some(container) = &instance.container else {
             continue;
@@ -157,19 +146,15 @@ pub(crate) async fn build(
             if matches!(&last, Some((t0, l)) if *l == text && at_ms.abs_diff(*t0) < 100) {
                 continue;
             }
-            let named = servers
-                .iter()
-                .filter(|(i, _)| *i == instance.name)
-                .map(|(_, s)| s.as_str())
-                .find(|s| text.contains(&format!("{s} ")) || text.contains(&format!("{s}:")))
-                .map(str::to_string)
-                .or_else(|| server_in_line(&text));
-            if let Some(server) = named {
+            // Only lines about a server (`Server be/s1 ...`, `be/s1: ...`), not the traffic
+            // log lines that name the server a request went to.
+            if let Some(server) = server_in_line(&text) {
                 t.servers.push(ServerMark {
                     at_ms,
                     server: server_label(&instance.name, &server),
                     state: state_in_line(&text).to_string(),
                     from: "log".into(),
+                    until_ms: None,
                     text: text.clone(),
                 });
             }
@@ -225,12 +210,22 @@ pub(crate) async fn build(
                     error: e.error.clone(),
                 }));
             }
-            Recorded::Sessions(snapshot) => merge_sessions(&mut t.sessions, snapshot),
+            Recorded::Sessions(snapshot) => {
+                // A snapshot's record names the load it was taken `of`.
+                let load = steps
+                    .iter()
+                    .find_map(|s| match s.get_ref() {
+                        Step::Snapshot(sn) if sn.record == *name => Some(sn.of.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| name.clone());
+                merge_sessions(&mut t.sessions, &load, snapshot)
+            }
             _ => {}
         }
     }
-    for load in state.loads.values() {
-        merge_sessions(&mut t.sessions, &load.snapshot());
+    for (name, load) in &state.loads {
+        merge_sessions(&mut t.sessions, name, &load.snapshot());
     }
 
     t.end_ms = [
@@ -249,23 +244,23 @@ pub(crate) async fn build(
     t
 }
 
-/// Sessions by id across snapshots, the latest word on each kept.
-fn merge_sessions(into: &mut Vec<SessionSpan>, snapshot: &crate::load::sessions::Snapshot) {
-    // Snapshots of one load list the same sessions; a later one knows more (closed_ms).
-    let spans: Vec<SessionSpan> = snapshot
-        .sessions
-        .iter()
-        .map(|s| SessionSpan {
+/// Sessions of a load by id across its snapshots, the latest word on each kept: snapshots
+/// list the same sessions, and a later one knows more (the server, when it closed).
+fn merge_sessions(
+    into: &mut Vec<SessionSpan>,
+    load: &str,
+    snapshot: &crate::load::sessions::Snapshot,
+) {
+    for s in &snapshot.sessions {
+        let span = SessionSpan {
+            load: load.to_string(),
+            id: s.id,
             server: s.server.clone(),
             opened_ms: s.opened_ms,
             closed_ms: s.closed_ms,
             closed_how: s.closed_how.clone(),
-        })
-        .collect();
-    for span in spans {
-        match into.iter_mut().find(|x| {
-            x.opened_ms == span.opened_ms && x.opened_ms.is_some() && x.server == span.server
-        }) {
+        };
+        match into.iter_mut().find(|x| x.load == load && x.id == s.id) {
             Some(existing) if existing.closed_ms.is_none() => *existing = span,
             Some(_) => {}
             None => into.push(span),
