@@ -128,8 +128,8 @@ syn_to_port_zero = { syns = { from = "haproxy", dst_port = 0 } }
 checks_after = { syns = { from = "haproxy", to = "web1", dst_port = 8000 } }
 "#;
 
-const HAPROXY_CFG: &str = r#"# The template: HAProxy's syntax with {{ placeholders }} ({{ web1.ip }}, {{ web1.port }},
-# {{ dns.addr }}, {{ api.port }}, {{ vars.NAME }}), using the names of scenario.toml.
+const HAPROXY_CFG: &str = r#"# The template: HAProxy's syntax with placeholders in double braces (web1.ip, web1.port,
+# dns.addr, api.port, vars.NAME), using the names of scenario.toml.
 global
     # HAProxy's log is evidence: to stdout, where the harness reads it.
     log stdout format raw local0
