@@ -8,7 +8,6 @@
 //! `flock` on a file in the images work folder, and whoever gets it next lists again and finds
 //! the images built.
 
-use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use super::catalog::{Catalog, Suite};
@@ -94,7 +93,8 @@ pub async fn ensure(
             ..Ensured::default()
         });
     }
-    let _lock = BuildLock::acquire().await?;
+    // An exclusive lock on `<images work folder>/build.lock`, released when dropped.
+    let _lock = super::build_lock::acquire(super::work_dir().join("build.lock"), &|_| {}).await?;
     // Another process (or test) may have built them while this one waited for the lock.
     let built = list_built(engine).await?;
     let wanted = &with_base_suite(&built);
@@ -139,39 +139,6 @@ fn wanted_suite(catalog: &Catalog, wanted: &[String], suite: &str) -> bool {
     wanted
         .iter()
         .any(|w| catalog.find(w).map(|s| s.name.as_str()) == Some(suite) || w == suite)
-}
-
-/// An exclusive `flock` on `<images work folder>/build.lock`, released when dropped (and by
-/// the kernel if the process dies, so a crashed build never blocks the next one).
-struct BuildLock {
-    _file: std::fs::File,
-}
-
-impl BuildLock {
-    async fn acquire() -> Result<BuildLock, ImageError> {
-        let dir = super::work_dir();
-        let path = dir.join("build.lock");
-        tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| ImageError::Io(format!("create {}", dir.display()), e))?;
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)
-                .map_err(|e| ImageError::Io(format!("open {}", path.display()), e))?;
-            // SAFETY: flock on a file descriptor this function owns; blocks until granted.
-            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-                return Err(ImageError::Io(
-                    format!("lock {}", path.display()),
-                    std::io::Error::last_os_error(),
-                ));
-            }
-            Ok(BuildLock { _file: file })
-        })
-        .await
-        .map_err(|e| ImageError::Io("wait for the build lock".into(), std::io::Error::other(e)))?
-    }
 }
 
 #[cfg(test)]

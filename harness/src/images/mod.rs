@@ -7,6 +7,7 @@
 //! plus patches) in an offline builder container ([`source`]). Whatever the source, the version
 //! a case reports is read from `haproxy -v` inside the image, never from a tag.
 
+mod build_lock;
 mod catalog;
 mod debian;
 mod ensure;

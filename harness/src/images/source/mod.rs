@@ -14,7 +14,6 @@ mod builder;
 mod debian_src;
 pub mod git;
 mod http;
-mod lock;
 mod profile;
 
 use std::path::{Path, PathBuf};
@@ -482,7 +481,7 @@ async fn build_or_find(
     if find_only {
         return Ok(lookup().await?.map(|labels| found(&labels)));
     }
-    let _lock = lock::acquire(builds_dir().join("build.lock"), &|path| {
+    let _lock = super::build_lock::acquire(builds_dir().join("build.lock"), &|path| {
         event(
             "waiting",
             format!("another source build holds {}", path.display()),

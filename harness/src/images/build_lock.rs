@@ -1,12 +1,13 @@
-//! One source build at a time on a machine, across processes: a build takes every core, two at
-//! once only slow each other down, and a second request for the same tree must wait for the
-//! first and then find its image instead of building it again. An advisory `flock` on a file
-//! of the cache directory; the kernel releases it when the process dies.
+//! One build at a time on a machine, across processes: a build takes every core, two at once
+//! only slow each other down, and a second request for the same image must wait for the first
+//! and then find its image instead of building it again. Catalog builds and source builds each
+//! hold their own lock file. An advisory `flock` on a file of the cache directory; the kernel
+//! releases it when the process dies, so a crashed build never blocks the next one.
 
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
-use super::super::ImageError;
+use super::ImageError;
 
 /// Held while building; dropping it releases the lock.
 pub struct BuildLock {
