@@ -19,9 +19,31 @@ pub enum ImagesCommand {
         #[arg(long)]
         force: bool,
     },
+    /// The nightly's columns, one CI job each: the catalog's Debian suites, the official
+    /// images and the source build of images/nightly.toml, with the `haprepro matrix`
+    /// arguments of each (no Docker needed).
+    Catalog(CatalogArgs),
+}
+
+#[derive(clap::Args)]
+pub struct CatalogArgs {
+    /// Print JSON (an array of entries: id, kind, name, label, version, matrix_args, ...), for
+    /// CI to make one job per entry.
+    #[arg(long)]
+    json: bool,
+    /// A nightly list other than the one shipped (images/nightly.toml, compiled in).
+    #[arg(long, value_name = "FILE")]
+    nightly: Option<std::path::PathBuf>,
+    /// A clone of the source entry's repository: its ref (`newest-tag`: the newest v* tag) is
+    /// resolved there and the entry gets `--src DIR --versions TAG` as its arguments.
+    #[arg(long, value_name = "DIR")]
+    src: Option<String>,
 }
 
 pub async fn run(cmd: ImagesCommand) -> i32 {
+    if let ImagesCommand::Catalog(args) = &cmd {
+        return catalog(args).await;
+    }
     let engine = match engine().await {
         Ok(e) => e,
         Err(code) => return code,
@@ -29,7 +51,72 @@ pub async fn run(cmd: ImagesCommand) -> i32 {
     match cmd {
         ImagesCommand::List => list(&engine).await,
         ImagesCommand::Build { versions, force } => build(&engine, &versions, force).await,
+        ImagesCommand::Catalog(args) => catalog(&args).await,
     }
+}
+
+/// `images catalog`: the nightly's plan, checked (an unknown branch is an error at its line,
+/// exit 2), as a table or as JSON.
+async fn catalog(args: &CatalogArgs) -> i32 {
+    let nightly = match &args.nightly {
+        Some(path) => images::Nightly::read(path),
+        None => Ok(images::Nightly::builtin()),
+    };
+    let nightly = match nightly {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("error: {e}\n  Nothing was started.");
+            return exit::USAGE;
+        }
+    };
+    let mut source_ref = None;
+    if let (Some(dir), Some(source)) = (&args.src, &nightly.source) {
+        let path = images::source::git::expand_home(dir);
+        match images::nightly::resolve_source_ref(source, &path).await {
+            Ok(r) => source_ref = Some(r),
+            Err(e) => {
+                report_error(&e);
+                return if e.is_bad_input() {
+                    exit::USAGE
+                } else {
+                    exit::HARNESS
+                };
+            }
+        }
+    }
+    let entries = images::nightly::plan(
+        &Catalog::builtin(),
+        &nightly,
+        args.src.as_deref(),
+        source_ref.as_deref(),
+    );
+    if args.json {
+        match serde_json::to_string_pretty(&entries) {
+            Ok(json) => println!("{json}"),
+            Err(e) => {
+                eprintln!("error: cannot write the plan as JSON: {e}");
+                return exit::HARNESS;
+            }
+        }
+        return exit::OK;
+    }
+    println!(
+        "{:<22} {:<9} {:<44} haprepro matrix ...",
+        "id", "kind", "column"
+    );
+    for e in &entries {
+        let kind = serde_json::to_value(e.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let args = e
+            .matrix_args
+            .as_ref()
+            .map(|a| a.join(" "))
+            .unwrap_or_else(|| "(give --src CLONE to resolve the ref)".into());
+        println!("{:<20} {kind:<9} {:<50} {args}", e.id, e.label);
+    }
+    exit::OK
 }
 
 async fn list(engine: &haprepro::runtime::Engine) -> i32 {

@@ -32,6 +32,11 @@ pub struct MatrixArgs {
     /// catalog version by default. Images that are missing are built first.
     #[arg(long, value_delimiter = ',')]
     versions: Option<Vec<String>>,
+    /// Official `haproxy:<TAG>` images (comma-separated: `3.2,latest`), a column each, beside
+    /// the --versions columns (alone when --versions is not given). An image already on this
+    /// machine is used as it is; a missing one is pulled from the registry first.
+    #[arg(long, value_delimiter = ',', value_name = "TAG")]
+    official: Option<Vec<String>>,
     /// Cases run at once. Each case has its own network, /24 and DNS server, so cases do not
     /// compete for a host resource and none needs to be serialised.
     #[arg(long, default_value_t = 2)]
@@ -182,13 +187,21 @@ pub async fn run(args: MatrixArgs) -> i32 {
         eprintln!("error: --jobs and --repeat must be at least 1");
         return exit::USAGE;
     }
-    let (names, versions) = match (
+    let (names, versions, official) = match (
         given_list(&args.scenarios, "--scenarios"),
         given_list(&args.versions, "--versions"),
+        given_list(&args.official, "--official"),
     ) {
-        (Ok(s), Ok(v)) => (s, v),
-        (Err(code), _) | (_, Err(code)) => return code,
+        (Ok(s), Ok(v), Ok(o)) => (s, v, o.unwrap_or_default()),
+        (Err(code), _, _) | (_, Err(code), _) | (_, _, Err(code)) => return code,
     };
+    if let Some(bad) = official.iter().find(|t| !is_docker_tag(t)) {
+        eprintln!(
+            "error: --official {bad:?} is not an image tag (letters, digits, `_`, `.`, `-`; \
+             at most 128): give the tag of haproxy:<TAG>, as `3.2` or `latest`"
+        );
+        return exit::USAGE;
+    }
     let versions = match versions.map(|v| expand_ranges(&v)).transpose() {
         Ok(v) => v,
         Err(code) => return code,
@@ -230,6 +243,13 @@ pub async fn run(args: MatrixArgs) -> i32 {
                 versions.get_or_insert_with(Vec::new).push(src.clone());
                 sources.push((src.clone(), ImageSource::Source(Box::new(spec))));
             }
+        }
+    }
+    for tag in &official {
+        let name = format!("haproxy:{tag}");
+        if !sources.iter().any(|(n, _)| *n == name) {
+            versions.get_or_insert_with(Vec::new).push(name.clone());
+            sources.push((name, ImageSource::Official(tag.clone())));
         }
     }
     for (_, source) in &sources {
@@ -279,11 +299,26 @@ pub async fn run(args: MatrixArgs) -> i32 {
     needed.sort();
     needed.dedup();
     let images_started = Instant::now();
+    let mut resolved: Vec<(String, ResolvedImage)> = Vec::new();
+    // Official images first: one that is missing and cannot be pulled (no registry) stops the
+    // run before anything is built.
+    for (_, v) in &cases {
+        let Some((_, source @ ImageSource::Official(_))) = sources.iter().find(|(n, _)| n == v)
+        else {
+            continue;
+        };
+        if resolved.iter().any(|(w, _)| w == v) {
+            continue;
+        }
+        match super::resolve_image(&engine, source).await {
+            Ok(image) => resolved.push((v.clone(), image)),
+            Err(code) => return code,
+        }
+    }
     let built = match super::images::ensure(&engine, &needed).await {
         Ok(ensured) => ensured.built.len(),
         Err(code) => return code,
     };
-    let mut resolved: Vec<(String, ResolvedImage)> = Vec::new();
     for (_, v) in &cases {
         if resolved.iter().any(|(w, _)| w == v) {
             continue;
@@ -345,6 +380,7 @@ pub async fn run(args: MatrixArgs) -> i32 {
         return harness_stop(stopped, records.len(), expected_runs);
     }
     let run_dir = args.case.results_dir.join(&run_id);
+    let report_started = Instant::now();
     match report::write_all(&run_dir, &records) {
         Ok(_) => {}
         Err(e) => eprintln!(
@@ -352,10 +388,11 @@ pub async fn run(args: MatrixArgs) -> i32 {
             run_dir.display()
         ),
     }
+    let report_ms = report_started.elapsed().as_millis();
     println!("\n{}", report::matrix::markdown(&records));
     let (passed, total) = report::passed_cells(&records);
     println!(
-        "{passed} passed, {} not passing  ({:.1}s; results in {}: matrix.html, matrix.md, junit.xml)",
+        "{passed} passed, {} not passing  ({:.1}s; results in {}: matrix.html, matrix.md, junit.xml; images ready in {images_ms} ms, {built} built; reports written in {report_ms} ms)",
         total - passed,
         started.elapsed().as_secs_f64(),
         run_dir.display()
@@ -365,6 +402,16 @@ pub async fn run(args: MatrixArgs) -> i32 {
     } else {
         exit::FAILED
     }
+}
+
+/// Docker's tag grammar: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+fn is_docker_tag(tag: &str) -> bool {
+    let mut chars = tag.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        && tag.len() <= 128
 }
 
 /// The one message of a run stopped by a harness problem: what is wrong and what to do.
@@ -680,6 +727,16 @@ mod tests {
         assert!("1/0".parse::<Shard>().is_err());
         assert!("2".parse::<Shard>().unwrap_err().contains("not K/N"));
         assert!("a/2".parse::<Shard>().unwrap_err().contains("whole number"));
+    }
+
+    #[test]
+    fn official_tags_follow_dockers_grammar() {
+        for good in ["3.2", "latest", "3.0-local", "2.8.14-bookworm", "_x"] {
+            assert!(is_docker_tag(good), "{good}");
+        }
+        for bad in ["", "-3.2", ".x", "3.2:x", "a/b", "x y", &"a".repeat(129)] {
+            assert!(!is_docker_tag(bad), "{bad}");
+        }
     }
 
     #[test]

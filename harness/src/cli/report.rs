@@ -33,6 +33,7 @@ pub async fn run(cmd: ReportCommand) -> i32 {
 }
 
 fn merge_cmd(args: MergeArgs) -> i32 {
+    let started = std::time::Instant::now();
     let records = match merge::collect(&args.dirs) {
         Ok(r) => r,
         Err(e) => {
@@ -50,15 +51,19 @@ fn merge_cmd(args: MergeArgs) -> i32 {
         );
         return exit::HARNESS;
     }
+    let took = started.elapsed();
+    let html_kb = std::fs::metadata(out.join("matrix.html")).map_or(0, |m| m.len() / 1024);
     println!("{}", report::matrix::markdown(&records));
     let (passed, total) = report::passed_cells(&records);
     println!(
         "{} case.json file(s) from {} folder(s): {passed} case(s) passed, {} not passing; \
-         merged into {} (matrix.html, matrix.md, matrix.json, junit.xml)",
+         merged into {} (matrix.html, matrix.md, matrix.json, junit.xml) in {} ms; \
+         matrix.html {html_kb} KiB",
         records.len(),
         args.dirs.len(),
         total - passed,
-        out.display()
+        out.display(),
+        took.as_millis()
     );
     if passed == total {
         exit::OK

@@ -12,6 +12,7 @@ mod catalog;
 mod debian;
 mod ensure;
 mod local_bin;
+pub mod nightly;
 pub mod source;
 
 use std::collections::HashMap;
@@ -20,6 +21,7 @@ use std::path::PathBuf;
 pub use catalog::{Catalog, Suite};
 pub use debian::{cache_dir, work_dir};
 pub use ensure::{base_suite_needed, ensure, missing, Ensured};
+pub use nightly::{Nightly, NightlyError, PlanEntry};
 pub use source::{Profile, SourceBuild, SourceSpec, TreeSource};
 
 use crate::haproxy::HaproxyVersion;
@@ -43,7 +45,7 @@ pub enum ImageError {
     UnknownVersion { wanted: String, known: String },
     #[error("no image for HAProxy {wanted} yet (Debian {suite})\n  Build it with `haprepro images build {wanted}` (about a minute, offline from Debian's mirror).")]
     NotBuilt { wanted: String, suite: String },
-    #[error("cannot get the official image haproxy:{tag}: no registry answered\n  On a machine without a registry, use the offline images instead: `haprepro images build`, then --version.")]
+    #[error("the official image haproxy:{tag} is not on this machine and could not be pulled (Docker's answer below)\n  Check that this machine reaches a registry (Docker Hub, or Docker's registry-mirrors) and that the tag exists (https://hub.docker.com/_/haproxy/tags). Without a registry, run the offline images instead (`haprepro images list`; --version / --versions), or `docker tag` a local image as haproxy:{tag}. Nothing was started.")]
     OfficialUnavailable {
         tag: String,
         #[source]

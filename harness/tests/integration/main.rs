@@ -11,6 +11,7 @@ mod capture;
 mod cleanup;
 mod cli;
 mod docs;
+mod nightly;
 mod scenario_files;
 mod scenarios;
 mod source_builds;
