@@ -216,6 +216,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bisect::tests::regression_at as regression;
     use Outcome::*;
 
     async fn bisect_list(outcomes: &[Outcome], tags: &[usize]) -> (CommitBisection, Vec<usize>) {
@@ -229,18 +230,6 @@ mod tests {
         .await
         .unwrap();
         (b, calls.into_inner())
-    }
-
-    fn regression(n: usize, first_bad: usize) -> Vec<Outcome> {
-        (0..n)
-            .map(|i| {
-                if i < first_bad {
-                    NotReproduced
-                } else {
-                    Reproduced
-                }
-            })
-            .collect()
     }
 
     #[tokio::test]

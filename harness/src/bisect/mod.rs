@@ -160,7 +160,7 @@ fn next_probe(lo: usize, hi: usize, skipped: &BTreeSet<usize>) -> Option<usize> 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::cell::RefCell;
     use Outcome::*;
@@ -177,7 +177,8 @@ mod tests {
         (result, calls.into_inner())
     }
 
-    fn regression_at(n: usize, first_bad: usize) -> Vec<Outcome> {
+    /// Outcomes of `n` candidates whose first `first_bad` do not reproduce and the rest do.
+    pub(crate) fn regression_at(n: usize, first_bad: usize) -> Vec<Outcome> {
         (0..n)
             .map(|i| {
                 if i < first_bad {

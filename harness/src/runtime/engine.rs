@@ -440,29 +440,13 @@ impl Engine {
         &self,
         labels: &[(&str, &str)],
     ) -> Result<Vec<String>, RuntimeError> {
-        let options = ListContainersOptionsBuilder::default()
-            .all(true)
-            .filters(&label_filter(labels))
-            .build();
-        let list = self
-            .docker
-            .list_containers(Some(options))
-            .await
-            .map_err(|e| RuntimeError::docker("list containers".into(), e))?;
+        let list = self.list_containers_with(labels).await?;
         Ok(list.into_iter().filter_map(|c| c.id).collect())
     }
 
     /// Containers carrying this label, with all their labels and creation times.
     pub async fn owned_containers(&self, label: &str) -> Result<Vec<Owned>, RuntimeError> {
-        let options = ListContainersOptionsBuilder::default()
-            .all(true)
-            .filters(&label_filter(&[(label, "")]))
-            .build();
-        let list = self
-            .docker
-            .list_containers(Some(options))
-            .await
-            .map_err(|e| RuntimeError::docker("list containers".into(), e))?;
+        let list = self.list_containers_with(&[(label, "")]).await?;
         Ok(list
             .into_iter()
             .filter_map(|c| {
@@ -477,14 +461,7 @@ impl Engine {
 
     /// Networks carrying this label, with all their labels.
     pub async fn owned_networks(&self, label: &str) -> Result<Vec<Owned>, RuntimeError> {
-        let options = ListNetworksOptionsBuilder::default()
-            .filters(&label_filter(&[(label, "")]))
-            .build();
-        let list = self
-            .docker
-            .list_networks(Some(options))
-            .await
-            .map_err(|e| RuntimeError::docker("list networks".into(), e))?;
+        let list = self.list_networks_with(&[(label, "")]).await?;
         Ok(list
             .into_iter()
             .filter_map(|n| {
@@ -506,15 +483,35 @@ impl Engine {
         &self,
         labels: &[(&str, &str)],
     ) -> Result<Vec<String>, RuntimeError> {
+        let list = self.list_networks_with(labels).await?;
+        Ok(list.into_iter().filter_map(|n| n.name).collect())
+    }
+
+    async fn list_containers_with(
+        &self,
+        labels: &[(&str, &str)],
+    ) -> Result<Vec<bollard::models::ContainerSummary>, RuntimeError> {
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&label_filter(labels))
+            .build();
+        self.docker
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| RuntimeError::docker("list containers".into(), e))
+    }
+
+    async fn list_networks_with(
+        &self,
+        labels: &[(&str, &str)],
+    ) -> Result<Vec<bollard::models::Network>, RuntimeError> {
         let options = ListNetworksOptionsBuilder::default()
             .filters(&label_filter(labels))
             .build();
-        let list = self
-            .docker
+        self.docker
             .list_networks(Some(options))
             .await
-            .map_err(|e| RuntimeError::docker("list networks".into(), e))?;
-        Ok(list.into_iter().filter_map(|n| n.name).collect())
+            .map_err(|e| RuntimeError::docker("list networks".into(), e))
     }
 
     pub async fn images_labelled(

@@ -84,34 +84,8 @@ async fn clean_removes_what_a_kept_case_left() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_on_a_run_leaves_nothing() {
     let engine = engine().await;
-    let workspace = crate::support::workspace();
-    let results = std::env::temp_dir().join(format!("haprepro-ctrl-c-{}", std::process::id()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_haprepro"))
-        .args([
-            "run",
-            "shutdown-sessions-leaves-connections",
-            "--variant",
-            "established",
-        ])
-        .args(["--version", "2.6.12", "--results-dir"])
-        .arg(&results)
-        .current_dir(&workspace)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("haprepro runs");
-    // The run id is on the first line; wait until the setup is done, so the signal comes
-    // while the backends serve on their bridge addresses and HAProxy runs.
-    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    std::io::BufRead::read_line(&mut out, &mut first).unwrap();
-    let run = first.rsplit(' ').next().unwrap().trim().to_string();
-    let mut setup = String::new();
-    while !setup.contains("setup") {
-        setup.clear();
-        let n = std::io::BufRead::read_line(&mut out, &mut setup).unwrap();
-        assert!(n > 0, "the run ended before its setup line ({first})");
-    }
+    let (mut started, run, setup, results) = run_until_setup("ctrl-c");
+    let child = &mut started.child;
     assert!(leftovers(&engine, &run).await.0 >= 1, "{setup}");
     // `s1=10.213.x.y:8000`: the backends' addresses on the bridge.
     let addresses: Vec<Ipv4Addr> = setup
@@ -135,8 +109,47 @@ async fn ctrl_c_on_a_run_leaves_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_next_run_removes_what_a_killed_run_left() {
     let engine = engine().await;
+    let (mut started, run, setup, results) = run_until_setup("sigkill");
+    let child = &mut started.child;
+    let killed = child.id();
+    unsafe { libc::kill(killed as i32, libc::SIGKILL) };
+    child.wait().unwrap();
+    assert_eq!(
+        leftovers(&engine, &run).await,
+        (1, 1),
+        "SIGKILL leaves the case as it was"
+    );
+    let addresses: Vec<Ipv4Addr> = setup
+        .split_whitespace()
+        .filter_map(|w| w.split_once('=')?.1.split(':').next()?.parse().ok())
+        .collect();
+    assert!(!addresses.is_empty(), "{setup}");
+
+    let next = Command::new(env!("CARGO_BIN_EXE_haprepro"))
+        .args(["run", "smoke", "--version", "3.0.11", "--results-dir"])
+        .arg(&results)
+        .current_dir(crate::support::workspace())
+        .output()
+        .expect("haprepro runs");
+    let _ = std::fs::remove_dir_all(&results);
+    let stderr = String::from_utf8_lossy(&next.stderr);
+    assert_eq!(
+        leftovers(&engine, &run).await,
+        (0, 0),
+        "the next run did not remove what pid {killed} left; its stderr: {stderr}"
+    );
+    // The backends' addresses went with the case bridge.
+    let left: Vec<_> = addresses.iter().filter(|ip| on_host(**ip)).collect();
+    assert!(left.is_empty(), "still assigned on the host: {left:?}");
+}
+
+/// Starts `haprepro run` on a case with backends and returns once its setup is done (so a
+/// signal comes while the backends serve on their bridge addresses and HAProxy runs): the
+/// child, its run id (on its first line), the setup line and its results folder. The child's
+/// stdout stays open in the returned reader: closing it would make the run's next line fail.
+fn run_until_setup(tag: &str) -> (Started, String, String, std::path::PathBuf) {
     let workspace = crate::support::workspace();
-    let results = std::env::temp_dir().join(format!("haprepro-sigkill-{}", std::process::id()));
+    let results = std::env::temp_dir().join(format!("haprepro-{tag}-{}", std::process::id()));
     let mut child = Command::new(env!("CARGO_BIN_EXE_haprepro"))
         .args([
             "run",
@@ -161,34 +174,10 @@ async fn the_next_run_removes_what_a_killed_run_left() {
         let n = std::io::BufRead::read_line(&mut out, &mut setup).unwrap();
         assert!(n > 0, "the run ended before its setup line ({first})");
     }
-    let killed = child.id();
-    unsafe { libc::kill(killed as i32, libc::SIGKILL) };
-    child.wait().unwrap();
-    assert_eq!(
-        leftovers(&engine, &run).await,
-        (1, 1),
-        "SIGKILL leaves the case as it was"
-    );
-    let addresses: Vec<Ipv4Addr> = setup
-        .split_whitespace()
-        .filter_map(|w| w.split_once('=')?.1.split(':').next()?.parse().ok())
-        .collect();
-    assert!(!addresses.is_empty(), "{setup}");
+    (Started { child, _out: out }, run, setup, results)
+}
 
-    let next = Command::new(env!("CARGO_BIN_EXE_haprepro"))
-        .args(["run", "smoke", "--version", "3.0.11", "--results-dir"])
-        .arg(&results)
-        .current_dir(&workspace)
-        .output()
-        .expect("haprepro runs");
-    let _ = std::fs::remove_dir_all(&results);
-    let stderr = String::from_utf8_lossy(&next.stderr);
-    assert_eq!(
-        leftovers(&engine, &run).await,
-        (0, 0),
-        "the next run did not remove what pid {killed} left; its stderr: {stderr}"
-    );
-    // The backends' addresses went with the case bridge.
-    let left: Vec<_> = addresses.iter().filter(|ip| on_host(**ip)).collect();
-    assert!(left.is_empty(), "still assigned on the host: {left:?}");
+struct Started {
+    child: std::process::Child,
+    _out: std::io::BufReader<std::process::ChildStdout>,
 }

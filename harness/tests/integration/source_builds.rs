@@ -15,7 +15,7 @@ use haprepro::images::{self, ResolvedImage, SourceSpec};
 use haprepro::runtime::Engine;
 use haprepro::scenario::{self, Outcome, RunOptions};
 
-use crate::source_repo::repo;
+use crate::source_repo::{repo, Repo};
 use crate::support::{scenarios_dir, workspace};
 
 async fn engine() -> Engine {
@@ -185,24 +185,9 @@ async fn the_same_tree_built_twice_is_one_image() {
 #[test]
 fn bisect_names_the_commit_that_reintroduced_the_bug() {
     let r = repo();
-    let dir = r.dir.to_str().expect("utf-8");
-    let out = haprepro(&[
-        "bisect",
-        "dns-flap-check-port-zero",
-        "--src",
-        dir,
-        "--good",
-        r.commit(1),
-        "--bad",
-        r.commit(6),
-    ]);
+    let out = bisect_src(r, 1, 6, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains(&format!("first bad commit: {}", r.commit(4))),
-        "{}",
-        show(&out)
-    );
+    assert_stdout_names(&out, "first bad commit", r.commit(4));
     let json = bisect_json(&out);
     assert_eq!(json["answer"]["commit"]["hash"], r.commit(4));
     assert_eq!(json["plan"]["stages"], 2, "the tag t-mid is bisected first");
@@ -216,42 +201,43 @@ fn bisect_names_the_commit_that_reintroduced_the_bug() {
 #[test]
 fn bisect_fixed_names_the_commit_that_undid_it() {
     let r = repo();
-    let dir = r.dir.to_str().expect("utf-8");
-    let out = haprepro(&[
-        "bisect",
-        "dns-flap-check-port-zero",
-        "--src",
-        dir,
-        "--good",
-        r.commit(4),
-        "--bad",
-        r.commit(8),
-        "--fixed",
-    ]);
+    let out = bisect_src(r, 4, 8, &["--fixed"]);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains(&format!("first fixed commit: {}", r.commit(7))),
-        "{}",
-        show(&out)
-    );
+    assert_stdout_names(&out, "first fixed commit", r.commit(7));
     assert_eq!(bisect_json(&out)["answer"]["commit"]["hash"], r.commit(7));
     // The same range without --fixed stops at the old end, which reproduces: exit 2.
-    let out = haprepro(&[
-        "bisect",
-        "dns-flap-check-port-zero",
-        "--src",
-        dir,
-        "--good",
-        r.commit(4),
-        "--bad",
-        r.commit(8),
-    ]);
+    let out = bisect_src(r, 4, 8, &[]);
     assert_eq!(out.status.code(), Some(2), "{}", show(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("add --fixed"),
         "{}",
         show(&out)
+    );
+}
+
+/// `haprepro bisect` of the port-0 scenario over the test repository's commits `good..bad`.
+fn bisect_src(r: &Repo, good: usize, bad: usize, extra: &[&str]) -> Output {
+    let dir = r.dir.to_str().expect("utf-8");
+    let mut args = vec![
+        "bisect",
+        "dns-flap-check-port-zero",
+        "--src",
+        dir,
+        "--good",
+        r.commit(good),
+        "--bad",
+        r.commit(bad),
+    ];
+    args.extend_from_slice(extra);
+    haprepro(&args)
+}
+
+fn assert_stdout_names(out: &Output, what: &str, commit: &str) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("{what}: {commit}")),
+        "{}",
+        show(out)
     );
 }
 
