@@ -3,7 +3,8 @@
 #![no_main]
 
 use haprepro::haproxy::{
-    HaproxyVersion, Info, PeersSection, ServerState, Session, StatRow, Table, VersionRange,
+    HaproxyVersion, Info, PeersSection, ProcList, ServerState, Session, StatRow, Table,
+    VersionRange,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -15,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = Session::parse_all(&text);
     let _ = Table::parse_all(&text);
     let _ = PeersSection::parse_all(&text);
+    let _ = ProcList::parse(&text).map(|p| p.workers().count());
     for line in text.lines().take(8) {
         let _ = HaproxyVersion::parse(line);
         if let Ok(range) = VersionRange::parse(line) {

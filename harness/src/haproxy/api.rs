@@ -310,6 +310,7 @@ mod tests {
                 "show-sess",
                 "show-peers",
                 "master-show-proc",
+                "master-show-proc-after-reload",
             ] {
                 assert_eq!(rejection(&fixtures::read(dir, name)), None, "{dir}/{name}");
             }

@@ -14,41 +14,13 @@ use super::model::Step;
 const SETUP: Duration = Duration::from_secs(60);
 /// Margin around each step: the calls and bookkeeping beyond its own waits.
 const MARGIN: Duration = Duration::from_secs(2);
-/// A runtime API command's own timeout.
-const API: Duration = crate::haproxy::DEFAULT_TIMEOUT;
 /// A command run in a container (the Docker exec timeout).
 pub(crate) const EXEC: Duration = crate::runtime::EXEC_TIMEOUT;
 
-/// The longest a step can take when all it waits for times out.
+/// The longest a step can take when all it waits for times out: the word's own budget and
+/// the margin around it.
 pub(crate) fn budget(step: &Step) -> Duration {
-    let times = |d: Duration, n: u32| d.saturating_mul(n.max(1));
-    MARGIN
-        + match step {
-            Step::Start(s) => s.within.0 + Duration::from_secs(20),
-            Step::Wait(w) => w.within.0,
-            Step::Dns(_) | Step::Snapshot(_) | Step::Backend(_) => Duration::ZERO,
-            Step::Capture(_) => Duration::from_secs(5),
-            Step::Api(_) => API,
-            Step::Http(h) => match h.from {
-                // From a client container: one exec running every request.
-                Some(_) => times(h.timeout.0, h.count) + EXEC,
-                None => times(h.timeout.0, h.count),
-            },
-            Step::Unix(u) => {
-                let one = u.within.0;
-                match u.until_answered {
-                    Some(d) => d.0 + one,
-                    None => times(one, u.repeat.unwrap_or(1)),
-                }
-            }
-            Step::Tcp(t) => times(Duration::from_secs(2), t.connect_close),
-            Step::Exec(_) | Step::Signal(_) => EXEC,
-            // Connects, then banners: each waits up to `within`.
-            Step::Sessions(s) => s.within.0 * 2,
-            Step::Sleep(s) => s.duration.0,
-            // `wait ... srv-removable` (within + the API's timeout), or show stat polled.
-            Step::Removable(r) => r.within.0 * 2 + API,
-        }
+    MARGIN + step.word().budget()
 }
 
 /// A case's deadline: setup, every step's budget, and the evidence collected after them.

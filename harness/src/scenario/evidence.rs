@@ -13,7 +13,8 @@ use std::net::Ipv4Addr;
 use crate::capture::{CaptureSummary, SynEvent};
 use crate::dns::QueryRecord;
 
-use super::runner::{error_chain, CaseState, Recorded};
+use super::record::Recorded;
+use super::runner::{error_chain, CaseState};
 
 /// What the measures read, once the steps are over.
 #[derive(Debug, Default)]
@@ -146,27 +147,8 @@ pub(crate) async fn collect_evidence(state: &mut CaseState<'_>) -> Evidence {
     }
     let records = std::mem::take(&mut state.records);
     for (name, rec) in &records {
-        match rec {
-            Recorded::Api { command, answer } => {
-                state.write_evidence(&format!("api-{name}.txt"), format!("> {command}\n{answer}"))
-            }
-            Recorded::Http(exchanges) => state.write_evidence(
-                &format!("http-{name}.json"),
-                serde_json::to_string_pretty(&exchanges).unwrap_or_default(),
-            ),
-            Recorded::Start { .. } => {}
-            Recorded::Sessions(snapshot) => state.write_evidence(
-                &format!("sessions-{name}.json"),
-                serde_json::to_string_pretty(&snapshot).unwrap_or_default(),
-            ),
-            Recorded::Unix(tally) => state.write_evidence(
-                &format!("unix-{name}.json"),
-                serde_json::to_string_pretty(&tally).unwrap_or_default(),
-            ),
-            Recorded::Count(tally) => state.write_evidence(
-                &format!("count-{name}.json"),
-                serde_json::to_string_pretty(&tally).unwrap_or_default(),
-            ),
+        if let Some((file, contents)) = rec.evidence_file(name) {
+            state.write_evidence(&file, contents);
         }
     }
     state.flush_evidence().await;

@@ -23,14 +23,14 @@ use crate::haproxy::VersionRange;
 /// The file of a scenario folder.
 pub const SCENARIO_FILE: &str = "scenario.toml";
 
-struct Checker<'a> {
+pub(crate) struct Checker<'a> {
     file: PathBuf,
     text: &'a str,
     errors: Vec<ScenarioError>,
 }
 
 impl Checker<'_> {
-    fn error(&mut self, span: Range<usize>, field: &str, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, span: Range<usize>, field: &str, message: impl Into<String>) {
         let (line, column) = locate(self.text, span.start);
         self.errors.push(ScenarioError {
             file: self.file.clone(),
@@ -41,7 +41,7 @@ impl Checker<'_> {
         });
     }
 
-    fn role(&mut self, roles: &BTreeSet<String>, name: &Spanned<String>, field: &str) {
+    pub(crate) fn role(&mut self, roles: &BTreeSet<String>, name: &Spanned<String>, field: &str) {
         if !roles.contains(name.get_ref()) {
             let known = roles.iter().cloned().collect::<Vec<_>>().join(", ");
             self.error(
@@ -56,7 +56,12 @@ impl Checker<'_> {
     }
 
     /// A destination `role:port`: a defined role and a port number.
-    fn role_port(&mut self, roles: &BTreeSet<String>, to: &Spanned<String>, field: &str) {
+    pub(crate) fn role_port(
+        &mut self,
+        roles: &BTreeSet<String>,
+        to: &Spanned<String>,
+        field: &str,
+    ) {
         match to.get_ref().split_once(':') {
             Some((role, port)) if port.parse::<u16>().is_ok() => {
                 self.role(roles, &Spanned::new(to.span(), role.to_string()), field)
@@ -65,7 +70,12 @@ impl Checker<'_> {
         }
     }
 
-    fn role_or_ip(&mut self, roles: &BTreeSet<String>, name: &Spanned<String>, field: &str) {
+    pub(crate) fn role_or_ip(
+        &mut self,
+        roles: &BTreeSet<String>,
+        name: &Spanned<String>,
+        field: &str,
+    ) {
         if name.get_ref().parse::<std::net::Ipv4Addr>().is_err() {
             self.role(roles, name, field);
         }
@@ -355,6 +365,14 @@ fn check(
             .filter(|h| h.start == StartMode::Step)
             .map(|h| h.name.clone())
             .collect(),
+        master_cli: topology
+            .haproxy
+            .get_ref()
+            .0
+            .iter()
+            .filter(|h| h.master_cli)
+            .map(|h| h.name.clone())
+            .collect(),
     };
     // Each variant runs its own steps and observations, or the scenario's.
     for (plan, config) in variants.iter_mut().zip(&configs) {
@@ -505,29 +523,31 @@ fn check_backends(c: &mut Checker, topology: &Topology) {
 }
 
 /// The names a step or measure may refer to, by kind.
-struct Names<'a> {
-    roles: &'a BTreeSet<String>,
-    instances: &'a BTreeSet<String>,
-    clients: &'a BTreeSet<String>,
+pub(crate) struct Names<'a> {
+    pub roles: &'a BTreeSet<String>,
+    pub instances: &'a BTreeSet<String>,
+    pub clients: &'a BTreeSet<String>,
     /// Backends and their modes, for the `backend` step.
-    backends: BTreeMap<String, crate::backend::Mode>,
+    pub backends: BTreeMap<String, crate::backend::Mode>,
     /// The instance a step without `on` talks to.
-    first_instance: Option<String>,
+    pub first_instance: Option<String>,
     /// Names the DNS server knows of (records, faults, names steps change), relative to the zone.
-    dns_names: BTreeSet<String>,
-    has_dns: bool,
-    step_started: BTreeSet<String>,
+    pub dns_names: BTreeSet<String>,
+    pub has_dns: bool,
+    pub step_started: BTreeSet<String>,
+    /// Instances in master-worker mode (`master_cli = true`).
+    pub master_cli: BTreeSet<String>,
 }
 
 impl Names<'_> {
-    fn instance(&self, c: &mut Checker, on: &Option<Spanned<String>>, field: &str) {
+    pub(crate) fn instance(&self, c: &mut Checker, on: &Option<Spanned<String>>, field: &str) {
         if let Some(on) = on {
             c.role(self.instances, on, field);
         }
     }
 
     /// The instance a step talks to: its `on`, or the first.
-    fn target(&self, on: &Option<Spanned<String>>) -> Option<String> {
+    pub(crate) fn target(&self, on: &Option<Spanned<String>>) -> Option<String> {
         on.as_ref()
             .map(|o| o.get_ref().clone())
             .or_else(|| self.first_instance.clone())
@@ -536,7 +556,7 @@ impl Names<'_> {
 
 /// What a step records, so a measure can be checked against the kind it reads.
 #[derive(Debug, Clone, PartialEq)]
-enum RecordKind {
+pub(crate) enum RecordKind {
     /// A runtime API answer, with its command and the instance asked.
     Api {
         command: String,
@@ -558,10 +578,14 @@ enum RecordKind {
     Snapshot,
     /// A count wait's tally.
     Count,
+    /// A `flap` step's flips.
+    Flap,
+    /// A `reload` step's workers.
+    Reload,
 }
 
 impl RecordKind {
-    fn words(&self) -> String {
+    pub(crate) fn words(&self) -> String {
         match self {
             RecordKind::Api { command, .. } => format!("an api step (`{command}`)"),
             RecordKind::Exec => "an exec step".into(),
@@ -572,10 +596,12 @@ impl RecordKind {
             RecordKind::Load => "a sessions step (snapshot it to measure it)".into(),
             RecordKind::Snapshot => "a snapshot step".into(),
             RecordKind::Count => "a count wait".into(),
+            RecordKind::Flap => "a flap step".into(),
+            RecordKind::Reload => "a reload step".into(),
         }
     }
 
-    fn is_text(&self) -> bool {
+    pub(crate) fn is_text(&self) -> bool {
         matches!(
             self,
             RecordKind::Api { .. } | RecordKind::Exec | RecordKind::Removable
@@ -584,7 +610,7 @@ impl RecordKind {
 
     /// An api record of this runtime API command (`show servers state` matches
     /// `show servers state be`).
-    fn is_api(&self, wanted: &str) -> bool {
+    pub(crate) fn is_api(&self, wanted: &str) -> bool {
         match self {
             RecordKind::Api { command, .. } => {
                 let words: Vec<&str> = command.split_whitespace().collect();
@@ -603,16 +629,16 @@ impl RecordKind {
 
 /// What the steps of one variant leave, in file order: records and captures, and the
 /// `backend/server` names to check against the rendered config.
-struct Flow {
-    records: BTreeMap<String, (RecordKind, Range<usize>)>,
+pub(crate) struct Flow {
+    pub records: BTreeMap<String, (RecordKind, Range<usize>)>,
     /// The role whose SYNs the running capture takes.
-    capture: Option<String>,
+    pub capture: Option<String>,
     /// Every role whose SYNs some capture took.
-    captured: BTreeSet<String>,
+    pub captured: BTreeSet<String>,
     /// `(instance, backend/server, span, field)`.
     servers: Vec<(Option<String>, String, Range<usize>, String)>,
     /// Servers an api step adds (`add server be/s9 ...`).
-    added: BTreeSet<String>,
+    pub added: BTreeSet<String>,
 }
 
 impl Flow {
@@ -629,7 +655,13 @@ impl Flow {
 
     /// Keeps a record name; a name written twice is an error (a later step would overwrite
     /// what an earlier one kept).
-    fn record(&mut self, c: &mut Checker, name: &str, kind: RecordKind, span: Range<usize>) {
+    pub(crate) fn record(
+        &mut self,
+        c: &mut Checker,
+        name: &str,
+        kind: RecordKind,
+        span: Range<usize>,
+    ) {
         if let Some((_, first)) = self.records.get(name) {
             let (line, _) = locate(c.text, first.start);
             c.error(
@@ -642,7 +674,13 @@ impl Flow {
         self.records.insert(name.to_string(), (kind, span));
     }
 
-    fn server(&mut self, instance: Option<String>, id: &str, span: Range<usize>, field: &str) {
+    pub(crate) fn server(
+        &mut self,
+        instance: Option<String>,
+        id: &str,
+        span: Range<usize>,
+        field: &str,
+    ) {
         self.servers
             .push((instance, id.to_string(), span, field.to_string()));
     }
@@ -709,513 +747,31 @@ fn dns_names(raw: &ScenarioFile) -> BTreeSet<String> {
         .iter()
         .chain(raw.variants.iter().flat_map(|v| &v.steps));
     for step in steps {
-        if let Step::Dns(d) = step.get_ref() {
-            for name in [&d.set, &d.remove, &d.fault, &d.clear]
-                .into_iter()
-                .flatten()
-            {
-                out.insert(relative(name));
-            }
-            for srv in d.srv.iter().flatten() {
-                out.insert(relative(srv.target.get_ref()));
-            }
+        for name in step.get_ref().word().dns_names() {
+            out.insert(relative(name));
         }
     }
     out
 }
 
-/// The columns of `show servers state` on the versions haprepro runs (2.2 to 3.4).
-const SERVER_STATE_COLUMNS: [&str; 25] = [
-    "be_id",
-    "be_name",
-    "srv_id",
-    "srv_name",
-    "srv_addr",
-    "srv_op_state",
-    "srv_admin_state",
-    "srv_uweight",
-    "srv_iweight",
-    "srv_time_since_last_change",
-    "srv_check_status",
-    "srv_check_result",
-    "srv_check_health",
-    "srv_check_state",
-    "srv_agent_state",
-    "bk_f_forced_id",
-    "srv_f_forced_id",
-    "srv_fqdn",
-    "srv_port",
-    "srvrecord",
-    "srv_use_ssl",
-    "srv_check_port",
-    "srv_check_addr",
-    "srv_agent_addr",
-    "srv_agent_port",
-];
-
-/// Stick-table data types (before any `(period)` or `[index]`), and the words every entry has.
-const TABLE_FIELDS: [&str; 31] = [
-    "use",
-    "exp",
-    "shard",
-    "server_id",
-    "server_key",
-    "server_name",
-    "gpt0",
-    "gpt",
-    "gpc0",
-    "gpc0_rate",
-    "gpc1",
-    "gpc1_rate",
-    "gpc",
-    "gpc_rate",
-    "conn_cnt",
-    "conn_cur",
-    "conn_rate",
-    "sess_cnt",
-    "sess_rate",
-    "http_req_cnt",
-    "http_req_rate",
-    "http_err_cnt",
-    "http_err_rate",
-    "http_fail_cnt",
-    "http_fail_rate",
-    "bytes_in_cnt",
-    "bytes_in_rate",
-    "bytes_out_cnt",
-    "bytes_out_rate",
-    "glitch_cnt",
-    "glitch_rate",
-];
-
-/// Query types a `dns_queries` measure may name.
-const QTYPES: [&str; 10] = [
-    "A", "AAAA", "SRV", "CNAME", "NS", "SOA", "TXT", "PTR", "MX", "ANY",
-];
-
+/// A step's load-time checks are its word's (`step/<word>.rs`).
 fn check_step(c: &mut Checker, names: &Names, step: &Spanned<Step>, flow: &mut Flow) {
-    for (field, message) in super::bounds::check(step.get_ref()) {
-        c.error(step.span(), field, message);
-    }
-    let roles = names.roles;
-    let has_dns = names.has_dns;
-    let span = step.span();
-    match step.get_ref() {
-        Step::Start(s) => {
-            if !names.step_started.contains(s.instance.get_ref()) {
-                c.error(
-                    s.instance.span(),
-                    "step.start.instance",
-                    format!(
-                        "{:?} is not an instance with start = \"step\"",
-                        s.instance.get_ref()
-                    ),
-                );
-            }
-            flow.record(c, s.instance.get_ref(), RecordKind::Start, span);
-        }
-        Step::Wait(w) => {
-            names.instance(c, &w.on, "step.wait.on");
-            if w.api.is_some() != w.contains.is_some() {
-                c.error(
-                    span.clone(),
-                    "step.wait.contains",
-                    "an api wait needs contains = \"...\" (and only an api wait has it)",
-                );
-            }
-            let kinds = [
-                w.server.is_some(),
-                w.servers.is_some(),
-                w.syn.is_some(),
-                w.dns_query.is_some(),
-                w.api.is_some(),
-            ];
-            if kinds.iter().filter(|k| **k).count() != 1 {
-                c.error(
-                    span.clone(),
-                    "step.wait",
-                    "needs exactly one of server, servers, syn, dns_query, api",
-                );
-            }
-            if let Some(set) = &w.servers {
-                for pattern in set.get_ref().patterns() {
-                    flow.server(
-                        names.target(&w.on),
-                        pattern,
-                        set.span(),
-                        "step.wait.servers",
-                    );
-                }
-                match &w.state {
-                    Some(state) if super::words::parse_state_word(state.get_ref()).is_none() => {
-                        c.error(state.span(), "step.wait.state", format!("unknown state {:?}: expected UP, DOWN, MAINT, RMAINT, or one of them after `!`", state.get_ref()))
-                    }
-                    Some(_) => {}
-                    None => c.error(set.span(), "step.wait.state", "a count wait needs a state"),
-                }
-                if let Some(r) = &w.record {
-                    flow.record(c, r, RecordKind::Count, span.clone());
-                }
-            } else {
-                if w.record.is_some() {
-                    c.error(
-                        span.clone(),
-                        "step.wait.record",
-                        "only a count wait (servers = ...) records",
-                    );
-                }
-                if w.on_timeout.is_some() {
-                    c.error(
-                        span.clone(),
-                        "step.wait.on_timeout",
-                        "only a count wait (servers = ...) may be an observation",
-                    );
-                }
-            }
-            if let Some(o) = &w.on_timeout {
-                if !["error", "observation"].contains(&o.get_ref().as_str()) {
-                    c.error(
-                        o.span(),
-                        "step.wait.on_timeout",
-                        format!("{:?}: expected \"error\" or \"observation\"", o.get_ref()),
-                    );
-                }
-            }
-            if let Some(server) = &w.server {
-                flow.server(
-                    names.target(&w.on),
-                    server.get_ref(),
-                    server.span(),
-                    "step.wait.server",
-                );
-                match &w.state {
-                    Some(state) => {
-                        if super::words::parse_state_word(state.get_ref()).is_none() {
-                            c.error(state.span(), "step.wait.state", format!("unknown state {:?}: expected UP, DOWN, MAINT, RMAINT, or one of them after `!`", state.get_ref()));
-                        }
-                    }
-                    None => c.error(
-                        server.span(),
-                        "step.wait.state",
-                        "a server wait needs a state",
-                    ),
-                }
-            }
-            if let Some(syn) = &w.syn {
-                check_syn(c, roles, syn, "step.wait.syn");
-                let from = syn.from.as_ref().map(|f| f.get_ref());
-                match &flow.capture {
-                    None => c.error(
-                        span.clone(),
-                        "step.wait.syn",
-                        "no capture is running here: add `capture = { syn_from = \"haproxy\" }` to [topology] or a capture step before",
-                    ),
-                    Some(running) if from.is_some_and(|f| f != running) => c.error(
-                        span.clone(),
-                        "step.wait.syn.from",
-                        format!(
-                            "the running capture takes {running}'s SYNs only, not {:?}'s",
-                            from.map(String::as_str).unwrap_or_default()
-                        ),
-                    ),
-                    Some(_) => {}
-                }
-            }
-            if let Some(name) = &w.dns_query {
-                if !has_dns {
-                    c.error(
-                        span,
-                        "step.wait.dns_query",
-                        "the topology has no [topology.dns]",
-                    );
-                } else {
-                    check_dns_name(c, names, name, step.span(), "step.wait.dns_query");
-                }
-            }
-        }
-        Step::Dns(d) => {
-            if !has_dns {
-                c.error(
-                    span.clone(),
-                    "step.dns",
-                    "the topology has no [topology.dns]",
-                );
-            }
-            let kinds = [
-                d.set.is_some(),
-                d.remove.is_some(),
-                d.fault.is_some(),
-                d.clear.is_some(),
-            ];
-            if kinds.iter().filter(|k| **k).count() != 1 {
-                c.error(
-                    span.clone(),
-                    "step.dns",
-                    "needs exactly one of set, remove, fault, clear",
-                );
-            }
-            if d.set.is_some() && d.a.is_none() && d.srv.is_none() {
-                c.error(
-                    span.clone(),
-                    "step.dns.set",
-                    "set needs a = [...] or srv = [...]",
-                );
-            }
-            for a in d.a.iter().flatten() {
-                c.role_or_ip(roles, a, "step.dns.a");
-            }
-            for srv in d.srv.iter().flatten() {
-                c.role(roles, &srv.target, "step.dns.srv.target");
-            }
-            if let Some(client) = &d.client {
-                c.role(roles, client, "step.dns.client");
-            }
-            if d.fault.is_some() {
-                match &d.kind {
-                    Some(kind) => match super::words::parse_fault(kind.get_ref(), d.delay.map(|d| d.0)) {
-                        Ok(_) => {}
-                        Err(e) => c.error(kind.span(), "step.dns.kind", e),
-                    },
-                    None => c.error(span, "step.dns.kind", "a fault needs kind = nxdomain | servfail | refused | drop | truncate | delay"),
-                }
-            }
-        }
-        Step::Capture(cap) => match (&cap.start, cap.stop) {
-            (Some(start), None) => {
-                if start.get_ref() != "syn" {
-                    c.error(
-                        start.span(),
-                        "step.capture.start",
-                        "only \"syn\" captures exist",
-                    );
-                }
-                match &cap.from {
-                    Some(from) => {
-                        c.role(roles, from, "step.capture.from");
-                        flow.capture = Some(from.get_ref().clone());
-                        flow.captured.insert(from.get_ref().clone());
-                    }
-                    None => c.error(
-                        span,
-                        "step.capture.from",
-                        "say whose SYNs: from = \"haproxy\"",
-                    ),
-                }
-            }
-            (None, Some(true)) => {
-                if flow.capture.take().is_none() {
-                    c.error(span, "step.capture.stop", "no capture is running here");
-                }
-            }
-            _ => c.error(
-                span,
-                "step.capture",
-                "either start = \"syn\" (with from) or stop = true",
-            ),
-        },
-        Step::Api(api) => {
-            names.instance(c, &api.on, "step.api.on");
-            let words: Vec<&str> = api.command.split_whitespace().collect();
-            if let ["add", "server", id, ..] = words.as_slice() {
-                flow.added.insert(id.to_string());
-            }
-            if let Some(r) = &api.record {
-                let kind = RecordKind::Api {
-                    command: api.command.clone(),
-                    instance: names.target(&api.on),
-                };
-                flow.record(c, r, kind, span);
-            }
-        }
-        Step::Http(h) => {
-            flow.record(c, &h.record, RecordKind::Http, span.clone());
-            if let Some(from) = &h.from {
-                c.role(names.clients, from, "step.http.from");
-            }
-            c.role_port(roles, &h.to, "step.http.to");
-        }
-        Step::Unix(u) => {
-            names.instance(c, &u.on, "step.unix.on");
-            let kinds = [
-                u.hold.is_some(),
-                u.command.is_some(),
-                u.nonblocking_connects.is_some(),
-                u.release.is_some(),
-            ];
-            if kinds.iter().filter(|k| **k).count() != 1 {
-                c.error(
-                    span.clone(),
-                    "step.unix",
-                    "needs exactly one of hold, command, nonblocking_connects, release",
-                );
-            }
-            if u.release.is_none() && u.socket.is_none() {
-                c.error(
-                    span.clone(),
-                    "step.unix.socket",
-                    "say which socket: socket = \"master.sock\"",
-                );
-            }
-            if let Some(r) = &u.release {
-                match flow.records.get(r) {
-                    Some((RecordKind::Unix { holds: true }, _)) => {}
-                    Some((kind, _)) => c.error(
-                        span.clone(),
-                        "step.unix.release",
-                        format!(
-                            "{r:?} is recorded by {}, which holds no connection",
-                            kind.words()
-                        ),
-                    ),
-                    None => c.error(
-                        span.clone(),
-                        "step.unix.release",
-                        format!("no earlier unix step records {r:?}"),
-                    ),
-                }
-            }
-            if u.prompt
-                && (u.command.is_none() || u.until_answered.is_some() || u.read_bytes.is_some())
-            {
-                c.error(
-                    span.clone(),
-                    "step.unix.prompt",
-                    "prompt mode goes with command (without until_answered or read_bytes)",
-                );
-            }
-            if u.per_connection.is_some() && !u.prompt {
-                c.error(
-                    span.clone(),
-                    "step.unix.per_connection",
-                    "several commands on one connection need prompt = true",
-                );
-            }
-            if (u.read_chunk.is_some() || u.read_every.is_some()) && !u.prompt {
-                c.error(
-                    span.clone(),
-                    "step.unix.read_chunk",
-                    "paced reads (read_chunk, read_every) go with prompt = true",
-                );
-            }
-            if u.read_chunk == Some(0) {
-                c.error(span.clone(), "step.unix.read_chunk", "at least 1 byte");
-            }
-            if let Some(r) = &u.record {
-                let holds = u.hold.is_some() || u.nonblocking_connects.is_some();
-                flow.record(c, r, RecordKind::Unix { holds }, span);
-            }
-        }
-        Step::Tcp(t) => {
-            c.role_port(roles, &t.to, "step.tcp.to");
-            if let Some(from) = &t.from {
-                c.role(names.clients, from, "step.tcp.from");
-            }
-        }
-        Step::Backend(b) => {
-            let name = b.name.get_ref();
-            match names.backends.get(name) {
-                None => {
-                    let known: Vec<&str> = names.backends.keys().map(String::as_str).collect();
-                    c.error(
-                        b.name.span(),
-                        "step.backend.name",
-                        format!(
-                            "{name:?} is not a backend: the topology's are {}",
-                            known.join(", ")
-                        ),
-                    );
-                }
-                Some(mode) => {
-                    let change = b.change();
-                    if change.is_empty() {
-                        c.error(
-                            span.clone(),
-                            "step.backend",
-                            "changes nothing: give connections, http or tcp",
-                        );
-                    }
-                    for (at, field, message) in change.problems(name, *mode, span.clone()) {
-                        c.error(at, &format!("step.backend.{field}"), message);
-                    }
-                }
-            }
-        }
-        Step::Sessions(sess) => {
-            c.role_port(roles, &sess.to, "step.sessions.to");
-            if let Some(from) = &sess.from {
-                c.role(names.clients, from, "step.sessions.from");
-            }
-            if sess.count > crate::load::sessions::MAX_SESSIONS {
-                c.error(
-                    span.clone(),
-                    "step.sessions.count",
-                    format!("at most {}", crate::load::sessions::MAX_SESSIONS),
-                );
-            }
-            flow.record(c, &sess.record, RecordKind::Load, span);
-        }
-        Step::Snapshot(snap) => {
-            match flow.records.get(&snap.of) {
-                Some((RecordKind::Load, _)) => {}
-                Some((kind, _)) => c.error(
-                    span.clone(),
-                    "step.snapshot.of",
-                    format!(
-                        "{:?} is recorded by {}, not by a sessions step",
-                        snap.of,
-                        kind.words()
-                    ),
-                ),
-                None => c.error(
-                    span.clone(),
-                    "step.snapshot.of",
-                    format!("no earlier sessions step records {:?}", snap.of),
-                ),
-            }
-            flow.record(c, &snap.record, RecordKind::Snapshot, span);
-        }
-        Step::Exec(e) => {
-            c.role(roles, &e.container, "step.exec.in");
-            if e.command.is_empty() {
-                c.error(span.clone(), "step.exec.command", "an empty command");
-            }
-            if let Some(r) = &e.record {
-                flow.record(c, r, RecordKind::Exec, span);
-            }
-        }
-        Step::Signal(sig) => {
-            c.role(names.instances, &sig.to, "step.signal.to");
-            if sig.process.as_deref().is_some_and(|p| p != "worker") {
-                c.error(
-                    span.clone(),
-                    "step.signal.process",
-                    "only \"worker\" (or nothing: the main process)",
-                );
-            }
-        }
-        Step::Removable(r) => {
-            names.instance(c, &r.on, "step.removable.on");
-            flow.server(
-                names.target(&r.on),
-                r.server.get_ref(),
-                r.server.span(),
-                "step.removable.server",
-            );
-            flow.record(c, &r.record, RecordKind::Removable, span);
-        }
-        Step::Sleep(s) => {
-            if s.because.trim().is_empty() {
-                c.error(
-                    span,
-                    "step.sleep.because",
-                    "say why the bug needs time to pass here",
-                );
-            }
-        }
-    }
+    let mut cx = super::step::CheckCx {
+        c,
+        names,
+        flow,
+        span: step.span(),
+    };
+    step.get_ref().word().check(&mut cx);
 }
 
-fn check_dns_name(c: &mut Checker, names: &Names, name: &str, span: Range<usize>, field: &str) {
+pub(crate) fn check_dns_name(
+    c: &mut Checker,
+    names: &Names,
+    name: &str,
+    span: Range<usize>,
+    field: &str,
+) {
     let relative = name.trim_end_matches('.').to_ascii_lowercase();
     let known = names.dns_names.contains(&relative)
         || names
@@ -1239,15 +795,7 @@ fn check_dns_name(c: &mut Checker, names: &Names, name: &str, span: Range<usize>
     }
 }
 
-fn check_syn(c: &mut Checker, roles: &BTreeSet<String>, syn: &SynMatch, field: &str) {
-    if let Some(from) = &syn.from {
-        c.role(roles, from, &format!("{field}.from"));
-    }
-    if let Some(to) = &syn.to {
-        c.role(roles, to, &format!("{field}.to"));
-    }
-}
-
+/// A measure's load-time checks are its own (`measure/<name>.rs`).
 fn check_measure(
     c: &mut Checker,
     names: &Names,
@@ -1255,244 +803,14 @@ fn check_measure(
     name: &str,
     measure: &Spanned<Measure>,
 ) {
-    let field = format!("observe.measure.{name}");
-    let span = measure.span();
-    // The record a measure reads must exist and be of a kind it can read.
-    let record = |c: &mut Checker, r: &str, ok: &dyn Fn(&RecordKind) -> bool, wanted: &str| {
-        match flow.records.get(r) {
-            Some((kind, _)) if ok(kind) => Some(kind.clone()),
-            Some((kind, _)) => {
-                c.error(
-                    span.clone(),
-                    &field,
-                    format!(
-                        "{r:?} is recorded by {}, but this measure reads {wanted}",
-                        kind.words()
-                    ),
-                );
-                None
-            }
-            None => {
-                c.error(
-                    span.clone(),
-                    &field,
-                    format!("no step records {r:?} (add `record = {r:?}` to the step whose result this measure reads)"),
-                );
-                None
-            }
-        }
+    let mut cx = super::measure::MeasureCx {
+        c,
+        names,
+        flow,
+        span: measure.span(),
+        field: format!("observe.measure.{name}"),
     };
-    let api = |command: &'static str| move |k: &RecordKind| k.is_api(command);
-    let roles = names.roles;
-    match measure.get_ref() {
-        Measure::Syns(syn) => {
-            check_syn(c, roles, syn, &field);
-            match &syn.from {
-                Some(from) if !flow.captured.contains(from.get_ref()) => c.error(
-                    from.span(),
-                    &field,
-                    format!(
-                        "no capture takes {0}'s SYNs: add `capture = {{ syn_from = {0:?} }}` to [topology] (or a capture step)",
-                        from.get_ref()
-                    ),
-                ),
-                None if flow.captured.is_empty() => c.error(
-                    span.clone(),
-                    &field,
-                    "no capture runs in this case: add `capture = { syn_from = \"haproxy\" }` to [topology]",
-                ),
-                _ => {}
-            }
-        }
-        Measure::InstanceReady(i) => {
-            if !names.step_started.contains(i.get_ref()) {
-                c.error(
-                    i.span(),
-                    &field,
-                    format!("{:?} is not an instance with start = \"step\"", i.get_ref()),
-                );
-            } else if !matches!(flow.records.get(i.get_ref()), Some((RecordKind::Start, _))) {
-                c.error(
-                    i.span(),
-                    &field,
-                    format!("no start step starts {:?}", i.get_ref()),
-                );
-            }
-        }
-        Measure::AnswerLines(a) => {
-            record(
-                c,
-                &a.record,
-                &RecordKind::is_text,
-                "a text answer (api, exec or removable)",
-            );
-        }
-        Measure::Streams(m) => {
-            if let Some(RecordKind::Api { instance, .. }) =
-                record(c, &m.record, &api("show sess"), "a `show sess` answer")
-            {
-                flow.server(
-                    instance,
-                    &m.server,
-                    span.clone(),
-                    &format!("{field}.server"),
-                );
-            } else if !m.server.contains('/') {
-                c.error(
-                    span.clone(),
-                    &field,
-                    "server: expected backend/server, like be/s1",
-                );
-            }
-        }
-        Measure::Sessions(m) => {
-            record(
-                c,
-                &m.record,
-                &|k| *k == RecordKind::Snapshot,
-                "a snapshot (snapshot = { of = ..., record = ... })",
-            );
-            if !crate::load::sessions::STATES.contains(&m.state.get_ref().as_str()) {
-                c.error(
-                    m.state.span(),
-                    &field,
-                    format!(
-                        "unknown state {:?}: expected open, closed or any",
-                        m.state.get_ref()
-                    ),
-                );
-            }
-            if let Some(server) = &m.server {
-                if server != "none" && !names.backends.contains_key(server) {
-                    c.error(
-                        span.clone(),
-                        &format!("{field}.server"),
-                        format!(
-                            "{server:?} is no backend of the topology (or \"none\": no banner); backends: {}",
-                            names.backends.keys().cloned().collect::<Vec<_>>().join(", ")
-                        ),
-                    );
-                }
-            }
-        }
-        Measure::Counted(m) => {
-            record(
-                c,
-                &m.record,
-                &|k| *k == RecordKind::Count,
-                "a count wait's tally",
-            );
-            if let Some(v) = &m.value {
-                let values = super::count_wait::CountTally::VALUES;
-                if !values.contains(&v.get_ref().as_str()) {
-                    c.error(
-                        v.span(),
-                        &field,
-                        format!(
-                            "unknown value {:?}: expected one of {}",
-                            v.get_ref(),
-                            values.join(", ")
-                        ),
-                    );
-                }
-            }
-        }
-        Measure::Unix(u) => {
-            record(
-                c,
-                &u.record,
-                &|k| matches!(k, RecordKind::Unix { .. }),
-                "a unix step's tally",
-            );
-            if !crate::load::unix::VALUES.contains(&u.value.get_ref().as_str()) {
-                c.error(
-                    u.value.span(),
-                    &field,
-                    format!(
-                        "unknown value {:?}: expected one of {}",
-                        u.value.get_ref(),
-                        crate::load::unix::VALUES.join(", ")
-                    ),
-                );
-            }
-        }
-        Measure::TableEntries(t) => {
-            record(c, &t.record, &api("show table"), "a `show table` answer");
-            if let Some(f) = &t.field {
-                let base = f.split(['(', '[']).next().unwrap_or(f);
-                if !TABLE_FIELDS.contains(&base) {
-                    c.error(
-                        span.clone(),
-                        &format!("{field}.field"),
-                        format!(
-                            "{f:?} is no stick-table field: expected one of {}",
-                            TABLE_FIELDS.join(", ")
-                        ),
-                    );
-                }
-            }
-            if t.equals.is_some() && t.field.is_none() {
-                c.error(span.clone(), &field, "equals needs a field");
-            }
-        }
-        Measure::Responses(r) => {
-            record(
-                c,
-                &r.record,
-                &|k| *k == RecordKind::Http,
-                "an http step's exchanges",
-            );
-            for from in r.from.iter().flatten() {
-                let backends: BTreeSet<String> = names.backends.keys().cloned().collect();
-                c.role(&backends, from, &format!("{field}.from"));
-            }
-        }
-        Measure::DnsQueries(q) => {
-            if !names.has_dns {
-                c.error(span.clone(), &field, "the topology has no [topology.dns]");
-            } else if let Some(n) = &q.name {
-                check_dns_name(c, names, n, span.clone(), &format!("{field}.name"));
-            }
-            if let Some(t) = &q.qtype {
-                if !QTYPES.iter().any(|k| k.eq_ignore_ascii_case(t)) {
-                    c.error(
-                        span.clone(),
-                        &format!("{field}.qtype"),
-                        format!(
-                            "unknown query type {t:?}: expected one of {}",
-                            QTYPES.join(", ")
-                        ),
-                    );
-                }
-            }
-        }
-        Measure::LogLines(l) => c.role(roles, &l.role, &field),
-        Measure::VersionMatchesImage(r) => {
-            record(c, r, &api("show info"), "a `show info` answer");
-        }
-        Measure::ServersWith(f) => {
-            let kind = record(
-                c,
-                &f.record,
-                &api("show servers state"),
-                "a `show servers state` answer",
-            );
-            if !SERVER_STATE_COLUMNS.contains(&f.field.as_str()) {
-                c.error(
-                    span.clone(),
-                    &format!("{field}.field"),
-                    format!(
-                        "{:?} is no column of `show servers state`: expected one of {}",
-                        f.field,
-                        SERVER_STATE_COLUMNS.join(", ")
-                    ),
-                );
-            }
-            if let (Some(server), Some(RecordKind::Api { instance, .. })) = (&f.server, kind) {
-                flow.server(instance, server, span.clone(), &format!("{field}.server"));
-            }
-        }
-    }
+    measure.get_ref().word().check(&mut cx);
 }
 
 /// Every placeholder a template may use, with stand-in values; the runner fills real ones.

@@ -5,7 +5,6 @@
 //! (`reproduced_if`) and the expected outcome per version range. Loading checks all of it
 //! before anything starts ([`load`]); [`runner`] runs it as one case per HAProxy image.
 
-mod backend_step;
 mod bounds;
 mod count_wait;
 mod deadline;
@@ -17,10 +16,10 @@ mod load;
 mod measure;
 mod model;
 mod outcome;
-mod removable;
+mod record;
 pub mod runner;
 mod setup;
-mod steps;
+mod step;
 pub mod template;
 mod timeline;
 mod words;
@@ -102,15 +101,7 @@ impl Scenario {
         let per_run: f64 = self
             .steps_of(variant)
             .iter()
-            .map(|step| match step.get_ref() {
-                Step::Sleep(s) => s.duration.0.as_secs_f64(),
-                // Prompt mode: a frozen connection costs two deadlines.
-                Step::Unix(u) if u.prompt => {
-                    u.within.0.as_secs_f64() * f64::from(u.repeat.unwrap_or(1))
-                }
-                Step::Unix(u) => u.within.0.as_secs_f64() * f64::from(u.repeat.unwrap_or(1)) / 4.0,
-                _ => 0.1,
-            })
+            .map(|step| step.get_ref().word().cost())
             .sum();
         f64::from(variant.repeat) * (1.0 + per_run)
     }
@@ -163,117 +154,5 @@ pub fn list(scenarios_dir: &Path) -> Vec<String> {
 
 /// A step in words, for the timeline.
 pub fn describe(step: &Step) -> String {
-    use model::*;
-    match step {
-        Step::Start(s) => format!("start {} (within {})", s.instance.get_ref(), s.within),
-        Step::Wait(w) => {
-            if let Some(cmd) = &w.api {
-                format!(
-                    "wait `{cmd}` contains {:?} (within {})",
-                    w.contains.as_deref().unwrap_or(""),
-                    w.within
-                )
-            } else if let (Some(s), Some(st)) = (&w.server, &w.state) {
-                format!(
-                    "wait {} {} (within {})",
-                    s.get_ref(),
-                    st.get_ref(),
-                    w.within
-                )
-            } else if let (Some(set), Some(st)) = (&w.servers, &w.state) {
-                format!(
-                    "wait {} of {} {} (within {})",
-                    w.count.map_or("all".to_string(), |c| c.to_string()),
-                    set.get_ref(),
-                    st.get_ref(),
-                    w.within
-                )
-            } else if let Some(syn) = &w.syn {
-                format!(
-                    "wait {} SYN(s) {} (within {})",
-                    w.count.unwrap_or(1),
-                    steps::describe_syn_match(syn),
-                    w.within
-                )
-            } else {
-                format!(
-                    "wait DNS query {} (within {})",
-                    w.dns_query.as_deref().unwrap_or("?"),
-                    w.within
-                )
-            }
-        }
-        Step::Dns(d) => {
-            if let Some(n) = &d.set {
-                format!("dns set {n}")
-            } else if let Some(n) = &d.remove {
-                format!("dns remove {n}")
-            } else if let Some(n) = &d.fault {
-                format!(
-                    "dns fault {n} {}",
-                    d.kind.as_ref().map(|k| k.get_ref().as_str()).unwrap_or("?")
-                )
-            } else {
-                format!("dns clear {}", d.clear.as_deref().unwrap_or("?"))
-            }
-        }
-        Step::Capture(c) => match &c.from {
-            Some(f) => format!("capture SYNs from {}", f.get_ref()),
-            None => "capture stop".into(),
-        },
-        Step::Api(a) => format!("api {}", a.command),
-        Step::Http(h) => format!("http {}x GET {}{}", h.count, h.to.get_ref(), h.path),
-        Step::Sleep(s) => format!("sleep {}", s.duration),
-        Step::Removable(r) => format!("removable {} (within {})", r.server.get_ref(), r.within),
-        Step::Backend(b) => backend_step::describe(b),
-        Step::Unix(u) => {
-            let socket = u.socket.as_deref().unwrap_or("");
-            let times = u.repeat.map(|r| format!(" x{r}")).unwrap_or_default();
-            if let Some(n) = u.hold {
-                format!("unix {socket}: hold {n} idle connection(s)")
-            } else if let (Some(cmd), true) = (&u.command, u.prompt) {
-                let pace = match (u.read_chunk, u.read_every) {
-                    (Some(c), Some(e)) => format!(", read {c} bytes every {e}"),
-                    (Some(c), None) => format!(", read {c} bytes at a time"),
-                    _ => String::new(),
-                };
-                format!(
-                    "unix {socket}: prompt, `{cmd}` x{} per connection{pace}, {} connection(s) (within {})",
-                    u.per_connection.unwrap_or(1),
-                    u.repeat.unwrap_or(1),
-                    u.within
-                )
-            } else if let Some(cmd) = &u.command {
-                format!("unix {socket}: `{cmd}`{times} (within {})", u.within)
-            } else if let Some(n) = u.nonblocking_connects {
-                format!("unix {socket}: {n} non-blocking connect(s)")
-            } else {
-                format!("unix: close {}", u.release.as_deref().unwrap_or("?"))
-            }
-        }
-        Step::Sessions(s) => format!(
-            "{} sessions to {} every {}{}",
-            s.count,
-            s.to.get_ref(),
-            s.every,
-            if s.churn > 0 {
-                format!(", churn {}/s", s.churn)
-            } else {
-                String::new()
-            }
-        ),
-        Step::Snapshot(s) => format!("snapshot of {} as {}", s.of, s.record),
-        Step::Tcp(t) => format!(
-            "tcp {}: connect and close x{}",
-            t.to.get_ref(),
-            t.connect_close
-        ),
-        Step::Exec(e) => format!("exec in {}: {}", e.container.get_ref(), e.command.join(" ")),
-        Step::Signal(s) => format!(
-            "signal {} to {}{}",
-            s.signal,
-            s.to.get_ref(),
-            if s.process.is_some() { "'s worker" } else { "" }
-        ),
-    }
+    step.word().describe()
 }

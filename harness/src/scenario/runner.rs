@@ -15,7 +15,6 @@ use crate::capture::Capture;
 use crate::dns::DnsServer;
 use crate::haproxy::{HaproxyVersion, RuntimeApi};
 use crate::images::{self, ResolvedImage};
-use crate::load::HttpExchange;
 use crate::report::{self, CaseRecord, StepRecord};
 use crate::runtime::{Container, ContainerSpec, Engine, Sandbox};
 
@@ -44,40 +43,7 @@ pub enum CaseEvent<'a> {
     Done(&'a CaseRecord),
 }
 
-/// What the steps kept for the measures and the evidence folder.
-#[derive(Debug, Clone)]
-pub enum Recorded {
-    Api {
-        command: String,
-        answer: String,
-    },
-    Http(Vec<HttpExchange>),
-    /// A `start` step: whether the instance became ready, and what it said.
-    Start {
-        ready: bool,
-        detail: String,
-    },
-    /// A `unix` step's tally.
-    Unix(crate::load::unix::UnixTally),
-    /// Every session of a `sessions` load at one moment.
-    Sessions(crate::load::sessions::Snapshot),
-    /// A count wait's tally.
-    Count(super::count_wait::CountTally),
-}
-
-impl Recorded {
-    /// The kind in words, for an error naming a record of the wrong kind.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Recorded::Api { .. } => "a recorded answer (api, exec or removable)",
-            Recorded::Http(_) => "an http step's exchanges",
-            Recorded::Start { .. } => "a start step's readiness",
-            Recorded::Unix(_) => "a unix step's tally",
-            Recorded::Sessions(_) => "a snapshot of sessions",
-            Recorded::Count(_) => "a count wait's tally",
-        }
-    }
-}
+pub use super::record::Recorded;
 
 /// The running capture and the role whose SYNs it takes.
 pub(crate) struct LiveCapture {
@@ -476,13 +442,10 @@ async fn run_once(
         for (i, step) in scenario.steps_of(variant).iter().enumerate() {
             let at_ms = state.ms();
             let t = Instant::now();
-            let action = super::describe(step.get_ref());
-            let result = tokio::time::timeout_at(
-                deadline,
-                super::steps::execute(&mut state, step.get_ref()),
-            )
-            .await
-            .unwrap_or_else(|_| Err(overran()));
+            let action = step.get_ref().word().describe();
+            let result = tokio::time::timeout_at(deadline, step.get_ref().run(&mut state))
+                .await
+                .unwrap_or_else(|_| Err(overran()));
             let step_record = StepRecord {
                 index: i + 1,
                 action: action.clone(),

@@ -347,7 +347,7 @@ fn windows(state: &CaseState<'_>, record: &CaseRecord, end_ms: u64) -> Vec<Windo
                 Measure::Syns(_) => (capture_span(), "the SYNs of the capture".to_string()),
                 Measure::DnsQueries(_) => ((0, end_ms), "the whole DNS query log".to_string()),
                 Measure::LogLines(l) => ((0, end_ms), format!("all of {}'s output", l.role.get_ref())),
-                Measure::InstanceReady(i) => (
+                Measure::InstanceReady(super::measure::InstanceName(i)) => (
                     steps
                         .iter()
                         .position(|s| matches!(s.get_ref(), Step::Start(st) if st.instance.get_ref() == i.get_ref()))
@@ -378,31 +378,12 @@ fn windows(state: &CaseState<'_>, record: &CaseRecord, end_ms: u64) -> Vec<Windo
 
 /// The record a measure reads, for those that read one.
 fn measure_record(m: &Measure) -> Option<&str> {
-    Some(match m {
-        Measure::Responses(r) => &r.record,
-        Measure::VersionMatchesImage(r) => r,
-        Measure::ServersWith(f) => &f.record,
-        Measure::AnswerLines(a) => &a.record,
-        Measure::TableEntries(t) => &t.record,
-        Measure::Unix(u) => &u.record,
-        Measure::Sessions(s) => &s.record,
-        Measure::Streams(s) => &s.record,
-        _ => return None,
-    })
+    m.word().record()
 }
 
 /// The record a step writes, for those that write one.
 fn step_record(step: &Step) -> Option<&str> {
-    match step {
-        Step::Api(a) => a.record.as_deref(),
-        Step::Http(h) => Some(&h.record),
-        Step::Sessions(s) => Some(&s.record),
-        Step::Snapshot(s) => Some(&s.record),
-        Step::Unix(u) => u.record.as_deref(),
-        Step::Exec(e) => e.record.as_deref(),
-        Step::Removable(r) => Some(&r.record),
-        _ => None,
-    }
+    step.word().record()
 }
 
 #[cfg(test)]

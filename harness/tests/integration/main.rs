@@ -16,4 +16,5 @@ mod scenario_files;
 mod scenarios;
 mod source_builds;
 mod source_repo;
+mod step_words;
 mod support;

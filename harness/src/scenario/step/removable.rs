@@ -5,16 +5,78 @@
 
 use std::time::{Duration, Instant};
 
-use super::model::RemovableStep;
-use super::runner::{CaseState, Recorded};
-use super::steps::first_lines;
-use super::words::POLL;
-use crate::haproxy::{RuntimeApi, StatRow};
+use serde::Deserialize;
+use toml::Spanned;
 
-pub(crate) async fn removable(
-    state: &mut CaseState<'_>,
-    step: &RemovableStep,
-) -> Result<String, String> {
+use super::{first_lines, CheckCx, Run, Word};
+use crate::haproxy::{RuntimeApi, StatRow};
+use crate::scenario::duration::Dur;
+use crate::scenario::load::RecordKind;
+use crate::scenario::record::Recorded;
+use crate::scenario::runner::CaseState;
+use crate::scenario::words::POLL;
+
+/// Whether a server could be removed now: in maintenance, with no connection, queue or stream
+/// left. HAProxy answers it itself with `wait <within> srv-removable` where the version has that
+/// command (3.0 and later here); elsewhere `show stat` is polled (MAINT, scur 0, qcur 0). An
+/// observation, not a wait: the answer is recorded either way and the case goes on.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemovableStep {
+    /// `backend/server`.
+    pub server: Spanned<String>,
+    #[serde(default)]
+    pub on: Option<Spanned<String>>,
+    /// How long HAProxy may take to get there.
+    #[serde(default = "default_removable_within")]
+    pub within: Dur,
+    /// The record's first line reads `removable=1` or `removable=0`, then how it was asked.
+    pub record: String,
+}
+
+fn default_removable_within() -> Dur {
+    Dur(Duration::from_millis(200))
+}
+
+impl Word for RemovableStep {
+    fn check(&self, cx: &mut CheckCx<'_, '_, '_>) {
+        cx.at_most_time(
+            "step.removable.within",
+            self.within.0,
+            crate::scenario::bounds::DURATION,
+        );
+        cx.instance(&self.on, "step.removable.on");
+        let target = cx.target(&self.on);
+        cx.server(
+            target,
+            self.server.get_ref(),
+            self.server.span(),
+            "step.removable.server",
+        );
+        cx.record(&self.record, RecordKind::Removable);
+    }
+
+    fn describe(&self) -> String {
+        format!("removable {} (within {})", self.server.get_ref(), self.within)
+    }
+
+    /// `wait ... srv-removable` (within + the API's timeout), or show stat polled.
+    fn budget(&self) -> Duration {
+        self.within.0 * 2 + crate::haproxy::DEFAULT_TIMEOUT
+    }
+
+    fn record(&self) -> Option<&str> {
+        Some(&self.record)
+    }
+}
+
+impl Run for RemovableStep {
+    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
+        removable(state, self).await
+    }
+}
+
+async fn removable(state: &mut CaseState<'_>, step: &RemovableStep) -> Result<String, String> {
     let server = step.server.get_ref();
     let within = step.within.0;
     let api = &state

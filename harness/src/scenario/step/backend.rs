@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::duration::Dur;
-use super::runner::CaseState;
+use super::{CheckCx, Run, Word};
 use crate::backend::{Behaviour, Connections, Mode};
+use crate::scenario::duration::Dur;
+use crate::scenario::runner::CaseState;
 
 /// `backend = { name = "s1", connections = "unreachable" }`: changes a backend of the
 /// topology. Only what is written changes; the rest stays as it was.
@@ -196,8 +197,50 @@ impl Change<'_> {
     }
 }
 
+impl Word for BackendStep {
+    fn check(&self, cx: &mut CheckCx<'_, '_, '_>) {
+        let name = self.name.get_ref();
+        match cx.names.backends.get(name).copied() {
+            None => {
+                let known: Vec<&str> = cx.names.backends.keys().map(String::as_str).collect();
+                let message = format!(
+                    "{name:?} is not a backend: the topology's are {}",
+                    known.join(", ")
+                );
+                cx.error_at(self.name.span(), "step.backend.name", message);
+            }
+            Some(mode) => {
+                let change = self.change();
+                if change.is_empty() {
+                    cx.error(
+                        "step.backend",
+                        "changes nothing: give connections, http or tcp",
+                    );
+                }
+                for (at, field, message) in change.problems(name, mode, cx.span.clone()) {
+                    cx.error_at(at, &format!("step.backend.{field}"), message);
+                }
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        describe(self)
+    }
+
+    fn budget(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+}
+
+impl Run for BackendStep {
+    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
+        run(state, self).await
+    }
+}
+
 /// Runs a `backend` step.
-pub(crate) async fn run(state: &mut CaseState<'_>, step: &BackendStep) -> Result<String, String> {
+async fn run(state: &mut CaseState<'_>, step: &BackendStep) -> Result<String, String> {
     let name = step.name.get_ref();
     let backend = state
         .backends
@@ -255,7 +298,7 @@ fn describe_change(before: &Behaviour, after: &Behaviour, mode: Mode) -> String 
 }
 
 /// A step in words, for the timeline's action column.
-pub(crate) fn describe(step: &BackendStep) -> String {
+fn describe(step: &BackendStep) -> String {
     let mut parts = vec![format!("backend {}", step.name.get_ref())];
     if let Some(c) = &step.connections {
         parts.push(format!("connections {}", c.get_ref()));

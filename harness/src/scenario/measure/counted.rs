@@ -1,0 +1,61 @@
+//! `counted = { record = "up", value = "matched" }`: a count wait's tally.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{record, wrong_kind, MeasureCx, MeasureWord};
+use crate::scenario::count_wait::CountTally;
+use crate::scenario::evidence::Evidence;
+use crate::scenario::load::RecordKind;
+use crate::scenario::record::Recorded;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountedMatch {
+    pub record: String,
+    /// `matched` by default.
+    #[serde(default)]
+    pub value: Option<Spanned<String>>,
+}
+
+impl MeasureWord for CountedMatch {
+    fn check(&self, cx: &mut MeasureCx<'_, '_, '_>) {
+        cx.record(
+            &self.record,
+            &|k| *k == RecordKind::Count,
+            "a count wait's tally",
+        );
+        if let Some(v) = &self.value {
+            let values = CountTally::VALUES;
+            if !values.contains(&v.get_ref().as_str()) {
+                cx.error_at(
+                    v.span(),
+                    format!(
+                        "unknown value {:?}: expected one of {}",
+                        v.get_ref(),
+                        values.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    fn compute(&self, ev: &Evidence) -> Result<f64, String> {
+        match record(ev, &self.record)? {
+            Recorded::Count(tally) => {
+                let value = self
+                    .value
+                    .as_ref()
+                    .map_or("matched", |v| v.get_ref().as_str());
+                tally
+                    .value(value)
+                    .ok_or_else(|| format!("unknown value {value}"))
+            }
+            other => Err(wrong_kind(&self.record, other, "a count wait's tally")),
+        }
+    }
+
+    fn record(&self) -> Option<&str> {
+        Some(&self.record)
+    }
+}

@@ -1,0 +1,50 @@
+//! `unix = { record = "r", value = "eagain" }`: a count of a `unix` step's tally.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{record, wrong_kind, MeasureCx, MeasureWord};
+use crate::scenario::evidence::Evidence;
+use crate::scenario::load::RecordKind;
+use crate::scenario::record::Recorded;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnixMatch {
+    pub record: String,
+    pub value: Spanned<String>,
+}
+
+impl MeasureWord for UnixMatch {
+    fn check(&self, cx: &mut MeasureCx<'_, '_, '_>) {
+        cx.record(
+            &self.record,
+            &|k| matches!(k, RecordKind::Unix { .. }),
+            "a unix step's tally",
+        );
+        let values = crate::load::unix::VALUES;
+        if !values.contains(&self.value.get_ref().as_str()) {
+            cx.error_at(
+                self.value.span(),
+                format!(
+                    "unknown value {:?}: expected one of {}",
+                    self.value.get_ref(),
+                    values.join(", ")
+                ),
+            );
+        }
+    }
+
+    fn compute(&self, ev: &Evidence) -> Result<f64, String> {
+        match record(ev, &self.record)? {
+            Recorded::Unix(tally) => tally
+                .value(self.value.get_ref())
+                .ok_or_else(|| format!("unknown value {}", self.value.get_ref())),
+            other => Err(wrong_kind(&self.record, other, "a unix step's tally")),
+        }
+    }
+
+    fn record(&self) -> Option<&str> {
+        Some(&self.record)
+    }
+}

@@ -1,0 +1,100 @@
+//! `signal = { to = "haproxy", signal = "STOP", process = "worker" }`: a signal to an
+//! instance's main process, or to the master's workers.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{CheckCx, Run, Word};
+use crate::scenario::runner::{error_chain, CaseState};
+
+/// Sends a signal to an instance's main process, or to its worker (master-worker mode).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignalStep {
+    pub to: Spanned<String>,
+    /// `STOP`, `CONT`, `USR1`, `HUP`, ...
+    pub signal: String,
+    /// `worker`: the children of the master; the main process otherwise.
+    #[serde(default)]
+    pub process: Option<String>,
+}
+
+impl Word for SignalStep {
+    fn check(&self, cx: &mut CheckCx<'_, '_, '_>) {
+        cx.c.role(cx.names.instances, &self.to, "step.signal.to");
+        if self.process.as_deref().is_some_and(|p| p != "worker") {
+            cx.error(
+                "step.signal.process",
+                "only \"worker\" (or nothing: the main process)",
+            );
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "signal {} to {}{}",
+            self.signal,
+            self.to.get_ref(),
+            if self.process.is_some() {
+                "'s worker"
+            } else {
+                ""
+            }
+        )
+    }
+
+    fn budget(&self) -> Duration {
+        crate::scenario::deadline::EXEC
+    }
+}
+
+/// `SIGUSR2`, `usr2`, `USR2` to `USR2`; an error for anything that is no signal name.
+pub(crate) fn signal_name(signal: &str) -> Result<String, String> {
+    let name = signal.trim_start_matches("SIG").to_uppercase();
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(format!("bad signal name {signal:?}"));
+    }
+    Ok(name)
+}
+
+impl Run for SignalStep {
+    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
+        let sig = self;
+        let instance = state.instance(Some(sig.to.get_ref()))?;
+        let container = instance
+            .container
+            .clone()
+            .ok_or_else(|| format!("{} is not started", sig.to.get_ref()))?;
+        let name = signal_name(&sig.signal)?;
+        match sig.process.as_deref() {
+            Some("worker") => {
+                let script = format!("pids=$(pgrep -P 1) && kill -{name} $pids && echo $pids");
+                let out = state
+                    .sandbox
+                    .exec(&container, &["sh", "-c", &script])
+                    .await
+                    .map_err(|e| error_chain(&e))?;
+                if out.exit_code != 0 {
+                    return Err(format!("no worker to signal: {}", out.stderr.trim()));
+                }
+                Ok(format!(
+                    "SIG{name} sent to worker pid(s) {}",
+                    out.stdout.trim()
+                ))
+            }
+            _ => {
+                state
+                    .sandbox
+                    .signal(&container, &format!("SIG{name}"))
+                    .await
+                    .map_err(|e| error_chain(&e))?;
+                Ok(format!(
+                    "SIG{name} sent to {}'s main process",
+                    sig.to.get_ref()
+                ))
+            }
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! The step words added as one file each, on real HAProxy: `flap` (HAProxy's server address
+//! must follow every flip of its name) and `reload` (the master must replace its worker, through
+//! the master CLI and through SIGUSR2), on the oldest and a recent catalog version, whose
+//! `show proc` differ.
+
+use haprepro::images::{self, ImageSource};
+use haprepro::report::CaseRecord;
+use haprepro::runtime::Engine;
+use haprepro::scenario::{self, Outcome, RunOptions};
+
+use crate::support::{ensure_images, workspace};
+
+/// Writes a scenario and its template to a temporary folder and runs it on a catalog version.
+async fn run(name: &str, scenario_text: &str, template: &str, version: &str) -> CaseRecord {
+    let dir = std::env::temp_dir().join(format!("haprepro-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("scenario.toml"), scenario_text).unwrap();
+    std::fs::write(dir.join("haproxy.cfg"), template).unwrap();
+    let loaded = scenario::load(&dir).unwrap_or_else(|e| panic!("{e:?}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let engine = Engine::connect()
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n(the container tests need a Docker daemon)"));
+    ensure_images(&engine).await;
+    let image = images::resolve(&engine, &ImageSource::Catalog(version.into()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let opts = RunOptions {
+        run_id: format!("test-{}", haprepro::runtime::new_run_id()),
+        results_dir: workspace().join("results"),
+        keep: false,
+    };
+    scenario::run_case(&engine, &loaded, &image, &opts, &|_| {}).await
+}
+
+fn explain(record: &CaseRecord) -> String {
+    let steps: Vec<String> = record
+        .steps
+        .iter()
+        .map(|s| {
+            format!(
+                "  #{} {} [{}ms] ok={} {}",
+                s.index, s.action, s.elapsed_ms, s.ok, s.detail
+            )
+        })
+        .collect();
+    format!(
+        "{}: {} ({})\n{}\nmeasures: {:?}",
+        record.case,
+        record.outcome,
+        record.reason,
+        steps.join("\n"),
+        record.measures
+    )
+}
+
+const FLAP: &str = r#"name = "flap-followed"
+summary = "a name flapping between two backends: the server's address follows each flip"
+
+[expect]
+"*" = "not-reproduced"
+
+[topology]
+backends = [{ name = "web1", mode = "tcp", port = 8000 }, { name = "web2", mode = "tcp", port = 8000 }]
+dns = { zone = "svc.test", records = [{ name = "app", a = ["web1"] }] }
+haproxy = { config = "haproxy.cfg" }
+
+[[step]]
+wait = { server = "be/s1", state = "UP", within = "10s" }
+[[step]]
+flap = { name = "app", between = [["web2"], ["web1"]], every = "800ms", times = 4, follow = "be/s1", record = "flaps" }
+
+[observe]
+reproduced_if = "followed < 4"
+valid_if = ["flips == 4", "queries >= 4"]
+
+[observe.measure]
+followed = { value = { record = "flaps", value = "followed" } }
+flips = { value = { record = "flaps", value = "flips" } }
+queries = { dns_queries = { name = "app", qtype = "A" } }
+"#;
+
+const FLAP_CFG: &str = "global
+    log stdout format raw local0
+    stats socket ipv4@0.0.0.0:{{ api.port }} level admin
+
+resolvers dns
+    nameserver ns1 {{ dns.addr }}
+    timeout resolve 100ms
+    timeout retry 100ms
+    hold valid 100ms
+
+defaults
+    mode tcp
+    log global
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+
+backend be
+    server s1 app.{{ zone }}:8000 resolvers dns init-addr none check inter 200ms rise 1
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flap_is_followed_by_haproxy_on_2_2_and_3_0() {
+    for version in ["2.2.9", "3.0.11"] {
+        let record = run("flap", FLAP, FLAP_CFG, version).await;
+        assert_eq!(
+            record.outcome,
+            Outcome::NotReproduced,
+            "{}",
+            explain(&record)
+        );
+        assert_eq!(
+            record.measures.get("followed"),
+            Some(&4.0),
+            "{}",
+            explain(&record)
+        );
+        let flap = &record.steps[2];
+        assert!(
+            flap.detail.contains("app set 4 time(s)") && flap.detail.contains("(followed at"),
+            "{}",
+            explain(&record)
+        );
+    }
+}
+
+const RELOAD: &str = r#"name = "reload-worker"
+summary = "a master-worker instance reloaded twice: each time a new worker serves"
+
+[expect]
+"*" = "not-reproduced"
+
+[topology]
+backends = [{ name = "web1", mode = "tcp", port = 8000 }]
+haproxy = { config = "haproxy.cfg", master_cli = true }
+
+[[step]]
+reload = { record = "cli", within = "10s" }
+[[step]]
+reload = { via = "signal", record = "sig", within = "10s" }
+
+[observe]
+reproduced_if = "cli_new < 1 or sig_new < 1"
+valid_if = ["cli_old >= 1", "sig_old >= 1"]
+
+[observe.measure]
+cli_old = { value = { record = "cli", value = "old_pid" } }
+cli_new = { value = { record = "cli", value = "new_pid" } }
+sig_old = { value = { record = "sig", value = "old_pid" } }
+sig_new = { value = { record = "sig", value = "new_pid" } }
+"#;
+
+const RELOAD_CFG: &str = "global
+    log stdout format raw local0
+    stats socket ipv4@0.0.0.0:{{ api.port }} level admin
+
+defaults
+    mode tcp
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+
+listen front
+    bind :8080
+    server s1 {{ web1.ip }}:8000
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_gets_a_new_worker_on_2_2_and_3_0() {
+    for version in ["2.2.9", "3.0.11"] {
+        let record = run("reload", RELOAD, RELOAD_CFG, version).await;
+        assert_eq!(
+            record.outcome,
+            Outcome::NotReproduced,
+            "{}",
+            explain(&record)
+        );
+        let m = |name: &str| record.measures[name];
+        // The second reload starts from the first one's new worker, and each gives a new PID.
+        assert_ne!(m("cli_old"), m("cli_new"), "{}", explain(&record));
+        assert_eq!(m("sig_old"), m("cli_new"), "{}", explain(&record));
+        assert_ne!(m("sig_new"), m("sig_old"), "{}", explain(&record));
+    }
+}
