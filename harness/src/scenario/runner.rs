@@ -493,6 +493,8 @@ async fn run_once(
         state.write_evidence(report::timeline::JSON_FILE, json);
     }
     state.write_evidence(report::timeline::SVG_FILE, report::timeline::svg(&timeline));
+    // The evidence was flushed once already (for the measures); the timeline comes after.
+    state.flush_evidence().await;
     // Clients, then backends (their sockets closed before their addresses go), then Docker.
     state.loads.clear();
     for backend in std::mem::take(&mut state.backends) {

@@ -35,8 +35,9 @@ async fn build(engine: &Engine, reference: &str) -> images::SourceBuild {
         .unwrap_or_else(|e| panic!("building {reference}: {e}"))
 }
 
-/// Runs dns-flap-check-port-zero on an image and returns its measured outcome and reason.
-async fn dns_flap_on(engine: &Engine, image: &ResolvedImage) -> (Outcome, String) {
+/// Runs dns-flap-check-port-zero on an image and returns its measured outcome, its reason
+/// and the port-0 lane's title in its timeline picture (`→ port 0 (N)`, N the SYNs drawn).
+async fn dns_flap_on(engine: &Engine, image: &ResolvedImage) -> (Outcome, String, String) {
     let dir = scenario::find("dns-flap-check-port-zero", &scenarios_dir()).expect("scenario");
     let scenario = scenario::load(&dir).unwrap_or_else(|e| panic!("{e:?}"));
     let opts = RunOptions {
@@ -46,9 +47,16 @@ async fn dns_flap_on(engine: &Engine, image: &ResolvedImage) -> (Outcome, String
     };
     let plan = scenario.variant(None).expect("the scenario's case");
     let r = scenario::run_variant(engine, &scenario, plan, image, &opts, &|_| {}).await;
+    let svg = r.evidence_dir.join("timeline.svg");
+    let svg = std::fs::read_to_string(&svg).unwrap_or_else(|e| panic!("{}: {e}", svg.display()));
+    let lane = svg
+        .find("→ port 0 (")
+        .map(|at| svg[at..].split(')').next().unwrap_or_default().to_string() + ")")
+        .unwrap_or_else(|| "no port-0 lane".into());
     (
         r.outcome,
         format!("{} (evidence {})", r.reason, r.evidence_dir.display()),
+        lane,
     )
 }
 
@@ -93,15 +101,21 @@ async fn the_pristine_tree_does_not_reproduce_and_the_mutant_does() {
     let engine = engine().await;
     let r = repo();
     let pristine = build(&engine, r.commit(1)).await;
-    let (outcome, why) = dns_flap_on(&engine, &pristine.image).await;
+    let (outcome, why, lane) = dns_flap_on(&engine, &pristine.image).await;
     assert_eq!(outcome, Outcome::NotReproduced, "pristine 3.0.11: {why}");
+    assert_eq!(lane, "→ port 0 (0)", "pristine 3.0.11's timeline: {why}");
     let mutant = build(&engine, r.commit(4)).await;
     assert_ne!(pristine.image.reference, mutant.image.reference);
-    let (outcome, why) = dns_flap_on(&engine, &mutant.image).await;
+    let (outcome, why, lane) = dns_flap_on(&engine, &mutant.image).await;
     assert_eq!(
         outcome,
         Outcome::Reproduced,
         "3.0.11 with haproxy#2578: {why}"
+    );
+    // The picture shows the bug: the port-0 lane has the SYNs the measure counted.
+    assert!(
+        lane != "→ port 0 (0)" && lane.starts_with("→ port 0 ("),
+        "3.0.11 with haproxy#2578's timeline: {lane} ({why})"
     );
 }
 

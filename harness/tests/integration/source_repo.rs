@@ -83,20 +83,25 @@ fn make() -> Repo {
     let tmp = dir.with_extension(format!("tmp{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).expect("create the test repository's folder");
-    // Debian trixie's orig tarball of 3.0.11 is upstream's release tarball.
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let mirror = haprepro::images::Catalog::builtin().mirror;
-    let source = rt
-        .block_on(haprepro::images::source::fetch_debian_source(
+    // Debian trixie's orig tarball of 3.0.11 is upstream's release tarball. Fetched on a
+    // thread of its own: the first caller may be an async test, inside whose runtime another
+    // cannot block.
+    let source = std::thread::spawn(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let mirror = haprepro::images::Catalog::builtin().mirror;
+        rt.block_on(haprepro::images::source::fetch_debian_source(
             &mirror,
             "3.0.11",
             false,
             &|m| eprintln!("{m}"),
         ))
-        .unwrap_or_else(|e| panic!("Debian's haproxy 3.0.11 orig tarball: {e}"));
+    })
+    .join()
+    .expect("the fetch thread")
+    .unwrap_or_else(|e| panic!("Debian's haproxy 3.0.11 orig tarball: {e}"));
     let status = Command::new("tar")
         .arg("-xzf")
         .arg(&source.orig)

@@ -125,4 +125,15 @@ pub fn assert_pass(record: &CaseRecord) {
             record.evidence_dir.display()
         );
     }
+    // Every case, passing or not, leaves its timeline picture beside its evidence.
+    for file in ["timeline.svg", "timeline.json"] {
+        let path = record.evidence_dir.join(file);
+        assert!(
+            record.evidence.iter().any(|e| e == file) && path.is_file(),
+            "{}: no {file} in its evidence ({:?}, {})",
+            record.case,
+            record.evidence,
+            path.display()
+        );
+    }
 }
