@@ -206,6 +206,20 @@ async fn two_shards_a_debian_and_an_official_column_merge_into_one_matrix() {
     ]);
     let matrix = std::fs::read_to_string(merged.join("matrix.json")).unwrap_or_default();
     let html = std::fs::read_to_string(merged.join("matrix.html")).unwrap_or_default();
+    let timelines = ["a", "b"].map(|shard| {
+        std::fs::read_dir(root.join(shard))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .flat_map(|run| {
+                std::fs::read_dir(run.path())
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+            })
+            .filter(|case| case.path().join("timeline.svg").is_file())
+            .count()
+    });
     // Untag only: `docker rmi` by a tag of an image that has other tags (its haprepro ones)
     // removes that tag and leaves the image.
     let _ = Command::new("docker")
@@ -234,6 +248,12 @@ async fn two_shards_a_debian_and_an_official_column_merge_into_one_matrix() {
     assert!(
         html.contains(&format!("haproxy:{tag}")),
         "the column header names the image"
+    );
+    assert_eq!(timelines, [1, 1], "each case folder has its timeline.svg");
+    assert_eq!(
+        html.matches("<svg").count(),
+        2,
+        "each case's timeline is inline"
     );
     let stdout = String::from_utf8_lossy(&merge.stdout);
     assert!(
