@@ -134,6 +134,7 @@ pub async fn run(args: BisectArgs) -> i32 {
             run_id: format!("{run_id}-c{:0width$}", i + 1),
             results_dir: run_dir.clone(),
             keep: args.case.keep,
+            column: None,
         };
         let (engine, scenario, records, names) = (&engine, &scenario, &records, &names);
         let probe = records.borrow().len() + 1;

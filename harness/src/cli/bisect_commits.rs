@@ -128,6 +128,7 @@ pub async fn run(args: BisectArgs) -> i32 {
             run_id: format!("{run_id}-c{:0width$}", i + 1),
             results_dir: run_dir.clone(),
             keep: args.case.keep,
+            column: None,
         };
         async move {
             let build_started = Instant::now();

@@ -333,6 +333,7 @@ pub async fn run(args: MatrixArgs) -> i32 {
         }
     }
     let images_ms = images_started.elapsed().as_millis();
+    let columns = column_names(&resolved);
     let run_id = haprepro::runtime::new_run_id();
     let mut jobs = Vec::new();
     for k in 1..=args.repeat {
@@ -355,7 +356,8 @@ pub async fn run(args: MatrixArgs) -> i32 {
                         &args.case,
                         (args.repeat > 1).then_some((k, args.repeat)),
                     )
-                    .variant(variant),
+                    .variant(variant)
+                    .column(columns.get(v).cloned()),
                 );
             }
         }
@@ -468,6 +470,7 @@ impl Job {
                     run_id: run_id.to_string(),
                     results_dir: case.results_dir.clone(),
                     keep: case.keep,
+                    column: None,
                 },
                 name,
             ),
@@ -476,6 +479,7 @@ impl Job {
                     run_id: format!("{run_id}-r{k:0width$}", width = n.to_string().len()),
                     results_dir: case.results_dir.join(run_id),
                     keep: case.keep,
+                    column: None,
                 },
                 format!("{name} {k}/{n}"),
             ),
@@ -487,6 +491,17 @@ impl Job {
             opts,
             label,
         }
+    }
+
+    /// Tells this job's column from another of the same version (see [`column_names`]).
+    pub fn column(mut self, column: Option<String>) -> Job {
+        if let Some(c) = &column {
+            let version = images::short_version(&self.image.version);
+            let name = format!("{}@{version}", self.scenario.name);
+            self.label = self.label.replacen(&name, &format!("{name}~{c}"), 1);
+        }
+        self.opts.column = column;
+        self
     }
 
     /// A rough relative duration, to start long cases first.
@@ -683,6 +698,41 @@ impl Progress {
             overall.finish_and_clear();
         }
     }
+}
+
+/// A name for each column whose HAProxy version another column of the run shares (the catalog's
+/// 3.0.11 beside a source build or an official image of 3.0.11): the tag of its image
+/// (`suite-trixie`, `src-1a2b3c4d5e6f-minimal`), the whole reference when the tags are alike
+/// too, or the `--versions` item when two items name one image. Case names are made of scenario and version, and they name case folders and
+/// containers: without this, two such columns would take each other's.
+fn column_names(resolved: &[(String, ResolvedImage)]) -> std::collections::HashMap<String, String> {
+    let short = |i: &ResolvedImage| images::short_version(&i.version);
+    let tag = |i: &ResolvedImage| {
+        i.reference
+            .rsplit_once(':')
+            .map(|(_, t)| t.to_string())
+            .unwrap_or_else(|| i.reference.clone())
+    };
+    let mut names = std::collections::HashMap::new();
+    for (key, image) in resolved {
+        let same: Vec<&ResolvedImage> = resolved
+            .iter()
+            .filter(|(k, i)| k != key && short(i) == short(image))
+            .map(|(_, i)| i)
+            .collect();
+        if same.is_empty() {
+            continue;
+        }
+        let name = if same.iter().any(|i| i.reference == image.reference) {
+            key.clone()
+        } else if same.iter().any(|i| tag(i) == tag(image)) {
+            image.reference.clone()
+        } else {
+            tag(image)
+        };
+        names.insert(key.clone(), haprepro::runtime::sanitize(&name));
+    }
+    names
 }
 
 #[cfg(test)]

@@ -184,6 +184,7 @@ pub fn begin(
         run_id: haprepro::runtime::new_run_id(),
         results_dir: case.results_dir.clone(),
         keep: case.keep,
+        column: None,
     };
     println!(
         "{} on HAProxy {} ({}), run {}",

@@ -34,6 +34,10 @@ pub struct RunOptions {
     pub results_dir: PathBuf,
     /// Leave containers and network in place (for debugging).
     pub keep: bool,
+    /// What tells this image's column from another of the same version in one run (two
+    /// builds of 3.0.11: Debian's and one from source); it joins the case name
+    /// (`smoke@3.0.11~src-1a2b3c4d5e6f-minimal`), which names the case folder and containers.
+    pub column: Option<String>,
 }
 
 /// What a running case reports as it goes, for progress displays.
@@ -324,7 +328,10 @@ async fn run_once(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
-    let version = images::short_version(&image.version);
+    let mut version = images::short_version(&image.version);
+    if let Some(column) = &opts.column {
+        version = format!("{version}~{column}");
+    }
     let mut case = match &variant.name {
         Some(v) => format!("{}/{v}@{version}", scenario.name),
         None => format!("{}@{version}", scenario.name),

@@ -71,6 +71,7 @@ async fn a_template_loop_and_count_waits_on_real_haproxy() {
         run_id: format!("test-{}", haprepro::runtime::new_run_id()),
         results_dir: workspace().join("results"),
         keep: false,
+        column: None,
     };
     let record = scenario::run_case(&engine, &loaded, &image, &opts, &|_| {}).await;
     let _ = std::fs::remove_dir_all(&dir);

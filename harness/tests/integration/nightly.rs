@@ -261,3 +261,38 @@ async fn two_shards_a_debian_and_an_official_column_merge_into_one_matrix() {
         "{stdout}"
     );
 }
+
+/// Two columns of one version in one matrix (the catalog's 3.0.11 and an official image of
+/// 3.0.11, as a nightly shard would not have but a user's run may): each case keeps its own
+/// name, folder and containers, and both columns are in the matrix.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_columns_of_one_version_do_not_collide() {
+    let engine = Engine::connect().await.unwrap_or_else(|e| panic!("{e}"));
+    ensure_images(&engine).await;
+    let tag = "haprepro-test-same-3.0.11";
+    engine
+        .tag("haprepro/haproxy:suite-trixie", "haproxy", tag)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let results = scratch("same-version");
+    let out = smoke_matrix(&["--versions", "3.0.11", "--official", tag], &results);
+    let _ = Command::new("docker")
+        .args(["rmi", &format!("haproxy:{tag}")])
+        .output();
+    let cases = count_cases(&results);
+    let md = std::fs::read_dir(&results)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .find_map(|run| std::fs::read_to_string(run.path().join("matrix.md")).ok())
+        .unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&results);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(cases, 2, "one case folder per column\n{}", text(&out));
+    assert!(
+        md.lines()
+            .find(|l| l.starts_with("| scenario"))
+            .is_some_and(|header| header.matches("3.0.11").count() == 2),
+        "two 3.0.11 columns:\n{md}"
+    );
+}

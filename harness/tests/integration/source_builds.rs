@@ -44,6 +44,7 @@ async fn dns_flap_on(engine: &Engine, image: &ResolvedImage) -> (Outcome, String
         run_id: format!("test-{}", haprepro::runtime::new_run_id()),
         results_dir: workspace().join("results"),
         keep: false,
+        column: None,
     };
     let plan = scenario.variant(None).expect("the scenario's case");
     let r = scenario::run_variant(engine, &scenario, plan, image, &opts, &|_| {}).await;

@@ -29,6 +29,7 @@ async fn run(name: &str, scenario_text: &str, template: &str, version: &str) -> 
         run_id: format!("test-{}", haprepro::runtime::new_run_id()),
         results_dir: workspace().join("results"),
         keep: false,
+        column: None,
     };
     scenario::run_case(&engine, &loaded, &image, &opts, &|_| {}).await
 }

@@ -87,6 +87,7 @@ pub async fn run_variant(name: &str, variant: Option<&str>, version: &str) -> Ca
         run_id: format!("test-{}", haprepro::runtime::new_run_id()),
         results_dir: workspace().join("results"),
         keep: false,
+        column: None,
     };
     let plan = scenario
         .variant(variant)
