@@ -165,6 +165,7 @@ pub(crate) async fn wait_count(
     let timed_out = tally.timed_out;
     if let Some(name) = w.record {
         state
+            .kept
             .records
             .insert(name.to_string(), Recorded::Count(tally));
     }

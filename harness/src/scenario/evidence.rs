@@ -89,6 +89,7 @@ pub(crate) struct DnsLog {
 pub(crate) async fn collect_evidence(state: &mut CaseState<'_>) -> Evidence {
     state.stop_capture().await;
     let summaries: Vec<serde_json::Value> = state
+        .kept
         .captures
         .iter()
         .map(|c| {
@@ -105,6 +106,7 @@ pub(crate) async fn collect_evidence(state: &mut CaseState<'_>) -> Evidence {
         state.write_evidence("capture-summary.json", json);
     }
     let syns: String = state
+        .kept
         .captures
         .iter()
         .flat_map(|c| &c.syns)
@@ -114,7 +116,7 @@ pub(crate) async fn collect_evidence(state: &mut CaseState<'_>) -> Evidence {
         state.write_evidence("syns.txt", syns);
     }
     let mut dns_log = None;
-    if let Some(dns) = state.dns.take() {
+    if let Some(dns) = state.live.dns.take() {
         state.write_evidence("dns-queries.log", dns.log().to_text());
         state.write_evidence("dns-zone.txt", dns.zone().snapshot());
         dns_log = Some(DnsLog {
@@ -125,6 +127,7 @@ pub(crate) async fn collect_evidence(state: &mut CaseState<'_>) -> Evidence {
     }
     // Each backend's connections: a line each in `<name>.log`, every field in the JSON.
     let logs: Vec<(String, crate::backend::ConnectionLog)> = state
+        .live
         .backends
         .iter()
         .map(|b| (b.name().to_string(), b.log()))
@@ -137,15 +140,15 @@ pub(crate) async fn collect_evidence(state: &mut CaseState<'_>) -> Evidence {
             &format!("{name}-connections.json"),
             serde_json::to_string_pretty(&json).unwrap_or_default(),
         );
-        state.logs.insert(name, text);
+        state.kept.logs.insert(name, text);
     }
-    for c in state.containers.clone() {
-        if let Ok(logs) = state.sandbox.logs(&c).await {
+    for c in state.live.containers.clone() {
+        if let Ok(logs) = state.live.sandbox.logs(&c).await {
             state.write_evidence(&format!("{}.log", c.role), &logs);
-            state.logs.insert(c.role.clone(), logs);
+            state.kept.logs.insert(c.role.clone(), logs);
         }
     }
-    let records = std::mem::take(&mut state.records);
+    let records = std::mem::take(&mut state.kept.records);
     for (name, rec) in &records {
         if let Some((file, contents)) = rec.evidence_file(name) {
             state.write_evidence(&file, contents);
@@ -155,9 +158,9 @@ pub(crate) async fn collect_evidence(state: &mut CaseState<'_>) -> Evidence {
     Evidence {
         ips: state.ips.clone(),
         image_version: state.image.version.clone(),
-        captures: std::mem::take(&mut state.captures),
+        captures: std::mem::take(&mut state.kept.captures),
         records,
-        logs: std::mem::take(&mut state.logs),
+        logs: std::mem::take(&mut state.kept.logs),
         dns: dns_log,
     }
 }

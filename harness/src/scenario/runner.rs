@@ -67,34 +67,51 @@ pub(crate) struct Instance {
     pub master_cli: bool,
 }
 
-/// The running case's world, handed to every step.
+/// The running case's world, handed to every step, in three parts: what the case is (fixed once
+/// the setup is done), [`Live`] (what runs: containers, backends, DNS, capture, held sockets,
+/// loads; torn down at the end) and [`Kept`] (what the steps keep for the evidence, which
+/// becomes the read-only [`super::evidence::Evidence`] the measures see). A step changes the
+/// live world and adds to what is kept; only the setup writes the first part.
 pub(crate) struct CaseState<'a> {
     pub scenario: &'a Scenario,
     pub image: &'a ResolvedImage,
-    pub sandbox: Sandbox,
+    pub variant: &'a super::VariantPlan,
+    /// Every role's address in this case.
     pub ips: BTreeMap<String, Ipv4Addr>,
+    /// The template's values, for placeholders in `exec` commands.
+    pub values: BTreeMap<String, String>,
+    pub started: Instant,
+    pub evidence_dir: PathBuf,
+    pub live: Live,
+    pub kept: Kept,
+}
+
+/// The runtime handles of a case: everything that must be stopped or removed when it ends.
+pub(crate) struct Live {
+    pub sandbox: Sandbox,
     pub containers: Vec<Container>,
     /// The backends, serving in this process.
     pub backends: Vec<crate::backend::Backend>,
     pub dns: Option<DnsServer>,
     pub capture: Option<LiveCapture>,
-    /// Captures already stopped, with their SYNs.
-    pub captures: Vec<CaptureRun>,
     pub instances: Vec<Instance>,
-    pub variant: &'a super::VariantPlan,
-    pub records: BTreeMap<String, Recorded>,
-    pub started: Instant,
-    pub evidence_dir: PathBuf,
-    pub evidence: Vec<String>,
-    /// Evidence files not written yet: name and contents.
-    pub pending: Vec<(String, Vec<u8>)>,
-    pub logs: HashMap<String, String>,
     /// Connections `unix` steps hold open, by record name.
     pub held: HashMap<String, Vec<std::os::fd::OwnedFd>>,
     /// Running `sessions` loads, by record name.
     pub loads: HashMap<String, crate::load::sessions::SessionLoad>,
-    /// The template's values, for placeholders in `exec` commands.
-    pub values: BTreeMap<String, String>,
+}
+
+/// What the steps keep for the evidence: only added to while the case runs, then read.
+#[derive(Default)]
+pub(crate) struct Kept {
+    /// Captures already stopped, with their SYNs.
+    pub captures: Vec<CaptureRun>,
+    pub records: BTreeMap<String, Recorded>,
+    /// Evidence files written, by name.
+    pub evidence: Vec<String>,
+    /// Evidence files not written yet: name and contents.
+    pub pending: Vec<(String, Vec<u8>)>,
+    pub logs: HashMap<String, String>,
     /// Server states the waits' polls saw, changes only, for the timeline.
     pub server_polls: std::sync::Mutex<Vec<super::timeline::ServerPoll>>,
 }
@@ -104,10 +121,12 @@ impl CaseState<'_> {
     pub fn instance(&self, on: Option<&str>) -> Result<&Instance, String> {
         match on {
             None => self
+                .live
                 .instances
                 .first()
                 .ok_or_else(|| "no HAProxy instance".to_string()),
             Some(name) => self
+                .live
                 .instances
                 .iter()
                 .find(|i| i.name == name)
@@ -120,7 +139,7 @@ impl CaseState<'_> {
     pub(crate) async fn stop_capture(
         &mut self,
     ) -> Option<Result<crate::capture::CaptureSummary, String>> {
-        let live = self.capture.take()?;
+        let live = self.live.capture.take()?;
         // Joining the capture thread blocks: not on an async worker.
         let capture = live.capture;
         let (syns, result) = tokio::task::spawn_blocking(move || capture.finish())
@@ -138,7 +157,7 @@ impl CaseState<'_> {
             (Some(s), _) => Ok(s.clone()),
             (None, problem) => Err(problem.clone().unwrap_or_default()),
         };
-        self.captures.push(run);
+        self.kept.captures.push(run);
         Some(answer)
     }
 
@@ -149,13 +168,14 @@ impl CaseState<'_> {
     /// Keeps a file for the evidence folder; [`CaseState::flush_evidence`] writes them, off the
     /// async workers.
     pub(crate) fn write_evidence(&mut self, name: &str, contents: impl AsRef<[u8]>) {
-        self.pending
+        self.kept
+            .pending
             .push((name.to_string(), contents.as_ref().to_vec()));
     }
 
     /// Writes the files kept so far on a blocking thread; those written join `evidence`.
     pub(crate) async fn flush_evidence(&mut self) {
-        let pending = std::mem::take(&mut self.pending);
+        let pending = std::mem::take(&mut self.kept.pending);
         let dir = self.evidence_dir.clone();
         let written = tokio::task::spawn_blocking(move || {
             pending
@@ -166,7 +186,7 @@ impl CaseState<'_> {
         })
         .await
         .unwrap_or_default();
-        self.evidence.extend(written);
+        self.kept.evidence.extend(written);
     }
 
     /// `role:port` (as steps write a destination) to the address it names in this case.
@@ -394,25 +414,22 @@ async fn run_once(
     let mut state = CaseState {
         scenario,
         image,
-        ips: BTreeMap::new(),
-        instances: Vec::new(),
         variant,
-        sandbox,
-        containers: Vec::new(),
-        backends: Vec::new(),
-        dns: None,
-        capture: None,
-        captures: Vec::new(),
-        records: BTreeMap::new(),
+        ips: BTreeMap::new(),
+        values: BTreeMap::new(),
         started,
         evidence_dir,
-        evidence: Vec::new(),
-        pending: Vec::new(),
-        logs: HashMap::new(),
-        held: HashMap::new(),
-        loads: HashMap::new(),
-        values: BTreeMap::new(),
-        server_polls: std::sync::Mutex::new(Vec::new()),
+        live: Live {
+            sandbox,
+            containers: Vec::new(),
+            backends: Vec::new(),
+            dns: None,
+            capture: None,
+            instances: Vec::new(),
+            held: HashMap::new(),
+            loads: HashMap::new(),
+        },
+        kept: Kept::default(),
     };
 
     // The case's deadline: a step (or a Docker call) that never returns ends the case, named.
@@ -503,19 +520,19 @@ async fn run_once(
     // The evidence was flushed once already (for the measures); the timeline comes after.
     state.flush_evidence().await;
     // Clients, then backends (their sockets closed before their addresses go), then Docker.
-    state.loads.clear();
-    for backend in std::mem::take(&mut state.backends) {
+    state.live.loads.clear();
+    for backend in std::mem::take(&mut state.live.backends) {
         backend.shutdown().await;
     }
-    if let Err(e) = state.sandbox.teardown().await {
+    if let Err(e) = state.live.sandbox.teardown().await {
         record
             .reason
             .push_str(&format!(" (teardown: {})", error_chain(&e)));
     }
-    for instance in &state.instances {
+    for instance in &state.live.instances {
         let _ = std::fs::remove_dir_all(&instance.sock_dir);
     }
-    record.evidence = std::mem::take(&mut state.evidence);
+    record.evidence = std::mem::take(&mut state.kept.evidence);
     finish(record, started, on_event).await
 }
 

@@ -43,9 +43,9 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
     // Where the setup's time goes, for the timeline: the network was created before this.
     let network_ms = state.ms();
     let topology = &state.scenario.raw.topology;
-    let network = state.sandbox.network().clone();
+    let network = state.live.sandbox.network().clone();
     for instance in &topology.haproxy.get_ref().0 {
-        let ip = state.sandbox.allocate_ip();
+        let ip = state.live.sandbox.allocate_ip();
         state.ips.insert(instance.name.clone(), ip);
     }
     // Backends and clients are the harness's own sockets, each on an address of its own added
@@ -61,9 +61,9 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
         let ip = match host {
             Some(host) => {
                 let ip = Ipv4Addr::new(a, b, c, *host.get_ref());
-                state.sandbox.add_fixed_address(role, ip).map(|()| ip)
+                state.live.sandbox.add_fixed_address(role, ip).map(|()| ip)
             }
-            None => state.sandbox.add_address(role),
+            None => state.live.sandbox.add_address(role),
         }
         .map_err(|e| error_chain(&e))?;
         state.ips.insert(role.clone(), ip);
@@ -115,7 +115,7 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
         values.insert("dns.ip".into(), addr.ip().to_string());
         values.insert("dns.port".into(), addr.port().to_string());
         values.insert("dns.addr".into(), addr.to_string());
-        state.dns = Some(server);
+        state.live.dns = Some(server);
     }
 
     if let Some(capture) = &topology.capture {
@@ -131,7 +131,7 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
         let behaviour = b.behaviour().map_err(|e| format!("backend {name}: {e}"))?;
         let backend = Backend::start(name, b.mode, addr, behaviour, state.started)
             .map_err(|e| error_chain(&e))?;
-        state.backends.push(backend);
+        state.live.backends.push(backend);
     }
     let mut specs = Vec::new();
     for setup in &topology.haproxy.get_ref().0 {
@@ -204,7 +204,7 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
         if setup.start == StartMode::Setup {
             specs.push(spec.clone());
         }
-        state.instances.push(Instance {
+        state.live.instances.push(Instance {
             name: setup.name.clone(),
             api: RuntimeApi::tcp(SocketAddr::new(IpAddr::V4(ip), setup.api_port)),
             spec,
@@ -215,7 +215,9 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
     }
     let servers_ms = state.ms();
     let created = futures_util::future::join_all(
-        specs.into_iter().map(|s| state.sandbox.create_container(s)),
+        specs
+            .into_iter()
+            .map(|s| state.live.sandbox.create_container(s)),
     )
     .await;
     let mut containers = Vec::new();
@@ -223,19 +225,27 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
         containers.push(c.map_err(|e| error_chain(&e))?);
     }
     let created_ms = state.ms();
-    let started =
-        futures_util::future::join_all(containers.iter().map(|c| state.sandbox.start_created(c)))
-            .await;
+    let started = futures_util::future::join_all(
+        containers
+            .iter()
+            .map(|c| state.live.sandbox.start_created(c)),
+    )
+    .await;
     for (c, result) in containers.into_iter().zip(started) {
         result.map_err(|e| error_chain(&e))?;
-        if let Some(instance) = state.instances.iter_mut().find(|i| i.name == c.role) {
+        if let Some(instance) = state.live.instances.iter_mut().find(|i| i.name == c.role) {
             instance.container = Some(c.clone());
         }
-        state.containers.push(c);
+        state.live.containers.push(c);
     }
     let started_ms = state.ms();
     let mut ready = Vec::new();
-    for instance in state.instances.iter().filter(|i| i.container.is_some()) {
+    for instance in state
+        .live
+        .instances
+        .iter()
+        .filter(|i| i.container.is_some())
+    {
         let info = wait_haproxy_ready(state, instance, READY_WITHIN).await?;
         ready.push(format!(
             "{} {} ready (pid {})",
@@ -282,24 +292,26 @@ pub(crate) async fn start_instance(
     within: Duration,
 ) -> Result<String, String> {
     let index = state
+        .live
         .instances
         .iter()
         .position(|i| i.name == name)
         .ok_or_else(|| format!("no instance {name:?}"))?;
-    let spec = state.instances[index].spec.clone();
+    let spec = state.live.instances[index].spec.clone();
     let container = state
+        .live
         .sandbox
         .start(spec)
         .await
         .map_err(|e| error_chain(&e))?;
-    state.instances[index].container = Some(container.clone());
-    state.containers.push(container);
-    let result = wait_haproxy_ready(state, &state.instances[index], within).await;
+    state.live.instances[index].container = Some(container.clone());
+    state.live.containers.push(container);
+    let result = wait_haproxy_ready(state, &state.live.instances[index], within).await;
     let (ready, detail) = match result {
         Ok(info) => (true, format!("{name} {} ready", info.version)),
         Err(e) => (false, format!("{name} did not become ready: {e}")),
     };
-    state.records.insert(
+    state.kept.records.insert(
         name.to_string(),
         Recorded::Start {
             ready,
@@ -338,6 +350,7 @@ pub(crate) async fn start_capture(state: &mut CaseState<'_>, from: &str) -> Resu
         return Err(e);
     }
     let n = state
+        .kept
         .evidence
         .iter()
         .filter(|e| e.ends_with(".pcap"))
@@ -349,15 +362,15 @@ pub(crate) async fn start_capture(state: &mut CaseState<'_>, from: &str) -> Resu
     };
     let ip = state.role_ip(from)?;
     let filter = capture::syn_filter(Some(IpAddr::V4(ip)));
-    let interface = state.sandbox.network().bridge.clone();
+    let interface = state.live.sandbox.network().bridge.clone();
     let path = state.evidence_dir.join(&name);
     // Opening libpcap blocks (it activates the handle): not on an async worker.
     let cap = tokio::task::spawn_blocking(move || Capture::start(&interface, &filter, &path))
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| error_chain(&e))?;
-    state.evidence.push(name);
-    state.capture = Some(super::runner::LiveCapture {
+    state.kept.evidence.push(name);
+    state.live.capture = Some(super::runner::LiveCapture {
         role: from.to_string(),
         capture: cap,
     });
@@ -392,6 +405,7 @@ async fn wait_haproxy_ready(
         };
         // The runtime API refusing may mean HAProxy died on its config: say so at once.
         state
+            .live
             .sandbox
             .ensure_running(container)
             .await

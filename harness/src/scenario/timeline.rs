@@ -78,7 +78,7 @@ pub(crate) async fn build(
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0)
     };
-    let several = state.instances.len() > 1;
+    let several = state.live.instances.len() > 1;
     let server_label = |instance: &str, server: &str| {
         if several {
             format!("{instance}: {server}")
@@ -115,6 +115,7 @@ pub(crate) async fn build(
         .collect();
 
     let polls = state
+        .kept
         .server_polls
         .lock()
         .map(|p| p.clone())
@@ -130,11 +131,17 @@ pub(crate) async fn build(
             text: p.text.clone(),
         })
         .collect();
-    for instance in &state.instances {
+    for instance in &state.live.instances {
         let Some(container) = &instance.container else {
             continue;
         };
-        let Ok(lines) = state.sandbox.engine().logs_timestamped(&container.id).await else {
+        let Ok(lines) = state
+            .live
+            .sandbox
+            .engine()
+            .logs_timestamped(&container.id)
+            .await
+        else {
             continue;
         };
         let mut last: Option<(u64, String)> = None;
@@ -184,7 +191,7 @@ pub(crate) async fn build(
         .collect();
 
     let steps = state.scenario.steps_of(state.variant);
-    for (name, rec) in &state.records {
+    for (name, rec) in &state.kept.records {
         match rec {
             Recorded::Http(exchanges) => {
                 let client = steps
@@ -224,7 +231,7 @@ pub(crate) async fn build(
             _ => {}
         }
     }
-    for (name, load) in &state.loads {
+    for (name, load) in &state.live.loads {
         merge_sessions(&mut t.sessions, name, &load.snapshot());
     }
 

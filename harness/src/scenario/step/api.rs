@@ -73,7 +73,7 @@ impl Run for ApiStep {
         }
         let detail = first_lines(&answer, 2);
         if let Some(name) = &self.record {
-            state.records.insert(
+            state.kept.records.insert(
                 name.clone(),
                 Recorded::Api {
                     command: self.command.clone(),

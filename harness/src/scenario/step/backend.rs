@@ -243,7 +243,7 @@ impl Run for BackendStep {
 async fn run(state: &mut CaseState<'_>, step: &BackendStep) -> Result<String, String> {
     let name = step.name.get_ref();
     let backend = state
-        .backends
+        .live.backends
         .iter()
         .find(|b| b.name() == name)
         .ok_or_else(|| format!("no backend {name:?}"))?;

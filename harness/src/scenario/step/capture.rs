@@ -83,7 +83,7 @@ impl Run for CaptureStep {
         Ok(format!(
             "capturing SYNs from {} on {}",
             from.get_ref(),
-            state.sandbox.network().bridge
+            state.live.sandbox.network().bridge
         ))
     }
 }

@@ -119,7 +119,7 @@ impl Word for DnsStep {
 impl Run for DnsStep {
     async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
         let d = self;
-        let dns = state.dns.as_ref().ok_or("no DNS server in this case")?;
+        let dns = state.live.dns.as_ref().ok_or("no DNS server in this case")?;
         let zone = dns.zone();
         if let Some(name) = &d.set {
             if let Some(a) = &d.a {

@@ -54,7 +54,7 @@ impl Run for ExecStep {
     async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
         let e = self;
         let container = state
-            .containers
+            .live.containers
             .iter()
             .find(|c| &c.role == e.container.get_ref())
             .ok_or_else(|| format!("no container {:?} (not started?)", e.container.get_ref()))?
@@ -77,7 +77,7 @@ impl Run for ExecStep {
             .collect::<Result<Vec<_>, _>>()?;
         let cmd: Vec<&str> = rendered.iter().map(String::as_str).collect();
         let out = state
-            .sandbox
+            .live.sandbox
             .exec(&container, &cmd)
             .await
             .map_err(|e| error_chain(&e))?;
@@ -94,7 +94,7 @@ impl Run for ExecStep {
             first_lines(&out.stdout, 2)
         );
         if let Some(name) = &e.record {
-            state.records.insert(
+            state.kept.records.insert(
                 name.clone(),
                 Recorded::Api {
                     command: e.command.join(" "),

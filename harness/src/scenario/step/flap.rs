@@ -213,7 +213,7 @@ impl Run for FlapStep {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let zone = state
-            .dns
+            .live.dns
             .as_ref()
             .ok_or("no DNS server in this case")?
             .zone();
@@ -257,7 +257,7 @@ impl Run for FlapStep {
                     };
                     let seen = describe_server(s);
                     crate::scenario::timeline::note_poll(
-                        &state.server_polls,
+                        &state.kept.server_polls,
                         state.started,
                         &instance,
                         server,
@@ -286,7 +286,7 @@ impl Run for FlapStep {
         }
         let detail = summary(&log, self.follow.is_some());
         if let Some(name) = &self.record {
-            state.records.insert(name.clone(), Recorded::Flap(log));
+            state.kept.records.insert(name.clone(), Recorded::Flap(log));
         }
         Ok(detail)
     }

@@ -95,7 +95,7 @@ impl Run for HttpStep {
             *by_server.entry(key).or_default() += 1;
         }
         state
-            .records
+            .kept.records
             .insert(h.record.clone(), Recorded::Http(exchanges));
         Ok(format!(
             "{} request(s): {}",

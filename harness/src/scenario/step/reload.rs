@@ -184,7 +184,7 @@ impl Run for ReloadStep {
         let (via, signal) = self.via();
         let answer = if signal {
             state
-                .sandbox
+                .live.sandbox
                 .signal(&container, "SIGUSR2")
                 .await
                 .map_err(|e| error_chain(&e))?;
@@ -224,7 +224,7 @@ impl Run for ReloadStep {
                     }
                 );
                 if let Some(name) = &self.record {
-                    state.records.insert(name.clone(), Recorded::Reload(log));
+                    state.kept.records.insert(name.clone(), Recorded::Reload(log));
                 }
                 return Ok(detail);
             }

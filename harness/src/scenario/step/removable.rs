@@ -108,7 +108,7 @@ async fn removable(state: &mut CaseState<'_>, step: &RemovableStep) -> Result<St
         u8::from(removable),
         elapsed.as_millis()
     );
-    state.records.insert(
+    state.kept.records.insert(
         step.record.clone(),
         Recorded::Api {
             command: if polled {

@@ -110,7 +110,7 @@ impl Run for SessionsStep {
         };
         let load = load::sessions::SessionLoad::start(spec, state.started);
         if !sess.wait {
-            state.loads.insert(sess.record.clone(), load);
+            state.live.loads.insert(sess.record.clone(), load);
             return Ok(format!(
                 "{} sessions connecting; churn {}/s",
                 sess.count, sess.churn
@@ -121,7 +121,7 @@ impl Run for SessionsStep {
             (Ok(_), Some(n)) => Some(load.wait_banners(n as usize, sess.within.0).await),
             _ => None,
         };
-        state.loads.insert(sess.record.clone(), load);
+        state.live.loads.insert(sess.record.clone(), load);
         match (opened, banners) {
             (Err(n), _) => Err(format!(
                 "only {n} of {} sessions connected within {}",

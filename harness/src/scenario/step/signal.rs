@@ -72,7 +72,7 @@ impl Run for SignalStep {
             Some("worker") => {
                 let script = format!("pids=$(pgrep -P 1) && kill -{name} $pids && echo $pids");
                 let out = state
-                    .sandbox
+                    .live.sandbox
                     .exec(&container, &["sh", "-c", &script])
                     .await
                     .map_err(|e| error_chain(&e))?;
@@ -86,7 +86,7 @@ impl Run for SignalStep {
             }
             _ => {
                 state
-                    .sandbox
+                    .live.sandbox
                     .signal(&container, &format!("SIG{name}"))
                     .await
                     .map_err(|e| error_chain(&e))?;

@@ -55,7 +55,7 @@ impl Word for SnapshotStep {
 impl Run for SnapshotStep {
     async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
         let load = state
-            .loads
+            .live.loads
             .get(&self.of)
             .ok_or_else(|| format!("no running load {:?}", self.of))?;
         let snapshot = load.snapshot();
@@ -83,7 +83,7 @@ impl Run for SnapshotStep {
             snapshot.churn.banners
         );
         state
-            .records
+            .kept.records
             .insert(self.record.clone(), Recorded::Sessions(snapshot));
         Ok(detail)
     }

@@ -222,7 +222,7 @@ impl Run for UnixStep {
     async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
         let u = self;
         if let Some(name) = &u.release {
-            let closed = state.held.remove(name).map(|v| v.len()).unwrap_or(0);
+            let closed = state.live.held.remove(name).map(|v| v.len()).unwrap_or(0);
             return Ok(format!("closed {closed} connection(s) of {name}"));
         }
         let on = u.on.as_ref().map(|o| o.get_ref().as_str());
@@ -303,13 +303,13 @@ impl Run for UnixStep {
         );
         if let Some(name) = &u.record {
             if !held.is_empty() {
-                state.held.entry(name.clone()).or_default().extend(held);
+                state.live.held.entry(name.clone()).or_default().extend(held);
             }
-            state.records.insert(name.clone(), Recorded::Unix(tally));
+            state.kept.records.insert(name.clone(), Recorded::Unix(tally));
         } else if !held.is_empty() {
             state
-                .held
-                .entry(format!("#{}", state.held.len()))
+                .live.held
+                .entry(format!("#{}", state.live.held.len()))
                 .or_default()
                 .extend(held);
         }

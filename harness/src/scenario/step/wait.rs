@@ -270,7 +270,7 @@ pub(crate) async fn wait_for(
             .map_err(|e| e.to_string());
     }
     if let Some(name) = &w.dns_query {
-        let dns = state.dns.as_ref().ok_or("no DNS server in this case")?;
+        let dns = state.live.dns.as_ref().ok_or("no DNS server in this case")?;
         let log = dns.log();
         let wanted = super::qualify(name, &dns.zone().origin());
         let qtype = w.qtype.clone();
@@ -345,7 +345,7 @@ async fn wait_server(
     let (backend, _) = server.split_once('/').unwrap_or((server, ""));
     let instance = state.instance(on).map_err(timeout)?;
     let api = &instance.api;
-    let (polls, case_start, name) = (&state.server_polls, state.started, &instance.name);
+    let (polls, case_start, name) = (&state.kept.server_polls, state.started, &instance.name);
     crate::wait::poll(within, POLL, move || async move {
         let servers = api
             .show_servers_state(Some(backend))
@@ -391,7 +391,7 @@ async fn wait_syns(
 ) -> Result<String, WaitTimeout> {
     let started = Instant::now();
     let what = format!("{count} SYN(s) matching {}", describe_syn_match(m));
-    let Some(capture) = state.capture.as_ref().map(|c| &c.capture) else {
+    let Some(capture) = state.live.capture.as_ref().map(|c| &c.capture) else {
         return Err(WaitTimeout {
             what,
             waited: started.elapsed(),
