@@ -2,11 +2,9 @@
 //! makes 20 backends, and count waits over their servers, one met and one that times out as an
 //! observation the measures read.
 
-use haprepro::images::{self, ImageSource};
-use haprepro::runtime::Engine;
-use haprepro::scenario::{self, Outcome, RunOptions};
+use haprepro::scenario::Outcome;
 
-use crate::support::workspace;
+use crate::support::run_written;
 
 const SCENARIO: &str = r#"name = "many-backends"
 summary = "20 backends from one template loop, counted"
@@ -58,23 +56,7 @@ backend be{{ i }}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_template_loop_and_count_waits_on_real_haproxy() {
-    let dir = std::env::temp_dir().join(format!("haprepro-authoring-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("scenario.toml"), SCENARIO).unwrap();
-    std::fs::write(dir.join("haproxy.cfg"), TEMPLATE).unwrap();
-    let loaded = scenario::load(&dir).unwrap_or_else(|e| panic!("{e:?}"));
-    let engine = Engine::connect().await.unwrap_or_else(|e| panic!("{e}"));
-    let image = images::resolve(&engine, &ImageSource::Catalog("3.0.11".into()))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let opts = RunOptions {
-        run_id: format!("test-{}", haprepro::runtime::new_run_id()),
-        results_dir: workspace().join("results"),
-        keep: false,
-        column: None,
-    };
-    let record = scenario::run_case(&engine, &loaded, &image, &opts, &|_| {}).await;
-    let _ = std::fs::remove_dir_all(&dir);
+    let record = run_written("authoring", SCENARIO, TEMPLATE, "3.0.11").await;
     assert_eq!(
         record.outcome,
         Outcome::NotReproduced,

@@ -138,3 +138,32 @@ pub fn assert_pass(record: &CaseRecord) {
         );
     }
 }
+
+/// Writes a scenario and its template to a temporary folder and runs it on a catalog version.
+pub async fn run_written(
+    name: &str,
+    scenario_text: &str,
+    template: &str,
+    version: &str,
+) -> CaseRecord {
+    let dir = std::env::temp_dir().join(format!("haprepro-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("scenario.toml"), scenario_text).unwrap();
+    std::fs::write(dir.join("haproxy.cfg"), template).unwrap();
+    let loaded = scenario::load(&dir).unwrap_or_else(|e| panic!("{e:?}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let engine = Engine::connect()
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n(the container tests need a Docker daemon)"));
+    ensure_images(&engine).await;
+    let image = images::resolve(&engine, &ImageSource::Catalog(version.into()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let opts = RunOptions {
+        run_id: format!("test-{}", haprepro::runtime::new_run_id()),
+        results_dir: workspace().join("results"),
+        keep: false,
+        column: None,
+    };
+    scenario::run_case(&engine, &loaded, &image, &opts, &|_| {}).await
+}

@@ -26,17 +26,7 @@ impl MeasureWord for CountedMatch {
             "a count wait's tally",
         );
         if let Some(v) = &self.value {
-            let values = CountTally::VALUES;
-            if !values.contains(&v.get_ref().as_str()) {
-                cx.error_at(
-                    v.span(),
-                    format!(
-                        "unknown value {:?}: expected one of {}",
-                        v.get_ref(),
-                        values.join(", ")
-                    ),
-                );
-            }
+            cx.one_of(v, &CountTally::VALUES);
         }
     }
 

@@ -51,6 +51,20 @@ impl MeasureCx<'_, '_, '_> {
         self.c.error(span, &field, message);
     }
 
+    /// A record's `value` must be one of those its kind has.
+    pub fn one_of(&mut self, value: &Spanned<String>, values: &[&str]) {
+        if !values.contains(&value.get_ref().as_str()) {
+            self.error_at(
+                value.span(),
+                format!(
+                    "unknown value {:?}: expected one of {}",
+                    value.get_ref(),
+                    values.join(", ")
+                ),
+            );
+        }
+    }
+
     /// A role of the topology, the error under `field`.
     pub fn role(&mut self, name: &Spanned<String>, field: &str) {
         self.c.role(self.names.roles, name, field);

@@ -22,17 +22,7 @@ impl MeasureWord for UnixMatch {
             &|k| matches!(k, RecordKind::Unix { .. }),
             "a unix step's tally",
         );
-        let values = crate::load::unix::VALUES;
-        if !values.contains(&self.value.get_ref().as_str()) {
-            cx.error_at(
-                self.value.span(),
-                format!(
-                    "unknown value {:?}: expected one of {}",
-                    self.value.get_ref(),
-                    values.join(", ")
-                ),
-            );
-        }
+        cx.one_of(&self.value, &crate::load::unix::VALUES);
     }
 
     fn compute(&self, ev: &Evidence) -> Result<f64, String> {

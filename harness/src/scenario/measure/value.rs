@@ -30,16 +30,7 @@ impl MeasureWord for ValueMatch {
             Some(RecordKind::Reload) => &ReloadLog::VALUES,
             _ => return,
         };
-        if !values.contains(&self.value.get_ref().as_str()) {
-            cx.error_at(
-                self.value.span(),
-                format!(
-                    "unknown value {:?}: expected one of {}",
-                    self.value.get_ref(),
-                    values.join(", ")
-                ),
-            );
-        }
+        cx.one_of(&self.value, values);
     }
 
     fn compute(&self, ev: &Evidence) -> Result<f64, String> {
