@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use haprepro::images::{self, ImageSource};
 use haprepro::report::CaseRecord;
 use haprepro::runtime::Engine;
-use haprepro::scenario::{self, RunOptions};
+use haprepro::scenario::{self, RunOptions, Scenario};
 
 pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -65,9 +65,6 @@ pub async fn base_image(engine: &Engine) -> String {
 /// record; panics with the reason when the harness cannot run it (no Docker, no image that can
 /// be built), which is a test failure, not a skip.
 pub async fn run_variant(name: &str, variant: Option<&str>, version: &str) -> CaseRecord {
-    let engine = Engine::connect()
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n(the container tests need a Docker daemon)"));
     let dir = scenario::find(name, &scenarios_dir()).expect("scenario folder");
     let scenario = scenario::load(&dir).unwrap_or_else(|errors| {
         panic!(
@@ -79,6 +76,14 @@ pub async fn run_variant(name: &str, variant: Option<&str>, version: &str) -> Ca
                 .join("\n")
         )
     });
+    run_loaded(&scenario, variant, version).await
+}
+
+/// Runs a loaded scenario's variant (or its first) on a catalog version, into `results/`.
+async fn run_loaded(loaded: &Scenario, variant: Option<&str>, version: &str) -> CaseRecord {
+    let engine = Engine::connect()
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n(the container tests need a Docker daemon)"));
     ensure_images(&engine).await;
     let image = images::resolve(&engine, &ImageSource::Catalog(version.into()))
         .await
@@ -89,10 +94,10 @@ pub async fn run_variant(name: &str, variant: Option<&str>, version: &str) -> Ca
         keep: false,
         column: None,
     };
-    let plan = scenario
+    let plan = loaded
         .variant(variant)
-        .unwrap_or_else(|| panic!("{name} has no variant {variant:?}"));
-    scenario::run_variant(&engine, &scenario, plan, &image, &opts, &|_| {}).await
+        .unwrap_or_else(|| panic!("{} has no variant {variant:?}", loaded.name));
+    scenario::run_variant(&engine, loaded, plan, &image, &opts, &|_| {}).await
 }
 
 /// Fails the test unless the measured outcome matched the scenario's expectation, printing the
@@ -152,18 +157,5 @@ pub async fn run_written(
     std::fs::write(dir.join("haproxy.cfg"), template).unwrap();
     let loaded = scenario::load(&dir).unwrap_or_else(|e| panic!("{e:?}"));
     let _ = std::fs::remove_dir_all(&dir);
-    let engine = Engine::connect()
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n(the container tests need a Docker daemon)"));
-    ensure_images(&engine).await;
-    let image = images::resolve(&engine, &ImageSource::Catalog(version.into()))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let opts = RunOptions {
-        run_id: format!("test-{}", haprepro::runtime::new_run_id()),
-        results_dir: workspace().join("results"),
-        keep: false,
-        column: None,
-    };
-    scenario::run_case(&engine, &loaded, &image, &opts, &|_| {}).await
+    run_loaded(&loaded, None, version).await
 }
