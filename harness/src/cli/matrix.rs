@@ -302,35 +302,16 @@ pub async fn run(args: MatrixArgs) -> i32 {
     let mut resolved: Vec<(String, ResolvedImage)> = Vec::new();
     // Official images first: one that is missing and cannot be pulled (no registry) stops the
     // run before anything is built.
-    for (_, v) in &cases {
-        let Some((_, source @ ImageSource::Official(_))) = sources.iter().find(|(n, _)| n == v)
-        else {
-            continue;
-        };
-        if resolved.iter().any(|(w, _)| w == v) {
-            continue;
-        }
-        match super::resolve_image(&engine, source).await {
-            Ok(image) => resolved.push((v.clone(), image)),
-            Err(code) => return code,
-        }
+    let official = |s: Option<&ImageSource>| matches!(s, Some(ImageSource::Official(_)));
+    if let Err(code) = resolve_columns(&engine, &cases, &sources, official, &mut resolved).await {
+        return code;
     }
     let built = match super::images::ensure(&engine, &needed).await {
         Ok(ensured) => ensured.built.len(),
         Err(code) => return code,
     };
-    for (_, v) in &cases {
-        if resolved.iter().any(|(w, _)| w == v) {
-            continue;
-        }
-        let image = match sources.iter().find(|(name, _)| name == v) {
-            Some((_, source)) => super::resolve_image(&engine, source).await,
-            None => resolve_version(&engine, v).await,
-        };
-        match image {
-            Ok(image) => resolved.push((v.clone(), image)),
-            Err(code) => return code,
-        }
+    if let Err(code) = resolve_columns(&engine, &cases, &sources, |_| true, &mut resolved).await {
+        return code;
     }
     let images_ms = images_started.elapsed().as_millis();
     let columns = column_names(&resolved);
@@ -404,6 +385,32 @@ pub async fn run(args: MatrixArgs) -> i32 {
     } else {
         exit::FAILED
     }
+}
+
+/// Resolves, once each, the columns of the cases whose source `pick` accepts and that are not
+/// in `resolved` yet: a source given by name (`--src`, `--official`), else a catalog version.
+async fn resolve_columns(
+    engine: &Engine,
+    cases: &[(String, String)],
+    sources: &[(String, ImageSource)],
+    pick: impl Fn(Option<&ImageSource>) -> bool,
+    resolved: &mut Vec<(String, ResolvedImage)>,
+) -> Result<(), i32> {
+    for (_, v) in cases {
+        if resolved.iter().any(|(w, _)| w == v) {
+            continue;
+        }
+        let source = sources.iter().find(|(name, _)| name == v).map(|(_, s)| s);
+        if !pick(source) {
+            continue;
+        }
+        let image = match source {
+            Some(source) => super::resolve_image(engine, source).await?,
+            None => resolve_version(engine, v).await?,
+        };
+        resolved.push((v.clone(), image));
+    }
+    Ok(())
 }
 
 /// Docker's tag grammar: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
