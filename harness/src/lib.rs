@@ -11,6 +11,7 @@ pub mod dns;
 pub mod haproxy;
 pub mod images;
 pub mod load;
+mod position;
 pub mod report;
 pub mod runtime;
 pub mod scenario;

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::Catalog;
+use crate::position::locate;
 
 /// The nightly list shipped with this build (compiled in, as the catalog is).
 const NIGHTLY: &str = include_str!("../../../images/nightly.toml");
@@ -164,14 +165,6 @@ fn check_branch(tag: &str) -> Result<(), String> {
         "{message}. If HAProxy's branches changed, update MAINTAINED in \
          harness/src/images/nightly.rs (https://www.haproxy.org/#last)"
     ))
-}
-
-/// A byte offset as 1-based line and column (in characters).
-fn locate(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 fn is_number(s: &str) -> bool {

@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::error::{locate, ScenarioError};
+use super::error::ScenarioError;
 use super::expr::Condition;
 use super::model::*;
 use super::outcome::Expectations;
 use super::template;
 use crate::haproxy::config::ConfigBackend;
+use crate::position::locate;
 
 /// A rendered config's backends, by name.
 type ConfigServers = BTreeMap<String, ConfigBackend>;
