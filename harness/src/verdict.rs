@@ -12,6 +12,10 @@ pub enum Outcome {
     Reproduced,
     /// The scenario ran to the end and the symptom was absent.
     NotReproduced,
+    /// HAProxy died during the case and the scenario did not name the death as its symptom:
+    /// a result about HAProxy (its exit, signal and last words are kept), never a harness
+    /// problem, and never a skip in a bisect.
+    Crashed,
     /// The harness could not run the experiment (the record says why).
     Error,
 }
@@ -21,6 +25,7 @@ impl std::fmt::Display for Outcome {
         f.write_str(match self {
             Outcome::Reproduced => "reproduced",
             Outcome::NotReproduced => "not-reproduced",
+            Outcome::Crashed => "crashed",
             Outcome::Error => "error",
         })
     }

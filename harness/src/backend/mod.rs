@@ -129,8 +129,9 @@ impl Backend {
 
     /// Replaces the behaviour, and returns once its connection mode is in place on the
     /// listener (closed, queue cut and filled, ...); answers apply to the connections accepted
-    /// from now on.
-    pub async fn set_behaviour(&self, behaviour: Behaviour) {
+    /// from now on. An error when the listener did not take the new mode within 2 s: a step
+    /// must not report a change that did not happen.
+    pub async fn set_behaviour(&self, behaviour: Behaviour) -> Result<(), String> {
         self.log.event(format!(
             "behaviour changed: connections {}",
             behaviour.connections
@@ -142,11 +143,18 @@ impl Backend {
             *b = behaviour;
         });
         let mut applied = self.applied.clone();
-        let _ = tokio::time::timeout(
-            std::time::Duration::from_secs(2),
-            applied.wait_for(|g| *g >= generation),
-        )
-        .await;
+        let within = std::time::Duration::from_secs(2);
+        let waited = tokio::time::timeout(within, applied.wait_for(|g| *g >= generation))
+            .await
+            .map(|r| r.is_ok());
+        match waited {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(format!("backend {}: its listener has stopped", self.name)),
+            Err(_) => Err(format!(
+                "backend {}: the listener did not take the new mode within {within:?}",
+                self.name
+            )),
+        }
     }
 
     pub fn log(&self) -> ConnectionLog {

@@ -105,23 +105,23 @@ async fn refuse_reset_hang_and_back_to_accept() {
         })
     };
     // Each `set(..).await` returns with the mode in place: no waits needed.
-    set(Connections::Refuse).await;
+    set(Connections::Refuse).await.unwrap();
     let e = TcpStream::connect(b.addr()).await.unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
 
-    set(Connections::Reset).await;
+    set(Connections::Reset).await.unwrap();
     let mut s = TcpStream::connect(b.addr()).await.unwrap();
     let e = read_all(&mut s).await.unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset);
 
-    set(Connections::Hang).await;
+    set(Connections::Hang).await.unwrap();
     let mut s = TcpStream::connect(b.addr()).await.unwrap();
     s.write_all(b"ping").await.unwrap();
     let mut buf = [0u8; 8];
     let waited = tokio::time::timeout(Duration::from_millis(200), s.read(&mut buf)).await;
     assert!(waited.is_err(), "a hung connection must not answer");
 
-    set(Connections::Accept).await;
+    set(Connections::Accept).await.unwrap();
     let mut s = TcpStream::connect(b.addr()).await.unwrap();
     let mut banner = [0u8; 3];
     s.read_exact(&mut banner).await.unwrap();
@@ -146,7 +146,8 @@ async fn unreachable_leaves_connects_pending_then_accepts_again() {
         connections: Connections::Unreachable,
         ..Default::default()
     })
-    .await;
+    .await
+    .unwrap();
     for _ in 0..3 {
         let pending =
             tokio::time::timeout(Duration::from_millis(300), TcpStream::connect(b.addr())).await;
@@ -155,7 +156,7 @@ async fn unreachable_leaves_connects_pending_then_accepts_again() {
             "the connect must stay pending: {pending:?}"
         );
     }
-    b.set_behaviour(Behaviour::default()).await;
+    b.set_behaviour(Behaviour::default()).await.unwrap();
     let mut s = tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(b.addr()))
         .await
         .expect("connects again")

@@ -180,7 +180,9 @@ where
             index: 0,
         });
     }
-    if old != expected_old {
+    // Looking for a fix, a crash is the bad old end too: the fix is where it stops.
+    let bad_old = expected_old == Outcome::Reproduced && old == Outcome::Crashed;
+    if old != expected_old && !bad_old {
         let fix = expected_old == Outcome::Reproduced;
         return Err(BisectError::WrongEnd {
             which: "old",

@@ -24,6 +24,9 @@ pub struct BisectStep {
     pub build: StepBuild,
     pub outcome: Outcome,
     pub reason: String,
+    /// How HAProxy died, when it did: the signal and the condition or first frame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crash: Option<String>,
     /// The version `haproxy -v` printed, when the build gave an image.
     pub version: Option<String>,
     /// The case's evidence folder, when the case ran.
@@ -170,7 +173,10 @@ pub fn markdown(dir: &Path, r: &BisectRecord) -> String {
             s.subject.replace('|', "\\|"),
             build,
             s.version.as_deref().unwrap_or("-"),
-            s.outcome,
+            match &s.crash {
+                Some(c) => format!("{} ({})", s.outcome, c.replace('|', "\\|")),
+                None => s.outcome.to_string(),
+            },
             evidence
         ));
     }

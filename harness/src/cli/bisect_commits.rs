@@ -151,6 +151,7 @@ pub async fn run(args: BisectArgs) -> i32 {
                 },
                 outcome: Outcome::Error,
                 reason: String::new(),
+                crash: None,
                 version: None,
                 evidence: None,
                 run_ms: 0,
@@ -175,6 +176,11 @@ pub async fn run(args: BisectArgs) -> i32 {
                             .await;
                     step.outcome = r.outcome;
                     step.reason = r.reason.clone();
+                    step.crash = r
+                        .haproxy_exit
+                        .iter()
+                        .find(|e| e.is_crash())
+                        .map(|e| e.headline());
                     step.evidence = Some(r.evidence_dir.clone());
                     step.run_ms = r.wall_ms;
                     records.borrow_mut().push(r);
@@ -211,6 +217,9 @@ pub async fn run(args: BisectArgs) -> i32 {
                 },
                 w = width,
             );
+            if let Some(crash) = &step.crash {
+                println!("      HAProxy died: {crash}");
+            }
             if step.outcome == Outcome::Error {
                 println!(
                     "      skipped, like git bisect skip: {}",

@@ -2,7 +2,8 @@
 //! their own HAProxy checkout with their own build command.
 //!
 //! Expectations play no part: the question is only "does this build show the symptom?". 0 is
-//! good (not reproduced), 1 bad (reproduced), 125 "this build cannot be judged" (the case
+//! good (not reproduced), 1 bad (reproduced, or HAProxy crashed: `--crash skip` makes a crash
+//! 125), 125 "this build cannot be judged" (the case
 //! measured `error`, or the binary does not run in the base image), which `git bisect run`
 //! skips. Anything that says nothing about the build stops the bisection instead (128 or more:
 //! `git bisect run` aborts): bad input (an unknown scenario, a scenario file error) exits 128;
@@ -83,8 +84,24 @@ pub struct CheckArgs {
     /// The variant of the scenario to run (its first by default).
     #[arg(long)]
     variant: Option<String>,
+    /// What a crash of HAProxy is: `bad` (exit 1, the default: a crash is a result, and the
+    /// commit that brought it is what a bisect must find) or `skip` (exit 125, to look past a
+    /// crash for another symptom).
+    #[arg(long, value_name = "bad|skip", default_value = "bad", value_parser = ["bad", "skip"])]
+    crash: String,
     #[command(flatten)]
     case: CaseArgs,
+}
+
+/// The exit code and its word for a measured outcome: a crash is bad unless asked to skip it.
+fn outcome_exit(outcome: Outcome, crash_skips: bool) -> (i32, &'static str) {
+    match outcome {
+        Outcome::NotReproduced => (GOOD, "good"),
+        Outcome::Reproduced => (BAD, "bad"),
+        Outcome::Crashed if crash_skips => (SKIP, "skip: HAProxy crashed (--crash skip)"),
+        Outcome::Crashed => (BAD, "bad: HAProxy crashed"),
+        Outcome::Error => (SKIP, "skip"),
+    }
 }
 
 pub async fn run(args: CheckArgs) -> i32 {
@@ -147,11 +164,7 @@ pub async fn run(args: CheckArgs) -> i32 {
     for (name, value) in &r.measures {
         println!("  measure {name} = {value}");
     }
-    let (mut code, mut word) = match r.outcome {
-        Outcome::NotReproduced => (GOOD, "good"),
-        Outcome::Reproduced => (BAD, "bad"),
-        Outcome::Error => (SKIP, "skip"),
-    };
+    let (mut code, mut word) = outcome_exit(r.outcome, args.crash == "skip");
     // A case that failed on a harness problem (Docker, capture, DNS, an address of the bridge),
     // or after which Docker is gone, says nothing about the build.
     if r.outcome == Outcome::Error
@@ -175,6 +188,14 @@ pub async fn run(args: CheckArgs) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_crash_is_bad_unless_asked_to_skip_it() {
+        assert_eq!(outcome_exit(Outcome::Crashed, false).0, BAD);
+        assert_eq!(outcome_exit(Outcome::Crashed, true).0, SKIP);
+        assert_eq!(outcome_exit(Outcome::Error, false).0, SKIP);
+        assert_eq!(outcome_exit(Outcome::NotReproduced, true).0, GOOD);
+    }
 
     #[test]
     fn only_what_the_build_causes_is_a_skip() {

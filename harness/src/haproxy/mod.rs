@@ -14,6 +14,7 @@
 pub mod api;
 pub mod config;
 pub mod info;
+pub mod last_words;
 mod parse;
 pub mod peers;
 pub mod proc;
@@ -28,6 +29,7 @@ pub(crate) mod fixtures;
 
 pub use api::{ApiError, RuntimeApi, DEFAULT_TIMEOUT};
 pub use info::Info;
+pub use last_words::LastWords;
 pub use parse::ParseError;
 pub use peers::{Peer, PeersSection};
 pub use proc::{Proc, ProcKind, ProcList};

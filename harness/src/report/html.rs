@@ -33,6 +33,8 @@ table.matrix td.cell a { display: block; padding: .5em .6em; color: inherit; tex
 table.matrix td.cell a:hover { outline: 2px solid #1d2125; outline-offset: -2px; }
 .o-reproduced { background: #d64541; color: #fff; }
 .o-not-reproduced { background: #a8dcb0; color: #133d1b; }
+.o-crashed { background: #4b2267; color: #fff; }
+.crash { display: block; font-size: .72em; font-weight: normal; max-width: 16em; margin: .15em auto 0; overflow-wrap: anywhere; }
 .o-error { background: repeating-linear-gradient(135deg, #f6dc8a 0 6px, #efcf6a 6px 12px); color: #4a3b00; }
 .rate { display: block; font-size: .85em; }
 .mk { display: inline-block; margin-top: .15em; padding: 0 .35em; border-radius: 3px; font-size: .8em; font-weight: 700; }
@@ -92,7 +94,7 @@ pub fn page(records: &[CaseRecord], dir: &Path) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>haprepro matrix {}</title><style>{STYLE}{}</style><script>{SCRIPT}</script>\
          </head><body>\n<h1>haprepro matrix</h1>\n<div class=\"sum\">run {} &middot; \
-         {} case(s): {} reproduced, {} not reproduced, {} error &middot; {passed} as expected, \
+         {} case(s): {} reproduced, {} not reproduced, {} crashed, {} error &middot; {passed} as expected, \
          {} not &middot; {} run(s) in all. Click a cell for its timeline, measures and \
          evidence.</div>\n",
         esc(&run_ids.join(", ")),
@@ -101,6 +103,7 @@ pub fn page(records: &[CaseRecord], dir: &Path) -> String {
         cells.len(),
         count(Outcome::Reproduced),
         count(Outcome::NotReproduced),
+        count(Outcome::Crashed),
         count(Outcome::Error),
         cells.len() - passed,
         records.len()
@@ -146,6 +149,7 @@ pub fn page(records: &[CaseRecord], dir: &Path) -> String {
 const LEGEND: &str = "<div class=\"legend\">\
     <span class=\"item\"><span class=\"sw o-reproduced\">reproduced</span>the bug's symptom was measured</span>\
     <span class=\"item\"><span class=\"sw o-not-reproduced\">not reproduced</span>the steps ran, no symptom</span>\
+    <span class=\"item\"><span class=\"sw o-crashed\">crashed</span>HAProxy died (its signal or condition under the word)</span>\
     <span class=\"item\"><span class=\"sw o-error\">error</span>the experiment could not run</span>\
     <span class=\"item\"><b>k/n</b> runs that reproduced</span><br>\
     <span class=\"item\"><span class=\"mk mk-pass\">&#10003;</span>as the scenario expects for this version</span>\
@@ -160,9 +164,13 @@ fn matrix_cell(out: &mut String, c: &Cell, columns: &[Column]) {
         .rate()
         .map(|(k, n)| format!("<span class=\"rate\">{k}/{n} runs</span>"))
         .unwrap_or_default();
+    let crash = c
+        .crash()
+        .map(|words| format!("<span class=\"crash\">{}</span>", esc(&short(&words, 70))))
+        .unwrap_or_default();
     let _ = write!(
         out,
-        "<td class=\"cell {} {}\" title=\"{}: measured {}; {}\"><a href=\"#{}\">{}{rate}\
+        "<td class=\"cell {} {}\" title=\"{}: measured {}; {}\"><a href=\"#{}\">{}{rate}{crash}\
          {}</a></td>",
         outcome_class(outcome),
         class(verdict),
@@ -190,6 +198,7 @@ fn outcome_class(o: Outcome) -> &'static str {
     match o {
         Outcome::Reproduced => "o-reproduced",
         Outcome::NotReproduced => "o-not-reproduced",
+        Outcome::Crashed => "o-crashed",
         Outcome::Error => "o-error",
     }
 }
@@ -244,6 +253,31 @@ fn run_section(out: &mut String, r: &CaseRecord, n: usize, of: usize, dir: &Path
         r.setup_ms as f64 / 1000.0,
         esc(&r.reason)
     );
+
+    for e in r.haproxy_exit.iter() {
+        let _ =
+            write!(
+            out,
+            "<div class=\"died\"><b class=\"sw {}\">&nbsp;{} {}&nbsp;</b> at {:.2}s, during {}{}{}\
+             <pre class=\"detail\">{}</pre></div>",
+            if e.is_crash() { "o-crashed" } else { "o-error" },
+            esc(&e.instance),
+            if e.is_crash() { "died" } else { "exited while starting" },
+            e.at_ms as f64 / 1000.0,
+            esc(&e.during),
+            e.last_words
+                .headline()
+                .map(|h| format!(": <code>{}</code>", esc(&h)))
+                .unwrap_or_else(|| format!(" ({})", esc(&e.how()))),
+            [e.core.as_deref(), e.backtrace.as_deref()]
+                .into_iter()
+                .flatten()
+                .map(|t| format!(" &middot; {}", esc(t)))
+                .collect::<String>(),
+            esc(&e.last_lines[e.last_lines.len().saturating_sub(12)..].join("\n"))
+        );
+        out.push('\n');
+    }
 
     if let Some(svg) = timeline_of(r) {
         out.push_str("<div class=\"tl\">");
@@ -357,6 +391,14 @@ fn href(path: &Path) -> String {
 }
 
 /// Escapes text for HTML content and attribute values.
+/// At most `n` characters, with an ellipsis when cut.
+fn short(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
+}
+
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {

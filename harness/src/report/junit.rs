@@ -45,7 +45,11 @@ fn test_case(cell: &Cell) -> TestCase {
                 NonSuccessKind::Failure
             };
             let mut status = TestCaseStatus::non_success(kind);
-            status.set_type(verdict.to_string());
+            if cell.outcome() == crate::verdict::Outcome::Crashed {
+                status.set_type(format!("{verdict}: crashed"));
+            } else {
+                status.set_type(verdict.to_string());
+            }
             status.set_message(failure_message(cell));
             if let Some(r) = cell.representative() {
                 status.set_description(timeline(r));
@@ -66,6 +70,21 @@ fn test_case(cell: &Cell) -> TestCase {
             r.version,
             r.evidence_dir.display()
         ));
+        let died: Vec<String> = r
+            .haproxy_exit
+            .iter()
+            .filter(|e| e.is_crash())
+            .map(|e| {
+                format!(
+                    "HAProxy died: {}\n{}",
+                    e.headline(),
+                    e.last_lines.join("\n")
+                )
+            })
+            .collect();
+        if !died.is_empty() {
+            case.set_system_err(died.join("\n"));
+        }
     }
     case
 }

@@ -20,7 +20,8 @@ pub fn write(dir: &Path, records: &[CaseRecord]) -> std::io::Result<()> {
 
 /// What each square and mark means, as printed under the table.
 pub const LEGEND: &str = "🟥 reproduced (the bug's symptom was measured) · 🟩 not reproduced \
-     (the steps ran, no symptom) · 🟨 error (the experiment could not run) · `k/n`: runs that \
+     (the steps ran, no symptom) · 🟪 crashed (HAProxy died; how, in brackets) · 🟨 error (the \
+     experiment could not run) · `k/n`: runs that \
      reproduced — ✓ as expected · ✗ **FAIL**: not as expected · ? no expectation for this \
      version";
 
@@ -88,6 +89,7 @@ pub fn square(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Reproduced => "🟥",
         Outcome::NotReproduced => "🟩",
+        Outcome::Crashed => "🟪",
         Outcome::Error => "🟨",
     }
 }
@@ -110,8 +112,12 @@ pub fn cell_text(c: &Cell) -> String {
         .rate()
         .map(|(k, n)| format!(" {k}/{n}"))
         .unwrap_or_default();
+    let crash = c
+        .crash()
+        .map(|words| format!(" ({})", words.replace('|', "\\|")))
+        .unwrap_or_default();
     format!(
-        "{} {}{rate} {}",
+        "{} {}{rate}{crash} {}",
         square(outcome),
         outcome_words(outcome),
         mark(c.verdict())
@@ -123,6 +129,7 @@ pub fn outcome_words(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Reproduced => "reproduced",
         Outcome::NotReproduced => "not reproduced",
+        Outcome::Crashed => "crashed",
         Outcome::Error => "error",
     }
 }

@@ -14,7 +14,7 @@ pub mod merge;
 mod record;
 pub mod timeline;
 
-pub use record::{CaseRecord, RepeatSummary, RunSummary, StepRecord};
+pub use record::{CaseRecord, HaproxyExit, RepeatSummary, RunSummary, StepRecord};
 
 use std::path::{Component, Path, PathBuf};
 
@@ -127,11 +127,14 @@ pub struct Cell<'a> {
 }
 
 impl Cell<'_> {
-    /// The outcome the cell shows (its colour): `reproduced` if any run saw the symptom (a racy
-    /// bug is there even if it shows once), `error` if no run could run, else `not-reproduced`.
+    /// The outcome the cell shows (its colour): `crashed` if HAProxy died in any run (a death
+    /// is never outweighed), `reproduced` if any run saw the symptom (a racy bug is there even
+    /// if it shows once), `error` if no run could run, else `not-reproduced`.
     pub fn outcome(&self) -> Outcome {
         let any = |o: Outcome| self.runs.iter().any(|r| r.outcome == o);
-        if any(Outcome::Reproduced) {
+        if any(Outcome::Crashed) {
+            Outcome::Crashed
+        } else if any(Outcome::Reproduced) {
             Outcome::Reproduced
         } else if self.runs.is_empty() || self.runs.iter().all(|r| r.outcome == Outcome::Error) {
             Outcome::Error
@@ -206,6 +209,15 @@ impl Cell<'_> {
                 text
             }
         }
+    }
+
+    /// The first death of HAProxy among the runs, in one line (`haproxy SIGSEGV: ...`).
+    pub fn crash(&self) -> Option<String> {
+        self.runs
+            .iter()
+            .flat_map(|r| &r.haproxy_exit)
+            .find(|e| e.is_crash())
+            .map(|e| e.headline())
     }
 
     /// `scenario@version`, as case names are written.

@@ -49,6 +49,79 @@ pub struct CaseRecord {
     /// a matrix stops at the first one instead of filling its cells with `error`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub harness_error: Option<String>,
+    /// Every HAProxy instance that exited while the case ran (before teardown), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub haproxy_exit: Vec<HaproxyExit>,
+}
+
+/// An HAProxy instance that exited while its case ran: a death (after it was ready) or a
+/// failure to start. Kept in `case.json`, whatever the outcome.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HaproxyExit {
+    pub instance: String,
+    /// Milliseconds since the case started, when the harness learnt of it (Docker's wait).
+    pub at_ms: u64,
+    /// Docker's time of the exit (RFC 3339), when it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    /// What was running then: `setup`, or `step 3 (api show info)`.
+    pub during: String,
+    pub exit_code: Option<i64>,
+    /// The signal that ended the main process (from the exit code, 128 + N).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+    #[serde(default)]
+    pub oom_killed: bool,
+    /// The instance had not become ready yet: a failure to start, a crash only when a fatal
+    /// signal or HAProxy's own words say so.
+    #[serde(default)]
+    pub while_starting: bool,
+    /// The end of its output (stdout and stderr, as Docker kept them).
+    #[serde(default)]
+    pub last_lines: Vec<String>,
+    /// What HAProxy's dying output says: the condition, the panic, the call trace.
+    #[serde(default)]
+    pub last_words: crate::haproxy::LastWords,
+    /// What became of its core dump: the evidence file, or why there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core: Option<String>,
+    /// The backtrace from the core (`backtrace-<instance>.txt`), or why there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backtrace: Option<String>,
+}
+
+impl HaproxyExit {
+    /// A death, not a failure to start: the instance had been ready, or it died of a fatal
+    /// signal, or its last words show a crash.
+    pub fn is_crash(&self) -> bool {
+        !self.while_starting
+            || self
+                .signal
+                .is_some_and(crate::haproxy::last_words::is_crash_signal)
+            || self.last_words.shows_crash()
+    }
+
+    /// `SIGSEGV`, `exit 1`, `OOM-killed`: how it ended, in a word.
+    pub fn how(&self) -> String {
+        if self.oom_killed {
+            return "OOM-killed".into();
+        }
+        match (self.signal, self.exit_code) {
+            (Some(sig), _) => crate::haproxy::last_words::signal_name(sig)
+                .map(String::from)
+                .unwrap_or_else(|| format!("signal {sig}")),
+            (None, Some(code)) => format!("exit {code}"),
+            (None, None) => "exited".into(),
+        }
+    }
+
+    /// One line: `haproxy SIGILL: BUG_ON(x) at src/cli.c:12`, for cells and timelines.
+    pub fn headline(&self) -> String {
+        match self.last_words.headline() {
+            Some(words) => format!("{} {}: {words}", self.instance, self.how()),
+            None => format!("{} {}", self.instance, self.how()),
+        }
+    }
 }
 
 /// How a repeated case went, run by run.

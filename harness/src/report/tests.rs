@@ -24,6 +24,7 @@ pub(crate) fn record(
         started_at: "2026-01-01T00:00:00Z".into(),
         started_unix_ms: 1_767_225_600_000,
         harness_error: None,
+        haproxy_exit: Vec::new(),
         wall_ms: 1200,
         setup_ms: 700,
         steps: vec![

@@ -45,6 +45,19 @@ pub struct Timeline {
     pub sessions: Vec<SessionSpan>,
     #[serde(default)]
     pub windows: Vec<Window>,
+    /// HAProxy instances that exited while the case ran.
+    #[serde(default)]
+    pub exits: Vec<ExitMark>,
+}
+
+/// An instance's exit: a death, or a failure to start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExitMark {
+    pub at_ms: u64,
+    pub instance: String,
+    pub crash: bool,
+    /// `haproxy SIGILL: BUG_ON(...) at src/cli.c:12`.
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -232,6 +245,7 @@ impl Axis {
                 .chain(s.closed_ms)
                 .for_each(&mut add);
         }
+        t.exits.iter().for_each(|e| add(e.at_ms));
         instants.retain(|ms| *ms <= end_ms);
         instants.sort_by(f64::total_cmp);
         instants.dedup();
@@ -290,6 +304,7 @@ fn draw(t: &Timeline, with_style: bool) -> String {
         axis: Axis::new(t, end_ms),
     };
     steps_lane(&mut c, t);
+    exit_lanes(&mut c, t);
     dns_lanes(&mut c, t);
     server_lanes(&mut c, t);
     syn_lanes(&mut c, t);
@@ -462,6 +477,34 @@ impl Thin {
                 esc(&title)
             );
         }
+    }
+}
+
+/// A lane per instance that exited, its exit marked and worded: a death is what the case is
+/// about, so it comes right under the steps.
+fn exit_lanes(c: &mut Canvas, t: &Timeline) {
+    if t.exits.is_empty() {
+        return;
+    }
+    c.section("HAProxy exits");
+    for e in &t.exits {
+        let top = c.lane(
+            &format!("{} {}", e.instance, if e.crash { "died" } else { "exited" }),
+            if e.crash { "bad" } else { "" },
+        );
+        let x = c.x(e.at_ms as f64);
+        let _ = write!(
+            c.out,
+            "<rect x=\"{:.1}\" y=\"{top:.1}\" width=\"4\" height=\"{LANE}\" class=\"{}\">\
+             <title>{} {}</title></rect><text x=\"{:.1}\" y=\"{:.1}\" class=\"wt\">{}</text>",
+            x - 2.0,
+            if e.crash { "fail" } else { "MAINT" },
+            at(e.at_ms),
+            esc(&e.text),
+            (x + 6.0).clamp(LEFT, WIDTH - RIGHT - 200.0),
+            top + LANE - 4.0,
+            esc(&clip(&e.text, 90))
+        );
     }
 }
 
@@ -975,6 +1018,12 @@ mod tests {
                 over: "SYNs of the capture".into(),
                 symptom: true,
             }],
+            exits: vec![ExitMark {
+                at_ms: 2900,
+                instance: "haproxy".into(),
+                crash: true,
+                text: "haproxy SIGILL: BUG_ON(x < y) at src/cli.c:12".into(),
+            }],
         }
     }
 
@@ -992,6 +1041,8 @@ mod tests {
             "c1 requests",
             "s1: 1 (1 closed)",
             "syn_to_port_zero",
+            "haproxy died",
+            "BUG_ON(x &lt; y) at src/cli.c:12",
         ] {
             assert!(svg.contains(lane), "{lane}");
         }

@@ -81,6 +81,21 @@ pub struct ContainerConfig {
     pub binds: Vec<String>,
     pub sysctls: HashMap<String, String>,
     pub user: Option<String>,
+    /// The main process's working directory (where a core named by a plain
+    /// `kernel.core_pattern` lands).
+    pub working_dir: Option<String>,
+    /// Lift the core-size limit, so a crash leaves a core dump.
+    pub core_dumps: bool,
+}
+
+/// How a container's main process ended, as Docker recorded it.
+#[derive(Debug, Clone, Default)]
+pub struct ExitState {
+    pub running: bool,
+    pub exit_code: Option<i64>,
+    pub oom_killed: bool,
+    /// RFC 3339, when Docker has it.
+    pub finished_at: Option<String>,
 }
 
 /// The result of a command run inside a container.
@@ -245,8 +260,16 @@ impl Engine {
                 binds: (!config.binds.is_empty()).then(|| config.binds.clone()),
                 sysctls: (!config.sysctls.is_empty()).then(|| config.sysctls.clone()),
                 init: Some(false),
+                ulimits: config.core_dumps.then(|| {
+                    vec![bollard::models::ResourcesUlimits {
+                        name: Some("core".into()),
+                        soft: Some(-1),
+                        hard: Some(-1),
+                    }]
+                }),
                 ..Default::default()
             }),
+            working_dir: config.working_dir.clone(),
             networking_config: Some(NetworkingConfig {
                 endpoints_config: Some(HashMap::from([(config.network.clone(), endpoint)])),
             }),
@@ -295,6 +318,22 @@ impl Engine {
             .map_err(|e| RuntimeError::docker(format!("inspect container {container}"), e))?;
         let state = inspect.state.unwrap_or_default();
         Ok((state.running.unwrap_or(false), state.exit_code))
+    }
+
+    /// How the container's main process ended (or that it still runs).
+    pub async fn exit_state(&self, container: &str) -> Result<ExitState, RuntimeError> {
+        let inspect = self
+            .docker
+            .inspect_container(container, None)
+            .await
+            .map_err(|e| RuntimeError::docker(format!("inspect container {container}"), e))?;
+        let state = inspect.state.unwrap_or_default();
+        Ok(ExitState {
+            running: state.running.unwrap_or(false),
+            exit_code: state.exit_code,
+            oom_killed: state.oom_killed.unwrap_or(false),
+            finished_at: state.finished_at.filter(|t| !t.starts_with("0001-01-01")),
+        })
     }
 
     pub async fn kill(&self, container: &str, signal: &str) -> Result<(), RuntimeError> {
@@ -748,6 +787,25 @@ impl Engine {
             on_line(&pending);
         }
         Ok(())
+    }
+
+    /// Writes a container's file system, as the tar archive Docker exports, into `to`.
+    pub async fn export(&self, container: &str, to: &std::path::Path) -> Result<(), RuntimeError> {
+        use tokio::io::AsyncWriteExt;
+        let mut file = tokio::fs::File::create(to)
+            .await
+            .map_err(|e| RuntimeError::Io(format!("create {}", to.display()), e))?;
+        let mut stream = self.docker.export_container(container);
+        while let Some(chunk) = stream.next().await {
+            let chunk =
+                chunk.map_err(|e| RuntimeError::docker(format!("export {container}"), e))?;
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| RuntimeError::Io(format!("write {}", to.display()), e))?;
+        }
+        file.flush()
+            .await
+            .map_err(|e| RuntimeError::Io(format!("write {}", to.display()), e))
     }
 
     /// Waits for a container to exit and returns its exit code.

@@ -15,7 +15,7 @@ mod watchdog;
 
 pub use bridge_addr::AddrError;
 pub use engine::{
-    ContainerConfig, Engine, ExecOutput, ImageSummary, NetworkInfo, Owned, CALL_TIMEOUT,
+    ContainerConfig, Engine, ExecOutput, ExitState, ImageSummary, NetworkInfo, Owned, CALL_TIMEOUT,
     EXEC_TIMEOUT, RUN_LABEL,
 };
 pub use error::RuntimeError;

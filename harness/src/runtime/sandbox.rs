@@ -35,6 +35,11 @@ pub struct ContainerSpec {
     pub user: Option<String>,
     /// A fixed address; `None` takes the next free one.
     pub ip: Option<Ipv4Addr>,
+    /// The main process's working directory.
+    pub working_dir: Option<String>,
+    /// Lift the core-size limit (a crash then leaves a core in the working directory, where
+    /// the host's `kernel.core_pattern` is a plain file name).
+    pub core_dumps: bool,
 }
 
 /// A started container of the case.
@@ -213,6 +218,8 @@ impl Sandbox {
                 binds: spec.binds.clone(),
                 sysctls: spec.sysctls.clone(),
                 user: spec.user.clone(),
+                working_dir: spec.working_dir.clone(),
+                core_dumps: spec.core_dumps,
             })
             .await?;
         let container = Container {

@@ -31,6 +31,8 @@ pub(crate) struct Evidence {
     pub logs: HashMap<String, String>,
     /// The DNS server's query log; `None` when the case ran no DNS server.
     pub dns: Option<DnsLog>,
+    /// HAProxy instances that exited while the case ran.
+    pub exits: Vec<crate::report::HaproxyExit>,
 }
 
 /// One stopped capture: whose SYNs it took, all of them, and what makes them incomplete.
@@ -162,5 +164,6 @@ pub(crate) async fn collect_evidence(state: &mut CaseState<'_>) -> Evidence {
         records,
         logs: std::mem::take(&mut state.kept.logs),
         dns: dns_log,
+        exits: Vec::new(),
     }
 }

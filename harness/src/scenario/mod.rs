@@ -5,8 +5,10 @@
 //! (`reproduced_if`) and the expected outcome per version range. Loading checks all of it
 //! before anything starts ([`load`]); [`runner`] runs it as one case per HAProxy image.
 
+mod backtrace;
 mod bounds;
 mod count_wait;
+mod crash;
 mod deadline;
 mod duration;
 mod error;
@@ -22,6 +24,7 @@ mod setup;
 mod step;
 pub mod template;
 mod timeline;
+mod watch;
 mod words;
 
 use std::collections::BTreeSet;

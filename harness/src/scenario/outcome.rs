@@ -20,7 +20,7 @@ impl Expectations {
 }
 
 /// The outcome of a case that ran `outcomes.len()` times (a racy bug's `repeat`), with its
-/// reason: `error` unless every run ran (a run that could not run might have been the one to
+/// reason: `crashed` when HAProxy died in any run, else `error` unless every run ran (a run that could not run might have been the one to
 /// show the symptom, or not: neither answer is earned), else reproduced if the symptom appeared
 /// at least once, not reproduced only if it never did.
 pub fn repeated(outcomes: &[Outcome]) -> (Outcome, String) {
@@ -30,8 +30,18 @@ pub fn repeated(outcomes: &[Outcome]) -> (Outcome, String) {
         .filter(|o| **o == Outcome::Reproduced)
         .count();
     let errors = outcomes.iter().filter(|o| **o == Outcome::Error).count();
+    let crashed = outcomes.iter().filter(|o| **o == Outcome::Crashed).count();
     if n == 0 {
         return (Outcome::Error, "no run".into());
+    }
+    // A death is a result whatever the other runs did: it is never averaged away.
+    if crashed > 0 {
+        return (
+            Outcome::Crashed,
+            format!(
+                "HAProxy crashed in {crashed} of {n} runs; symptom in {reproduced}, {errors} could not run"
+            ),
+        );
     }
     if errors > 0 {
         return (
@@ -109,6 +119,9 @@ mod tests {
         );
         assert_eq!(repeated(&[NotReproduced, NotReproduced]).0, NotReproduced);
         assert_eq!(repeated(&[]).0, Error);
+        let (o, why) = repeated(&[NotReproduced, Crashed, Error]);
+        assert_eq!(o, Crashed);
+        assert!(why.starts_with("HAProxy crashed in 1 of 3 runs"), "{why}");
     }
 
     #[test]

@@ -99,6 +99,8 @@ pub(crate) struct Live {
     pub held: HashMap<String, Vec<std::os::fd::OwnedFd>>,
     /// Running `sessions` loads, by record name.
     pub loads: HashMap<String, crate::load::sessions::SessionLoad>,
+    /// The watchers of the HAProxy containers, which see a death when it happens.
+    pub watch: super::watch::Watch,
 }
 
 /// What the steps keep for the evidence: only added to while the case runs, then read.
@@ -276,15 +278,16 @@ pub async fn run_variant(
     let n = variant.repeat;
     let outcomes: Vec<Outcome> = runs.iter().map(|r| r.outcome).collect();
     let (outcome, summary) = super::outcome::repeated(&outcomes);
-    // The run whose record is shown: the first that could not run (it is why the case is an
-    // error), else the first that showed the symptom, else the last.
-    let mut record = runs
+    // The run whose record is shown: the first in which HAProxy died (a death outweighs the
+    // rest), else the first that could not run (it is why the case is an error), else the
+    // first that showed the symptom, else the last.
+    let shown = [Outcome::Crashed, Outcome::Error, Outcome::Reproduced]
         .iter()
-        .find(|r| r.outcome == Outcome::Error)
-        .or_else(|| runs.iter().find(|r| r.outcome == Outcome::Reproduced))
+        .find_map(|o| runs.iter().find(|r| r.outcome == *o))
         .or(runs.last())
-        .cloned()
         .expect("at least two runs");
+    let from = shown.evidence_dir.clone();
+    let mut record = shown.clone();
     record.case = record
         .case
         .rsplit_once('#')
@@ -297,18 +300,10 @@ pub async fn run_variant(
         .join(crate::runtime::sanitize(&record.case));
     record.evidence = Vec::new();
     // The aggregate's folder shows the timeline of the run it speaks for.
-    let chosen = runs
-        .iter()
-        .find(|r| r.outcome == Outcome::Error)
-        .or_else(|| runs.iter().find(|r| r.outcome == Outcome::Reproduced))
-        .or(runs.last())
-        .map(|r| r.evidence_dir.clone());
-    if let Some(from) = chosen {
-        if std::fs::create_dir_all(&record.evidence_dir).is_ok() {
-            for file in [report::timeline::JSON_FILE, report::timeline::SVG_FILE] {
-                if std::fs::copy(from.join(file), record.evidence_dir.join(file)).is_ok() {
-                    record.evidence.push(file.to_string());
-                }
+    if std::fs::create_dir_all(&record.evidence_dir).is_ok() {
+        for file in [report::timeline::JSON_FILE, report::timeline::SVG_FILE] {
+            if std::fs::copy(from.join(file), record.evidence_dir.join(file)).is_ok() {
+                record.evidence.push(file.to_string());
             }
         }
     }
@@ -386,6 +381,7 @@ async fn run_once(
         evidence: Vec::new(),
         repeat: None,
         harness_error: None,
+        haproxy_exit: Vec::new(),
     };
     let parsed_version = HaproxyVersion::parse(&image.version);
     if let Ok(v) = &parsed_version {
@@ -428,6 +424,7 @@ async fn run_once(
             instances: Vec::new(),
             held: HashMap::new(),
             loads: HashMap::new(),
+            watch: super::watch::Watch::new(started),
         },
         kept: Kept::default(),
     };
@@ -462,14 +459,23 @@ async fn run_once(
     record.steps.push(setup_step);
     let mut failure = setup.err().map(|e| format!("setup: {e}"));
 
+    let death = state.live.watch.handle();
     if failure.is_none() {
         for (i, step) in scenario.steps_of(variant).iter().enumerate() {
             let at_ms = state.ms();
             let t = Instant::now();
             let action = step.get_ref().word().describe();
-            let result = tokio::time::timeout_at(deadline, step.get_ref().run(&mut state))
-                .await
-                .unwrap_or_else(|_| Err(overran()));
+            state
+                .live
+                .watch
+                .set_during(format!("step {} ({action})", i + 1));
+            // A death ends the step at once: the step's own timeout would only say "timed out".
+            let result = tokio::select! {
+                result = tokio::time::timeout_at(deadline, step.get_ref().run(&mut state)) => {
+                    result.unwrap_or_else(|_| Err(overran()))
+                }
+                exit = death.death() => Err(format!("HAProxy died: {}", exit.headline())),
+            };
             let step_record = StepRecord {
                 index: i + 1,
                 action: action.clone(),
@@ -492,10 +498,32 @@ async fn run_once(
             }
         }
     }
+    let apis: Vec<(String, RuntimeApi)> = state
+        .live
+        .instances
+        .iter()
+        .filter(|i| i.container.is_some())
+        .map(|i| (i.name.clone(), i.api.clone()))
+        .collect();
+    state.live.watch.settle(&apis).await;
+    let mut exits = state.live.watch.stop();
+    super::crash::keep_last_words(&mut state, &mut exits).await;
 
-    let evidence = collect_evidence(&mut state).await;
-    if failure.is_none() {
-        match measure::compute_all(&evidence, scenario.measures_of(variant)) {
+    let mut evidence = collect_evidence(&mut state).await;
+    evidence.exits = exits.clone();
+    let measures = scenario.measures_of(variant);
+    if let Some(death) = exits.iter().find(|e| e.is_crash()) {
+        // A death is a result whatever else failed: HAProxy's, not the harness's.
+        let (measures, _) = measure::compute_each(&evidence, measures);
+        let crash_measures = measure::crash_measures(scenario.measures_of(variant));
+        let (outcome, reason) =
+            measure::outcome_after_death(variant, &measures, &crash_measures, death);
+        record.measures = measures;
+        record.outcome = outcome;
+        record.reason = reason;
+        failure = None;
+    } else if failure.is_none() {
+        match measure::compute_all(&evidence, measures) {
             Ok(measures) => {
                 record.measures = measures;
                 let (outcome, reason) = measure::outcome(variant, &record.measures);
@@ -505,10 +533,14 @@ async fn run_once(
             Err(e) => failure = Some(format!("measure: {e}")),
         }
     }
+    record.haproxy_exit = exits;
     if let Some(reason) = failure {
         record.outcome = Outcome::Error;
         record.harness_error = harness_problem(&reason);
         record.reason = reason;
+    }
+    if record.outcome == Outcome::Crashed {
+        super::crash::write_report(&mut state, &record).await;
     }
     // Before teardown (and while the loads run): HAProxy's log is read again, with Docker's timestamps.
     record.wall_ms = state.ms();

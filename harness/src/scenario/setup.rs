@@ -200,6 +200,9 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
             sysctls,
             user: Some("0".into()),
             ip: Some(ip),
+            // A crash's core lands in the shared folder, where the host finds it.
+            working_dir: Some(SOCK_DIR.into()),
+            core_dumps: true,
         };
         if setup.start == StartMode::Setup {
             specs.push(spec.clone());
@@ -233,6 +236,10 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
     .await;
     for (c, result) in containers.into_iter().zip(started) {
         result.map_err(|e| error_chain(&e))?;
+        state
+            .live
+            .watch
+            .watch(state.live.sandbox.engine(), &c.role, &c.id);
         if let Some(instance) = state.live.instances.iter_mut().find(|i| i.name == c.role) {
             instance.container = Some(c.clone());
         }
@@ -247,6 +254,7 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
         .filter(|i| i.container.is_some())
     {
         let info = wait_haproxy_ready(state, instance, READY_WITHIN).await?;
+        state.live.watch.mark_ready(&instance.name);
         ready.push(format!(
             "{} {} ready (pid {})",
             instance.name,
@@ -304,11 +312,18 @@ pub(crate) async fn start_instance(
         .start(spec)
         .await
         .map_err(|e| error_chain(&e))?;
+    state
+        .live
+        .watch
+        .watch(state.live.sandbox.engine(), name, &container.id);
     state.live.instances[index].container = Some(container.clone());
     state.live.containers.push(container);
     let result = wait_haproxy_ready(state, &state.live.instances[index], within).await;
     let (ready, detail) = match result {
-        Ok(info) => (true, format!("{name} {} ready", info.version)),
+        Ok(info) => {
+            state.live.watch.mark_ready(name);
+            (true, format!("{name} {} ready", info.version))
+        }
         Err(e) => (false, format!("{name} did not become ready: {e}")),
     };
     state.kept.records.insert(

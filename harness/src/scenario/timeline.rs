@@ -7,7 +7,7 @@
 use std::time::{Duration, SystemTime};
 
 use crate::report::timeline::{
-    DnsMark, RequestMark, ServerMark, SessionSpan, StepSpan, SynMark, Timeline, Window,
+    DnsMark, ExitMark, RequestMark, ServerMark, SessionSpan, StepSpan, SynMark, Timeline, Window,
 };
 use crate::report::CaseRecord;
 
@@ -102,6 +102,16 @@ pub(crate) async fn build(
             detail: s.detail.clone(),
         })
         .collect();
+    t.exits = record
+        .haproxy_exit
+        .iter()
+        .map(|e| ExitMark {
+            at_ms: e.at_ms,
+            instance: e.instance.clone(),
+            crash: e.is_crash(),
+            text: e.headline(),
+        })
+        .collect();
     t.dns = evidence
         .dns
         .iter()
@@ -191,7 +201,7 @@ pub(crate) async fn build(
         .collect();
 
     let steps = state.scenario.steps_of(state.variant);
-    for (name, rec) in &state.kept.records {
+    for (name, rec) in &evidence.records {
         match rec {
             Recorded::Http(exchanges) => {
                 let client = steps

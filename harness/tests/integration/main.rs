@@ -10,6 +10,7 @@ mod backends;
 mod capture;
 mod cleanup;
 mod cli;
+mod crashes;
 mod docs;
 mod nightly;
 mod scenario_files;

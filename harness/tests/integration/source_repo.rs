@@ -69,6 +69,88 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// A commit that changes only a doc file: a new tree, the same compiled code.
+fn doc_commit(dir: &Path, n: usize) {
+    let path = dir.join("doc/haprepro-test-notes.txt");
+    let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+    text.push_str(&format!("harmless change {n}\n"));
+    std::fs::write(&path, text).expect("write a doc file");
+    git(dir, &["add", "-A"]);
+    git(
+        dir,
+        &["commit", "-q", "-m", &format!("DOC: harmless change {n}")],
+    );
+}
+
+/// What `show version` does in 3.0.11, and the same with a `BUG_ON()` that `show version crash`
+/// reaches: a crash asked for through the runtime API.
+const SHOW_VERSION: &str = "\tchar *msg = NULL;\n\n\treturn cli_dynmsg(appctx, LOG_INFO, memprintf(&msg, \"%s\\n\", haproxy_version));";
+const SHOW_VERSION_CRASH: &str = "\tchar *msg = NULL;\n\n\tBUG_ON(strcmp(args[2], \"crash\") == 0, \"haprepro test: a crash asked for\");\n\treturn cli_dynmsg(appctx, LOG_INFO, memprintf(&msg, \"%s\\n\", haproxy_version));";
+
+/// The second test repository: the first one's pristine 3.0.11 commit (the same hash, so the
+/// same tree and image), then a doc commit, the commit that adds a `BUG_ON()` to `show
+/// version`, and another doc commit.
+///
+/// ```text
+/// #1 pristine 3.0.11 -- #2 doc -- #3 BUG_ON in show version -- #4 doc
+/// ```
+pub fn crash_repo() -> &'static Repo {
+    static REPO: OnceLock<Repo> = OnceLock::new();
+    REPO.get_or_init(make_crash)
+}
+
+fn make_crash() -> Repo {
+    let base = repo();
+    let dir = haprepro::images::cache_dir()
+        .join("test-repos")
+        .join("haproxy-3.0.11-bugon-v1");
+    if dir.join(".git").is_dir() {
+        let log = git(&dir, &["log", "--reverse", "--format=%H"]);
+        let commits: Vec<String> = log.lines().map(String::from).collect();
+        if commits.len() == 4 && commits[0] == base.commit(1) {
+            return Repo { dir, commits };
+        }
+    }
+    let tmp = dir.with_extension(format!("tmp{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let status = Command::new("git")
+        .args(["clone", "-q", "--no-checkout"])
+        .arg(&base.dir)
+        .arg(&tmp)
+        .status()
+        .expect("git clone runs");
+    assert!(status.success(), "clone {}", base.dir.display());
+    git(&tmp, &["checkout", "-q", "-B", "master", base.commit(1)]);
+    doc_commit(&tmp, 1);
+    let cli_c = tmp.join("src/cli.c");
+    let pristine = std::fs::read_to_string(&cli_c).expect("src/cli.c");
+    assert_eq!(
+        pristine.matches(SHOW_VERSION).count(),
+        1,
+        "3.0.11's cli_parse_show_version, as this test knows it"
+    );
+    std::fs::write(&cli_c, pristine.replace(SHOW_VERSION, SHOW_VERSION_CRASH))
+        .expect("write src/cli.c");
+    git(
+        &tmp,
+        &[
+            "commit",
+            "-q",
+            "-a",
+            "-m",
+            "MINOR: cli: crash on `show version crash` (a BUG_ON reached by the runtime API)",
+        ],
+    );
+    doc_commit(&tmp, 2);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::rename(&tmp, &dir).expect("move the test repository in place");
+    let log = git(&dir, &["log", "--reverse", "--format=%H"]);
+    Repo {
+        dir,
+        commits: log.lines().map(String::from).collect(),
+    }
+}
+
 fn make() -> Repo {
     let dir = haprepro::images::cache_dir()
         .join("test-repos")
@@ -122,17 +204,7 @@ fn make() -> Repo {
             "pristine HAProxy 3.0.11 (Debian trixie's orig tarball)",
         ],
     );
-    let doc = |n: usize| {
-        let path = tmp.join("doc/haprepro-test-notes.txt");
-        let mut text = std::fs::read_to_string(&path).unwrap_or_default();
-        text.push_str(&format!("harmless change {n}\n"));
-        std::fs::write(&path, text).expect("write a doc file");
-        git(&tmp, &["add", "-A"]);
-        git(
-            &tmp,
-            &["commit", "-q", "-m", &format!("DOC: harmless change {n}")],
-        );
-    };
+    let doc = |n: usize| doc_commit(&tmp, n);
     let server_c = tmp.join("src/server.c");
     let pristine = std::fs::read_to_string(&server_c).expect("src/server.c");
     assert_eq!(

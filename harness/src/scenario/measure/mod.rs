@@ -119,6 +119,11 @@ pub(crate) trait MeasureWord {
     fn record(&self) -> Option<&str> {
         None
     }
+
+    /// It reads an instance's death: in `reproduced_if`, it names the crash as the symptom.
+    fn names_a_crash(&self) -> bool {
+        false
+    }
 }
 
 /// Generates [`Measure`] and its dispatch from one list: `module: Variant(Type)`, the variant
@@ -176,6 +181,12 @@ measures! {
     counted: Counted(CountedMatch),
     /// A named number of a `flap` or `reload` step's record.
     value: Value(ValueMatch),
+    /// 1 when the instance died during the case.
+    crashed: Crashed(CrashedInstance),
+    /// The signal that killed the instance, 0 if none.
+    crash_signal: CrashSignal(SignalOf),
+    /// 1 when the instance died and its last output contains a text.
+    crash_text: CrashText(CrashTextMatch),
 }
 
 pub(crate) fn compute_all(
@@ -188,6 +199,63 @@ pub(crate) fn compute_all(
         out.insert(name.clone(), value);
     }
     Ok(out)
+}
+
+/// Every measure that can be computed, and why the others cannot: after HAProxy died, the
+/// steps that would have recorded some evidence never ran, and the crash measures still read.
+pub(crate) fn compute_each(
+    evidence: &Evidence,
+    measures: &BTreeMap<String, Spanned<Measure>>,
+) -> (BTreeMap<String, f64>, Vec<String>) {
+    let mut out = BTreeMap::new();
+    let mut missing = Vec::new();
+    for (name, measure) in measures {
+        match compute(evidence, measure.get_ref()) {
+            Ok(v) => {
+                out.insert(name.clone(), v);
+            }
+            Err(e) => missing.push(format!("{name}: {e}")),
+        }
+    }
+    (out, missing)
+}
+
+/// The names of the measures that read a death.
+pub(crate) fn crash_measures(
+    measures: &BTreeMap<String, Spanned<Measure>>,
+) -> std::collections::BTreeSet<String> {
+    measures
+        .iter()
+        .filter(|(_, m)| m.get_ref().word().names_a_crash())
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// The outcome of a case in which HAProxy died: `reproduced` when `reproduced_if` names the
+/// death (a crash measure) and holds, else `crashed`. `valid_if` is not asked: the steps it
+/// would judge were cut short by the death, which is itself what was measured.
+pub(crate) fn outcome_after_death(
+    variant: &VariantPlan,
+    measures: &BTreeMap<String, f64>,
+    crash_measures: &std::collections::BTreeSet<String>,
+    death: &crate::report::HaproxyExit,
+) -> (Outcome, String) {
+    let died = format!("HAProxy died during {}: {}", death.during, death.headline());
+    let named = variant
+        .reproduced_if
+        .measures()
+        .any(|m| crash_measures.contains(m));
+    let explained = variant.reproduced_if.explain(measures);
+    if named && variant.reproduced_if.eval(measures) {
+        (Outcome::Reproduced, format!("{explained} holds ({died})"))
+    } else if named {
+        (
+            Outcome::Crashed,
+            format!("{died}; reproduced_if {explained} does not hold"),
+        )
+    } else {
+        (Outcome::Crashed, died)
+    }
 }
 
 pub(crate) fn compute(ev: &Evidence, measure: &Measure) -> Result<f64, String> {

@@ -27,6 +27,16 @@ impl MeasureWord for UnixMatch {
 
     fn compute(&self, ev: &Evidence) -> Result<f64, String> {
         match record(ev, &self.record)? {
+            // Connects that all failed (no socket, refused) measured nothing: not a 0.
+            Recorded::Unix(tally) if tally.attempts > 0 && tally.connected == 0 && tally.eagain == 0 => {
+                Err(format!(
+                    "none of the {} connect(s) of {:?} to {} connected: {}",
+                    tally.attempts,
+                    self.record,
+                    tally.socket,
+                    tally.errors.first().map(String::as_str).unwrap_or("no error kept")
+                ))
+            }
             Recorded::Unix(tally) => tally
                 .value(self.value.get_ref())
                 .ok_or_else(|| format!("unknown value {}", self.value.get_ref())),

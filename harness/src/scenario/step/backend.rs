@@ -249,7 +249,7 @@ async fn run(state: &mut CaseState<'_>, step: &BackendStep) -> Result<String, St
         .ok_or_else(|| format!("no backend {name:?}"))?;
     let before = backend.behaviour();
     let after = step.change().apply(before.clone())?;
-    backend.set_behaviour(after.clone()).await;
+    backend.set_behaviour(after.clone()).await?;
     Ok(format!(
         "{name}: {}",
         describe_change(&before, &after, backend.mode())

@@ -124,6 +124,22 @@ impl Word for UnixStep {
                 "say which socket: socket = \"master.sock\"",
             );
         }
+        // Without master-worker mode there is no master CLI: every connect would fail, and
+        // a count of answers would read 0 for want of a socket.
+        if u.socket.as_deref() == Some("master.sock") {
+            if let Some(target) = cx.target(&u.on) {
+                if !cx.names.master_cli.contains(&target) {
+                    cx.error(
+                        "step.unix.socket",
+                        format!(
+                            "{target} has no master CLI: add `master_cli = true` to its \
+                             [topology] haproxy entry, or name a socket its config binds in \
+                             {{{{ sock.dir }}}}"
+                        ),
+                    );
+                }
+            }
+        }
         if let Some(r) = &u.release {
             match cx.flow.records.get(r).map(|(kind, _)| kind.clone()) {
                 Some(RecordKind::Unix { holds: true }) => {}
