@@ -11,6 +11,9 @@ use crate::report::{CaseRecord, HaproxyExit};
 
 use super::runner::CaseState;
 
+/// How far after a step's start Docker's time of an exit may still be the step before's.
+const BOUNDARY_MS: u64 = 50;
+
 /// Signals whose default action dumps a core.
 const CORE_SIGNALS: &[i32] = &[3, 4, 5, 6, 7, 8, 11, 24, 25, 31];
 
@@ -21,6 +24,47 @@ pub(crate) fn crash_file(state: &CaseState<'_>, instance: &str) -> String {
         format!("crash-{instance}.txt")
     } else {
         "crash.txt".into()
+    }
+}
+
+/// Places each exit at Docker's own time of it and names the step running then: the harness
+/// may learn of a death a step later (the step that found the runtime API gone), but the case
+/// is about the step that killed it.
+pub(crate) fn place_in_time(exits: &mut [HaproxyExit], record: &CaseRecord) {
+    for exit in exits.iter_mut() {
+        let Some(at) = exit
+            .finished_at
+            .as_deref()
+            .and_then(|t| humantime::parse_rfc3339_weak(t).ok())
+        else {
+            continue;
+        };
+        let Ok(since_epoch) = at.duration_since(std::time::UNIX_EPOCH) else {
+            continue;
+        };
+        let Some(at_ms) = (since_epoch.as_millis() as u64).checked_sub(record.started_unix_ms)
+        else {
+            continue;
+        };
+        exit.at_ms = at_ms;
+        let Some(pos) = record
+            .steps
+            .iter()
+            .rposition(|s| s.at_ms <= at_ms && s.index > 0)
+        else {
+            continue;
+        };
+        let step = &record.steps[pos];
+        let previous = record.steps[..pos].last().filter(|p| p.index > 0);
+        // Docker stamps the exit a few milliseconds after the death: one that close to a
+        // step's start may belong to the step before.
+        exit.during = match previous {
+            Some(p) if at_ms - step.at_ms < BOUNDARY_MS => format!(
+                "the end of step {} ({}) or the start of step {} ({})",
+                p.index, p.action, step.index, step.action
+            ),
+            _ => format!("step {} ({})", step.index, step.action),
+        };
     }
 }
 

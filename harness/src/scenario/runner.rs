@@ -507,6 +507,7 @@ async fn run_once(
         .collect();
     state.live.watch.settle(&apis).await;
     let mut exits = state.live.watch.stop();
+    super::crash::place_in_time(&mut exits, &record);
     super::crash::keep_last_words(&mut state, &mut exits).await;
 
     let mut evidence = collect_evidence(&mut state).await;

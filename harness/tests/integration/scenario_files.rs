@@ -510,3 +510,46 @@ fn counts_and_durations_are_bounded_and_the_deadline_can_be_set() {
         std::time::Duration::from_secs(90)
     );
 }
+
+#[test]
+fn crash_measures_name_an_instance_of_the_topology() {
+    let bad = GOOD.replace(
+        "ok = { responses",
+        "died = { crashed = \"hapB\" }\nsig = { crash_signal = \"haproxy\" }\nok = { responses",
+    );
+    let errors = errors_of("crashed", &bad, Some("x {{ web1.ip }}\n"));
+    assert!(
+        errors.iter().any(|e| e.starts_with("18:20:")
+            && e.contains("observe.measure.died")
+            && e.contains("undefined name \"hapB\"")),
+        "{errors:?}"
+    );
+    assert!(
+        !errors.iter().any(|e| e.contains("observe.measure.sig")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn the_master_socket_needs_master_cli() {
+    let bad = GOOD.replace(
+        "http = { to = \"haproxy:8080\", record = \"answers\" }",
+        "http = { to = \"haproxy:8080\", record = \"answers\" }\n[[step]]\n\
+         unix = { socket = \"master.sock\", command = \"show proc\" }",
+    );
+    let errors = errors_of("mastersock", &bad, Some("x {{ web1.ip }}\n"));
+    assert!(
+        errors.iter().any(|e| e.starts_with("13:1:")
+            && e.contains("step.unix.socket")
+            && e.contains("haproxy has no master CLI")),
+        "{errors:?}"
+    );
+    let good = bad.replace(
+        "haproxy = { config = \"haproxy.cfg\" }",
+        "haproxy = { config = \"haproxy.cfg\", master_cli = true }",
+    );
+    assert_eq!(
+        errors_of("mastersock-ok", &good, Some("x {{ web1.ip }}\n")),
+        Vec::<String>::new()
+    );
+}

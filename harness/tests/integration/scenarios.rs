@@ -63,6 +63,7 @@ scenario_test!(
     "shutdown-sessions-leaves-connections",
     ["established", "connecting", "freeze", "freeze-control"]
 );
+scenario_test!(show_pools_match_crash, "show-pools-match-crash");
 
 /// The evidence a verdict rests on is kept: the capture of the port-0 scenario.
 #[rstest]
