@@ -329,3 +329,46 @@ fn merge_reads_every_case_json_and_points_evidence_at_where_it_lies() {
     assert!(none.to_string().contains("no case.json under"));
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn a_crashed_cell_has_its_own_colour_and_says_how_haproxy_died() {
+    let mut crashed = record("crash", "3.0.11", Outcome::Crashed, Verdict::Fail);
+    crashed.reason = "HAProxy died during step 1".into();
+    crashed.haproxy_exit = vec![HaproxyExit {
+        instance: "haproxy".into(),
+        at_ms: 900,
+        finished_at: None,
+        during: "step 1 (wait be/app1 UP <within 5s>)".into(),
+        exit_code: Some(132),
+        signal: Some(4),
+        oom_killed: false,
+        while_starting: false,
+        last_lines: vec!["FATAL: bug condition \"a | b\" matched at src/cli.c:12".into()],
+        last_words: crate::haproxy::LastWords::parse(
+            "FATAL: bug condition \"a | b\" matched at src/cli.c:12",
+        ),
+        core: Some("core-haproxy (16.0 MB)".into()),
+        backtrace: Some("backtrace-haproxy.txt".into()),
+    }];
+    // A crash outweighs a symptom seen in another run of the same cell.
+    let other = record("crash", "3.0.11", Outcome::Reproduced, Verdict::Fail);
+    let records = vec![crashed.clone(), other];
+    assert_eq!(cells(&records)[0].outcome(), Outcome::Crashed);
+
+    let records = vec![crashed];
+    let md = matrix::markdown(&records);
+    assert!(
+        md.contains("🟪 crashed (haproxy SIGILL: BUG_ON(a \\| b) at src/cli.c:12)"),
+        "{md}"
+    );
+    let html = html::page(&records, Path::new("results/x"));
+    assert!(html.contains("o-crashed"), "the cell's colour");
+    assert!(
+        html.contains("BUG_ON(a | b) at src/cli.c:12"),
+        "the cell's words"
+    );
+    assert!(html.contains("1 crashed"), "the summary counts it");
+    let junit = junit::xml(&records).unwrap();
+    assert!(junit.contains("fail: crashed"), "{junit}");
+    assert!(junit.contains("HAProxy died: haproxy SIGILL"), "{junit}");
+}

@@ -316,3 +316,78 @@ fn outcome_checks_validity_first_then_the_symptom() {
         (Outcome::NotReproduced, "a (=0) >= 1 does not hold")
     );
 }
+
+fn death(
+    signal: Option<i32>,
+    last_lines: &[&str],
+    while_starting: bool,
+) -> crate::report::HaproxyExit {
+    let text = last_lines.join("\n");
+    crate::report::HaproxyExit {
+        instance: "haproxy".into(),
+        at_ms: 1200,
+        finished_at: None,
+        during: "step 2 (api show version crash)".into(),
+        exit_code: signal.map(|s| 128 + i64::from(s)).or(Some(1)),
+        signal,
+        oom_killed: false,
+        while_starting,
+        last_lines: last_lines.iter().map(|l| l.to_string()).collect(),
+        last_words: crate::haproxy::LastWords::parse(&text),
+        core: None,
+        backtrace: None,
+    }
+}
+
+#[test]
+fn crash_measures_read_the_death_and_only_a_death() {
+    let bug = death(
+        Some(4),
+        &["FATAL: bug condition \"x == 0\" matched at src/cli.c:12"],
+        false,
+    );
+    let mut ev = evidence();
+    ev.exits = vec![bug];
+    let crashed = measure(r#"crashed = "haproxy""#);
+    let signal = measure(r#"crash_signal = "haproxy""#);
+    let text = measure(r#"crash_text = { instance = "haproxy", contains = "src/cli.c:12" }"#);
+    let other = measure(r#"crash_text = { instance = "haproxy", contains = "src/mux_h2.c" }"#);
+    assert_eq!(compute(&ev, &crashed), Ok(1.0));
+    assert_eq!(compute(&ev, &signal), Ok(4.0));
+    assert_eq!(compute(&ev, &text), Ok(1.0));
+    assert_eq!(compute(&ev, &other), Ok(0.0));
+    // A failure to start (exit 1, no crash text) is no death: the measures read 0.
+    ev.exits = vec![death(None, &["[ALERT] cannot bind"], true)];
+    assert_eq!(compute(&ev, &crashed), Ok(0.0));
+    assert_eq!(compute(&ev, &signal), Ok(0.0));
+    // ...but a fatal signal while starting is.
+    ev.exits = vec![death(Some(11), &[], true)];
+    assert_eq!(compute(&ev, &crashed), Ok(1.0));
+}
+
+#[test]
+fn a_death_is_crashed_unless_the_scenario_names_it_as_its_symptom() {
+    let bug = death(
+        Some(4),
+        &["FATAL: bug condition \"x == 0\" matched at src/cli.c:12"],
+        false,
+    );
+    let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect();
+    let m = BTreeMap::from([("died".to_string(), 1.0), ("answers".to_string(), 0.0)]);
+    // Not named: crashed, whatever the other measures say, valid_if not asked.
+    let p = plan("answers == 0", &["answers >= 5"]);
+    let (o, why) = outcome_after_death(&p, &m, &names(&["died"]), &bug);
+    assert_eq!(o, Outcome::Crashed);
+    assert!(
+        why.contains("HAProxy died during step 2 (api show version crash): haproxy SIGILL: BUG_ON(x == 0) at src/cli.c:12"),
+        "{why}"
+    );
+    // Named and holding: the crash is the symptom.
+    let p = plan("died == 1", &[]);
+    let (o, why) = outcome_after_death(&p, &m, &names(&["died"]), &bug);
+    assert_eq!(o, Outcome::Reproduced, "{why}");
+    // Named but not holding: a death of another kind is still a crash.
+    let p = plan("died == 1 and answers >= 1", &[]);
+    let (o, _) = outcome_after_death(&p, &m, &names(&["died"]), &bug);
+    assert_eq!(o, Outcome::Crashed);
+}
