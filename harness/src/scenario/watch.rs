@@ -28,9 +28,9 @@ use crate::runtime::Engine;
 /// How many lines of the dying output a record keeps.
 const LAST_LINES: usize = 60;
 /// A watcher of an instance that may be dying gets this long to finish its record.
-const SETTLE_WITHIN: Duration = Duration::from_secs(1);
+const SETTLE_WITHIN: Duration = Duration::from_millis(500);
 /// The end-of-case question that proves an instance alive.
-const PROBE_WITHIN: Duration = Duration::from_millis(300);
+const PROBE_WITHIN: Duration = Duration::from_millis(150);
 
 /// What the watchers share with the runner.
 struct Shared {
