@@ -91,14 +91,19 @@ impl LastWords {
         words
     }
 
-    /// The first frame that is not HAProxy's crash machinery: where to start reading.
+    /// The first frame that is not HAProxy's crash machinery: where to start reading. A frame
+    /// whose symbol HAProxy resolved with its size (`cli_io_handler+0x443/0x7aa`) is preferred
+    /// to a bare offset from the nearest exported one (`main+0xdd458`, a static function).
     pub fn first_frame(&self) -> Option<&str> {
+        let ours = |f: &&String| {
+            let symbol = f.split('+').next().unwrap_or(f);
+            !MACHINERY.iter().any(|m| symbol.starts_with(m))
+        };
         self.call_trace
             .iter()
-            .find(|f| {
-                let symbol = f.split('+').next().unwrap_or(f);
-                !MACHINERY.iter().any(|m| symbol.starts_with(m))
-            })
+            .filter(ours)
+            .find(|f| f.contains('/'))
+            .or_else(|| self.call_trace.iter().find(ours))
             .or(self.call_trace.first())
             .map(String::as_str)
     }
@@ -298,6 +303,29 @@ mod tests {
         let w = LastWords::parse("[NOTICE]   (1) : haproxy version is 3.0.11\nbye\n");
         assert!(!w.shows_crash());
         assert_eq!(w.headline(), None);
+    }
+
+    /// Real output of 3.0.11 (the test repository's commit with a `BUG_ON()` in `show
+    /// version`, and Debian's build whose worker got SIGSEGV), as Docker kept it.
+    #[test]
+    fn real_deaths_of_3_0_11() {
+        let w = LastWords::parse(&crate::haproxy::fixtures::read("3.0.11", "crash-bug-on"));
+        assert_eq!(
+            w.condition.as_deref(),
+            Some("strcmp(args[2], \"crash\") == 0")
+        );
+        assert_eq!(w.location.as_deref(), Some("src/cli.c:1895"));
+        assert_eq!(w.call_trace.len(), 9, "{w:?}");
+        assert_eq!(w.first_frame(), Some("cli_io_handler+0x443/0x7aa"));
+        let w = LastWords::parse(&crate::haproxy::fixtures::read(
+            "3.0.11",
+            "crash-worker-segv",
+        ));
+        assert_eq!(
+            w.headline().as_deref(),
+            Some("Current worker (8) exited with code 139 (Segmentation fault)")
+        );
+        assert!(w.condition.is_none() && !w.panic);
     }
 
     #[test]
