@@ -12,6 +12,10 @@ pub struct CleanArgs {
     /// makes the catalog ones again.
     #[arg(long, conflicts_with = "run")]
     images: bool,
+    /// Also remove what a running haprepro owns (its cases fail as `error`, a build fails), and
+    /// what cannot be proved gone (another host's, another namespace's): says what it stops.
+    #[arg(long)]
+    force: bool,
 }
 
 pub async fn run(args: CleanArgs) -> i32 {
@@ -19,12 +23,34 @@ pub async fn run(args: CleanArgs) -> i32 {
         Ok(e) => e,
         Err(code) => return code,
     };
-    match haprepro::runtime::clean(&engine, args.run.as_deref()).await {
+    if args.force {
+        // Say what is about to be stopped: what a dry run would have kept.
+        if let Ok(r) = haprepro::runtime::clean_plan(&engine, args.run.as_deref()).await {
+            if r.kept_containers + r.kept_networks > 0 {
+                println!(
+                    "--force: removing {} container(s) and {} network(s) of {}",
+                    r.kept_containers,
+                    r.kept_networks,
+                    r.kept_owners.join(", ")
+                );
+            }
+        }
+    }
+    match haprepro::runtime::clean(&engine, args.run.as_deref(), args.force).await {
         Ok(report) => {
             println!(
                 "removed {} container(s) and {} network(s)",
                 report.containers, report.networks
             );
+            if report.kept_containers + report.kept_networks > 0 {
+                println!(
+                    "kept {} container(s) and {} network(s) of {}: a running haprepro's \
+                     cases, builds and probes are never removed (--force removes them)",
+                    report.kept_containers,
+                    report.kept_networks,
+                    report.kept_owners.join(", ")
+                );
+            }
         }
         Err(e) => {
             report_error(&e);

@@ -173,6 +173,8 @@ impl Engine {
         gateway: Ipv4Addr,
         labels: HashMap<String, String>,
     ) -> Result<NetworkInfo, RuntimeError> {
+        let mut labels = labels;
+        labels.extend(super::session::labels());
         let request = NetworkCreateRequest {
             name: name.to_string(),
             driver: Some("bridge".into()),
@@ -248,12 +250,16 @@ impl Engine {
             }),
             ..Default::default()
         };
+        // Every container carries its creator's session (see `session`): what a process may
+        // remove is what it can prove no living process owns.
+        let mut labels = config.labels.clone();
+        labels.extend(super::session::labels());
         let body = ContainerCreateBody {
             image: Some(config.image.clone()),
             entrypoint: config.entrypoint.clone(),
             cmd: Some(config.cmd.clone()),
             env: Some(config.env.clone()),
-            labels: Some(config.labels.clone()),
+            labels: Some(labels),
             user: config.user.clone(),
             host_config: Some(HostConfig {
                 network_mode: Some(config.network.clone()),
@@ -485,7 +491,15 @@ impl Engine {
 
     /// Containers carrying this label, with all their labels and creation times.
     pub async fn owned_containers(&self, label: &str) -> Result<Vec<Owned>, RuntimeError> {
-        let list = self.list_containers_with(&[(label, "")]).await?;
+        self.owned_containers_with(&[(label, "")]).await
+    }
+
+    /// Containers carrying all of these labels, with all their labels and creation times.
+    pub async fn owned_containers_with(
+        &self,
+        labels: &[(&str, &str)],
+    ) -> Result<Vec<Owned>, RuntimeError> {
+        let list = self.list_containers_with(labels).await?;
         Ok(list
             .into_iter()
             .filter_map(|c| {
@@ -500,7 +514,15 @@ impl Engine {
 
     /// Networks carrying this label, with all their labels.
     pub async fn owned_networks(&self, label: &str) -> Result<Vec<Owned>, RuntimeError> {
-        let list = self.list_networks_with(&[(label, "")]).await?;
+        self.owned_networks_with(&[(label, "")]).await
+    }
+
+    /// Networks carrying all of these labels, with all their labels.
+    pub async fn owned_networks_with(
+        &self,
+        labels: &[(&str, &str)],
+    ) -> Result<Vec<Owned>, RuntimeError> {
+        let list = self.list_networks_with(labels).await?;
         Ok(list
             .into_iter()
             .filter_map(|n| {

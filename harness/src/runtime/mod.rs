@@ -11,6 +11,7 @@ mod error;
 mod names;
 mod orphans;
 mod sandbox;
+pub mod session;
 mod watchdog;
 
 pub use bridge_addr::AddrError;
@@ -28,16 +29,110 @@ pub use watchdog::{interrupted, wait_if_interrupted};
 
 /// Removes every container and network that any haprepro run left behind (or only those of one
 /// run), and says what it removed.
-pub async fn clean(engine: &Engine, run: Option<&str>) -> Result<CleanReport, RuntimeError> {
-    let filter = [(RUN_LABEL, run.unwrap_or(""))];
-    remove_labelled(engine, &filter).await
+///
+/// Only what no living process owns: objects of a session whose lease is free (or of this very
+/// process), and objects from before session labels whose pid is gone. What a running haprepro
+/// owns (a matrix's cases, a source build, a bisect's probe) and what cannot be proved dead
+/// (another host's, a session whose lease this process cannot see) is kept and counted, unless
+/// `force`.
+pub async fn clean(
+    engine: &Engine,
+    run: Option<&str>,
+    force: bool,
+) -> Result<CleanReport, RuntimeError> {
+    clean_with(engine, run, force, false).await
 }
 
-/// What [`clean`] removed.
+/// What [`clean`] without `force` would remove and keep, removing nothing.
+pub async fn clean_plan(engine: &Engine, run: Option<&str>) -> Result<CleanReport, RuntimeError> {
+    clean_with(engine, run, false, true).await
+}
+
+async fn clean_with(
+    engine: &Engine,
+    run: Option<&str>,
+    force: bool,
+    dry_run: bool,
+) -> Result<CleanReport, RuntimeError> {
+    let filter = [(RUN_LABEL, run.unwrap_or(""))];
+    let containers = engine.owned_containers_with(&filter).await?;
+    let networks = engine.owned_networks_with(&filter).await?;
+    let legacy: Vec<u32> = containers
+        .iter()
+        .chain(&networks)
+        .filter(|o| !o.labels.contains_key(session::SESSION_LABEL))
+        .filter_map(|o| o.pid())
+        .filter(|pid| *pid != std::process::id() && !orphans::owner_alive(*pid, None))
+        .collect();
+    let mut report = CleanReport::default();
+    let removable = |o: &Owned| {
+        force
+            || o.labels.get(session::SESSION_LABEL).map(String::as_str) == Some(session::id())
+            || orphans::is_orphan(o, &legacy)
+    };
+    let mut doomed = Vec::new();
+    for c in &containers {
+        if removable(c) {
+            doomed.push(c.id.clone());
+        } else {
+            report.kept_containers += 1;
+            report.note_owner(c);
+        }
+    }
+    if !dry_run {
+        let removals = doomed.iter().map(|id| engine.remove_container(id));
+        for result in futures_util::future::join_all(removals).await {
+            result?;
+        }
+    }
+    report.containers = doomed.len();
+    for n in &networks {
+        if removable(n) {
+            if !dry_run {
+                engine.remove_network(&n.id).await?;
+            }
+            report.networks += 1;
+        } else {
+            report.kept_networks += 1;
+            report.note_owner(n);
+        }
+    }
+    Ok(report)
+}
+
+/// What [`clean`] removed, and what it kept because a living process (or one it cannot prove
+/// dead) owns it.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct CleanReport {
     pub containers: usize,
     pub networks: usize,
+    pub kept_containers: usize,
+    pub kept_networks: usize,
+    /// The owners of what was kept: `session 1a2b... (pid 42, alive)`.
+    pub kept_owners: Vec<String>,
+}
+
+impl CleanReport {
+    fn note_owner(&mut self, o: &Owned) {
+        let owner = match o.labels.get(session::SESSION_LABEL) {
+            Some(s) => format!(
+                "session {s} (pid {}, {})",
+                o.pid().map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+                match session::owner(&o.labels) {
+                    session::Owner::Alive => "running",
+                    session::Owner::Dead => "gone",
+                    session::Owner::Unknown => "not provably gone: another host or namespace",
+                }
+            ),
+            None => format!(
+                "pid {} (running)",
+                o.pid().map(|p| p.to_string()).unwrap_or_else(|| "?".into())
+            ),
+        };
+        if !self.kept_owners.contains(&owner) {
+            self.kept_owners.push(owner);
+        }
+    }
 }
 
 /// Runs `work` on a thread of its own with a runtime of its own, and waits for it: for cleanup
@@ -75,5 +170,6 @@ pub(crate) async fn remove_labelled(
     Ok(CleanReport {
         containers: containers.len(),
         networks: networks.len(),
+        ..Default::default()
     })
 }

@@ -4,16 +4,17 @@
 //! leave its containers up until someone runs `haprepro clean`.
 //!
 //! Several processes share one Docker daemon (parallel test binaries, several people on one
-//! machine), so the test is strict: only what was made on this host (`haprepro.host`) by a pid
-//! that does not exist, or that now belongs to a process started after the container was
-//! created (a reused pid), is removed. Anything else stays for `haprepro clean`.
+//! machine, CI jobs in PID namespaces of their own), so the test is strict: only what was made
+//! on this host by a session whose lease is free (see [`super::session`]) is removed; objects
+//! made before session labels existed are judged by their pid (gone, or reused since).
+//! Anything else stays for `haprepro clean`.
 
 use std::collections::BTreeMap;
 
 use tokio::sync::OnceCell;
 
 use super::engine::{Engine, Owned};
-use super::RuntimeError;
+use super::{session, RuntimeError};
 
 /// The label with the creating process's id.
 pub(crate) const PID_LABEL: &str = "haprepro.pid";
@@ -80,23 +81,8 @@ pub async fn remove_orphans(engine: &Engine) -> Result<OrphanReport, RuntimeErro
         .into_iter()
         .filter(ours)
         .collect();
-    // One verdict per pid: gone, or alive since before its oldest container.
-    let mut oldest: BTreeMap<u32, Option<i64>> = BTreeMap::new();
-    for o in containers.iter().chain(&networks) {
-        if let Some(pid) = o.pid() {
-            let entry = oldest.entry(pid).or_insert(o.created);
-            *entry = match (*entry, o.created) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-        }
-    }
-    let gone: Vec<u32> = oldest
-        .into_iter()
-        .filter(|(pid, created)| *pid != std::process::id() && !owner_alive(*pid, *created))
-        .map(|(pid, _)| pid)
-        .collect();
-    let orphan = |o: &&Owned| o.pid().is_some_and(|p| gone.contains(&p));
+    let gone_pids = legacy_dead_pids(containers.iter().chain(&networks));
+    let orphan = |o: &&Owned| is_orphan(o, &gone_pids);
     let doomed: Vec<&Owned> = containers.iter().filter(orphan).collect();
     let removals = doomed.iter().map(|c| engine.remove_container(&c.id));
     for result in futures_util::future::join_all(removals).await {
@@ -106,11 +92,58 @@ pub async fn remove_orphans(engine: &Engine) -> Result<OrphanReport, RuntimeErro
     for n in &doomed_networks {
         engine.remove_network(&n.id).await?;
     }
+    let mut sessions: Vec<String> = doomed
+        .iter()
+        .chain(&doomed_networks)
+        .filter_map(|o| o.labels.get(session::SESSION_LABEL).cloned())
+        .collect();
+    sessions.sort();
+    sessions.dedup();
+    for s in &sessions {
+        session::forget(s);
+    }
+    let mut pids: Vec<u32> = doomed
+        .iter()
+        .chain(&doomed_networks)
+        .filter_map(|o| o.pid())
+        .collect();
+    pids.sort();
+    pids.dedup();
     Ok(OrphanReport {
         containers: doomed.len(),
         networks: doomed_networks.len(),
-        pids: gone,
+        pids,
     })
+}
+
+/// Whether no living process can own an object: its session's lease is free (or it predates
+/// this boot); an object older than session labels is judged by its pid (see
+/// [`legacy_dead_pids`]). An object whose owner cannot be proved dead stays.
+pub(crate) fn is_orphan(o: &Owned, legacy_gone: &[u32]) -> bool {
+    if o.labels.contains_key(session::SESSION_LABEL) {
+        return session::owner(&o.labels) == session::Owner::Dead;
+    }
+    o.pid().is_some_and(|p| legacy_gone.contains(&p))
+}
+
+/// For objects made before session labels: the pids that are gone, or alive only since after
+/// their oldest object was made (a reused pid).
+fn legacy_dead_pids<'a>(objects: impl Iterator<Item = &'a Owned>) -> Vec<u32> {
+    let mut oldest: BTreeMap<u32, Option<i64>> = BTreeMap::new();
+    for o in objects.filter(|o| !o.labels.contains_key(session::SESSION_LABEL)) {
+        if let Some(pid) = o.pid() {
+            let entry = oldest.entry(pid).or_insert(o.created);
+            *entry = match (*entry, o.created) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+    }
+    oldest
+        .into_iter()
+        .filter(|(pid, created)| *pid != std::process::id() && !owner_alive(*pid, *created))
+        .map(|(pid, _)| pid)
+        .collect()
 }
 
 /// Whether the process that made a resource (created at `created`, Unix seconds) still runs:

@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Mutex;
 
 use super::engine::{ContainerConfig, Engine, ExecOutput, NetworkInfo, RUN_LABEL};
-use super::orphans::{HOST_LABEL, PID_LABEL};
 use super::{names, remove_labelled, watchdog, RuntimeError};
 
 const CASE_LABEL: &str = "haprepro.case";
@@ -80,8 +79,6 @@ impl Sandbox {
         let labels = HashMap::from([
             (RUN_LABEL.to_string(), run_id.to_string()),
             (CASE_LABEL.to_string(), case.to_string()),
-            (PID_LABEL.to_string(), std::process::id().to_string()),
-            (HOST_LABEL.to_string(), super::orphans::host()),
         ]);
         let mut last = None;
         for _ in 0..16 {
@@ -200,8 +197,6 @@ impl Sandbox {
         let labels = HashMap::from([
             (RUN_LABEL.to_string(), self.run_id.clone()),
             (CASE_LABEL.to_string(), self.case.clone()),
-            (PID_LABEL.to_string(), std::process::id().to_string()),
-            (HOST_LABEL.to_string(), super::orphans::host()),
             ("haprepro.role".to_string(), spec.role.clone()),
         ]);
         let id = self

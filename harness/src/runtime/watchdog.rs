@@ -46,9 +46,11 @@ pub(crate) fn install() {
             INTERRUPTED.store(true, Ordering::SeqCst);
             eprintln!("haprepro: interrupted, removing this run's containers and networks");
             super::bridge_addr::delete_all();
-            let pid = std::process::id().to_string();
+            // This process's session, not its pid: another process in another PID namespace
+            // may have the same pid.
+            let session = super::session::id();
             if let Ok(engine) = Engine::connect().await {
-                let filter = [("haprepro.pid", pid.as_str())];
+                let filter = [(super::session::SESSION_LABEL, session)];
                 let _ = remove_labelled(&engine, &filter).await;
                 // A container whose creation was in flight when the signal came appears only
                 // after the first listing: a second pass, a moment later, removes it too.

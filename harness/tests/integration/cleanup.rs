@@ -74,7 +74,9 @@ async fn clean_removes_what_a_kept_case_left() {
         sandbox.teardown().await.unwrap();
     }
     assert_eq!(leftovers(&engine, &run).await, (1, 1), "--keep must keep");
-    let report = haprepro::runtime::clean(&engine, Some(&run)).await.unwrap();
+    let report = haprepro::runtime::clean(&engine, Some(&run), false)
+        .await
+        .unwrap();
     assert_eq!((report.containers, report.networks), (1, 1));
     assert_eq!(leftovers(&engine, &run).await, (0, 0));
 }
@@ -141,6 +143,99 @@ async fn the_next_run_removes_what_a_killed_run_left() {
     // The backends' addresses went with the case bridge.
     let left: Vec<_> = addresses.iter().filter(|ip| on_host(**ip)).collect();
     assert!(left.is_empty(), "still assigned on the host: {left:?}");
+}
+
+/// `haprepro clean` beside a running case: the case's containers and network are a living
+/// session's, so clean keeps them, says whose they are, and the case runs to its verdict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_never_touches_a_live_run() {
+    let engine = engine().await;
+    let (mut started, run, setup, results) = run_until_setup("live-clean");
+    let clean = Command::new(env!("CARGO_BIN_EXE_haprepro"))
+        .args(["clean", "--run", &run])
+        .output()
+        .expect("haprepro clean runs");
+    let said = String::from_utf8_lossy(&clean.stdout).to_string();
+    assert_eq!(clean.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("kept 1 container(s) and 1 network(s) of session"),
+        "{said}"
+    );
+    assert_eq!(leftovers(&engine, &run).await, (1, 1), "{setup}");
+    let status = started.child.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&results);
+    assert_eq!(status.code(), Some(0), "the case must run to its verdict");
+    assert_eq!(leftovers(&engine, &run).await, (0, 0));
+}
+
+/// Two haprepro processes in PID namespaces of their own have the same pid (1): ownership by
+/// pid would let the second's sweep take the first's case for a dead process's. By session
+/// lease, the first runs on unharmed; killed, its leftovers go with the next run's sweep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn equal_pids_in_two_pid_namespaces_do_not_remove_each_other() {
+    let engine = engine().await;
+    let workspace = crate::support::workspace();
+    let results = std::env::temp_dir().join(format!("haprepro-pidns-{}", std::process::id()));
+    let in_namespace = |args: &[&str]| {
+        let mut c = Command::new("unshare");
+        c.args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+            .arg(env!("CARGO_BIN_EXE_haprepro"))
+            .args(args)
+            .arg("--results-dir")
+            .arg(&results)
+            .current_dir(&workspace);
+        c
+    };
+    let mut first = in_namespace(&[
+        "run",
+        "shutdown-sessions-leaves-connections",
+        "--variant",
+        "established",
+        "--version",
+        "2.6.12",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("unshare runs (util-linux)");
+    let mut out = std::io::BufReader::new(first.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+    let run = line.rsplit(' ').next().unwrap().trim().to_string();
+    while !line.contains("setup") {
+        line.clear();
+        assert!(std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0);
+    }
+    // The second process, also pid 1 in its namespace, sweeps before its case.
+    let second = in_namespace(&["run", "smoke", "--version", "3.0.11"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert_eq!(
+        leftovers(&engine, &run).await,
+        (1, 1),
+        "the second process removed the first's live case"
+    );
+    // Killed (the namespace's init: everything in it dies), the first leaves its case behind,
+    // and the next sweep, in yet another namespace, removes it.
+    unsafe { libc::kill(first.id() as i32, libc::SIGKILL) };
+    first.wait().unwrap();
+    assert_eq!(leftovers(&engine, &run).await, (1, 1));
+    let third = in_namespace(&["run", "smoke", "--version", "3.0.11"])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&results);
+    assert_eq!(
+        leftovers(&engine, &run).await,
+        (0, 0),
+        "{}",
+        String::from_utf8_lossy(&third.stderr)
+    );
 }
 
 /// Starts `haprepro run` on a case with backends and returns once its setup is done (so a

@@ -123,10 +123,7 @@ pub async fn run(
         input.profile,
         env.join(" ")
     );
-    let labels = HashMap::from([
-        (RUN_LABEL.to_string(), "images".to_string()),
-        ("haprepro.pid".to_string(), std::process::id().to_string()),
-    ]);
+    let labels = HashMap::from([(RUN_LABEL.to_string(), "images".to_string())]);
     let id = engine
         .create_container(crate::runtime::ContainerConfig {
             name: format!("haprepro-build-{:08x}", rand::random::<u32>()),
