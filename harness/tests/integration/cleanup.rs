@@ -199,13 +199,7 @@ async fn equal_pids_in_two_pid_namespaces_do_not_remove_each_other() {
     .spawn()
     .expect("unshare runs (util-linux)");
     let mut out = std::io::BufReader::new(first.stdout.take().unwrap());
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut out, &mut line).unwrap();
-    let run = line.rsplit(' ').next().unwrap().trim().to_string();
-    while !line.contains("setup") {
-        line.clear();
-        assert!(std::io::BufRead::read_line(&mut out, &mut line).unwrap() > 0);
-    }
+    let (run, _) = read_until_setup(&mut out);
     // The second process, also pid 1 in its namespace, sweeps before its case.
     let second = in_namespace(&["run", "smoke", "--version", "3.0.11"])
         .output()
@@ -260,16 +254,23 @@ fn run_until_setup(tag: &str) -> (Started, String, String, std::path::PathBuf) {
         .spawn()
         .expect("haprepro runs");
     let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let (run, setup) = read_until_setup(&mut out);
+    (Started { child, _out: out }, run, setup, results)
+}
+
+/// Reads a `haprepro run`'s output up to its setup line: its run id (on its first line) and
+/// that line.
+fn read_until_setup(out: &mut impl std::io::BufRead) -> (String, String) {
     let mut first = String::new();
-    std::io::BufRead::read_line(&mut out, &mut first).unwrap();
+    out.read_line(&mut first).unwrap();
     let run = first.rsplit(' ').next().unwrap().trim().to_string();
     let mut setup = String::new();
     while !setup.contains("setup") {
         setup.clear();
-        let n = std::io::BufRead::read_line(&mut out, &mut setup).unwrap();
+        let n = out.read_line(&mut setup).unwrap();
         assert!(n > 0, "the run ended before its setup line ({first})");
     }
-    (Started { child, _out: out }, run, setup, results)
+    (run, setup)
 }
 
 struct Started {

@@ -4,8 +4,8 @@
 //! a scenario that names the crash measures `reproduced`; `check` and `bisect` treat a crash as
 //! bad, so a bisect names the commit that added it.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Command;
 
 use haprepro::images::{self, SourceSpec};
 use haprepro::report::CaseRecord;
@@ -13,7 +13,7 @@ use haprepro::runtime::Engine;
 use haprepro::scenario::{self, Outcome, RunOptions, Verdict};
 
 use crate::source_repo::{crash_repo, Repo};
-use crate::support::{run_written, workspace};
+use crate::support::{haprepro_with as haprepro, run_written, show, workspace};
 
 /// A master-worker HAProxy with one backend; `{{ api.port }}` is its runtime API.
 const TEMPLATE: &str = "global
@@ -162,27 +162,6 @@ lines = { answer_lines = { record = "version", contains = "3.0" } }
     std::fs::write(dir.join("haproxy.cfg"), TEMPLATE).unwrap();
     std::fs::write(dir.join("README.md"), "# show-version-crash\n").unwrap();
     root
-}
-
-fn haprepro(scenarios: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_haprepro"))
-        .args(args)
-        .arg("--scenarios-dir")
-        .arg(scenarios)
-        .arg("--results-dir")
-        .arg(workspace().join("results"))
-        .env("CI", "true")
-        .output()
-        .expect("the haprepro binary runs")
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,7 +16,7 @@ use haprepro::runtime::Engine;
 use haprepro::scenario::{self, Outcome, RunOptions};
 
 use crate::source_repo::{repo, Repo};
-use crate::support::{scenarios_dir, workspace};
+use crate::support::{haprepro_with, scenarios_dir, show, workspace};
 
 async fn engine() -> Engine {
     Engine::connect()
@@ -62,24 +62,7 @@ async fn dns_flap_on(engine: &Engine, image: &ResolvedImage) -> (Outcome, String
 }
 
 fn haprepro(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_haprepro"))
-        .args(args)
-        .arg("--scenarios-dir")
-        .arg(scenarios_dir())
-        .arg("--results-dir")
-        .arg(workspace().join("results"))
-        .env("CI", "true")
-        .output()
-        .expect("the haprepro binary runs")
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    haprepro_with(&scenarios_dir(), args)
 }
 
 /// The `bisect.json` a bisect run printed the path of.

@@ -69,6 +69,30 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// The repository made earlier, if it is there with its `n` commits.
+fn existing(dir: &Path, n: usize) -> Option<Repo> {
+    if !dir.join(".git").is_dir() {
+        return None;
+    }
+    let log = git(dir, &["log", "--reverse", "--format=%H"]);
+    let commits: Vec<String> = log.lines().map(String::from).collect();
+    (commits.len() == n).then(|| Repo {
+        dir: dir.to_path_buf(),
+        commits,
+    })
+}
+
+/// Moves a repository made in `tmp` to its place, at once (a test that finds it finds it whole).
+fn put_in_place(tmp: &Path, dir: PathBuf) -> Repo {
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::rename(tmp, &dir).expect("move the test repository in place");
+    let log = git(&dir, &["log", "--reverse", "--format=%H"]);
+    Repo {
+        dir,
+        commits: log.lines().map(String::from).collect(),
+    }
+}
+
 /// A commit that changes only a doc file: a new tree, the same compiled code.
 fn doc_commit(dir: &Path, n: usize) {
     let path = dir.join("doc/haprepro-test-notes.txt");
@@ -104,12 +128,8 @@ fn make_crash() -> Repo {
     let dir = haprepro::images::cache_dir()
         .join("test-repos")
         .join("haproxy-3.0.11-bugon-v1");
-    if dir.join(".git").is_dir() {
-        let log = git(&dir, &["log", "--reverse", "--format=%H"]);
-        let commits: Vec<String> = log.lines().map(String::from).collect();
-        if commits.len() == 4 && commits[0] == base.commit(1) {
-            return Repo { dir, commits };
-        }
+    if let Some(r) = existing(&dir, 4).filter(|r| r.commit(1) == base.commit(1)) {
+        return r;
     }
     let tmp = dir.with_extension(format!("tmp{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
@@ -142,25 +162,15 @@ fn make_crash() -> Repo {
         ],
     );
     doc_commit(&tmp, 2);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&tmp, &dir).expect("move the test repository in place");
-    let log = git(&dir, &["log", "--reverse", "--format=%H"]);
-    Repo {
-        dir,
-        commits: log.lines().map(String::from).collect(),
-    }
+    put_in_place(&tmp, dir)
 }
 
 fn make() -> Repo {
     let dir = haprepro::images::cache_dir()
         .join("test-repos")
         .join("haproxy-3.0.11-issue2578-v1");
-    if dir.join(".git").is_dir() {
-        let log = git(&dir, &["log", "--reverse", "--format=%H"]);
-        let commits: Vec<String> = log.lines().map(String::from).collect();
-        if commits.len() == 8 {
-            return Repo { dir, commits };
-        }
+    if let Some(r) = existing(&dir, 8) {
+        return r;
     }
     let tmp = dir.with_extension(format!("tmp{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
@@ -231,11 +241,5 @@ fn make() -> Repo {
         ],
     );
     doc(5);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&tmp, &dir).expect("move the test repository in place");
-    let log = git(&dir, &["log", "--reverse", "--format=%H"]);
-    Repo {
-        dir,
-        commits: log.lines().map(String::from).collect(),
-    }
+    put_in_place(&tmp, dir)
 }

@@ -144,6 +144,29 @@ pub fn assert_pass(record: &CaseRecord) {
     }
 }
 
+/// Runs the haprepro binary with scenarios from `scenarios` and results under `results/`.
+pub fn haprepro_with(scenarios: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_haprepro"))
+        .args(args)
+        .arg("--scenarios-dir")
+        .arg(scenarios)
+        .arg("--results-dir")
+        .arg(workspace().join("results"))
+        .env("CI", "true")
+        .output()
+        .expect("the haprepro binary runs")
+}
+
+/// A command's exit code and output, for an assertion's message.
+pub fn show(out: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// Writes a scenario and its template to a temporary folder and runs it on a catalog version.
 pub async fn run_written(
     name: &str,
