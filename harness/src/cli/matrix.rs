@@ -364,12 +364,16 @@ pub async fn run(args: MatrixArgs) -> i32 {
     }
     let run_dir = args.case.results_dir.join(&run_id);
     let report_started = Instant::now();
-    match report::write_all(&run_dir, &records) {
-        Ok(_) => {}
-        Err(e) => eprintln!(
-            "error: cannot write the reports into {}: {e}",
+    // Reports that could not be written are a run whose results are lost: never exit 0.
+    let mut reports_lost = false;
+    if let Err(e) = report::write_all(&run_dir, &records) {
+        eprintln!(
+            "error: cannot write the reports into {}: {e}\n  The cases' own case.json files are in \
+             their folders; `haprepro report merge {}` makes the reports again once there is room.",
+            run_dir.display(),
             run_dir.display()
-        ),
+        );
+        reports_lost = true;
     }
     let report_ms = report_started.elapsed().as_millis();
     println!("\n{}", report::matrix::markdown(&records));
@@ -380,7 +384,9 @@ pub async fn run(args: MatrixArgs) -> i32 {
         started.elapsed().as_secs_f64(),
         run_dir.display()
     );
-    if records.len() == expected_runs && records.iter().all(|r| r.verdict == Verdict::Pass) {
+    if reports_lost {
+        exit::HARNESS
+    } else if records.len() == expected_runs && records.iter().all(|r| r.verdict == Verdict::Pass) {
         exit::OK
     } else {
         exit::FAILED

@@ -21,11 +21,36 @@ use std::path::{Component, Path, PathBuf};
 use crate::haproxy::HaproxyVersion;
 use crate::verdict::{Outcome, Verdict};
 
-/// Writes `case.json` into the case's evidence folder.
+/// Writes `case.json` into the case's evidence folder, whole or not at all.
 pub fn write_case(record: &CaseRecord) -> std::io::Result<()> {
     std::fs::create_dir_all(&record.evidence_dir)?;
     let json = serde_json::to_string_pretty(record).map_err(std::io::Error::other)?;
-    std::fs::write(record.evidence_dir.join("case.json"), json)
+    write_atomic(&record.evidence_dir.join("case.json"), json.as_bytes())
+}
+
+/// Writes a file whole or not at all: into a temporary file beside it, flushed to disk, then
+/// renamed over it. A full disk, or a process killed in the middle, leaves the old file (or
+/// none), never half of one: `report merge` and the nightly read these files later.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::other(format!("{}: no file name", path.display())))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let written = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// Reads a `case.json` back (for merging shard results).
@@ -41,7 +66,7 @@ pub fn write_all(dir: &Path, records: &[CaseRecord]) -> std::io::Result<Vec<Path
     let mut written = Vec::new();
     let mut put = |name: &str, contents: String| -> std::io::Result<()> {
         let path = dir.join(name);
-        std::fs::write(&path, contents)?;
+        write_atomic(&path, contents.as_bytes())?;
         written.push(path);
         Ok(())
     };

@@ -113,6 +113,8 @@ pub(crate) struct Kept {
     pub evidence: Vec<String>,
     /// Evidence files not written yet: name and contents.
     pub pending: Vec<(String, Vec<u8>)>,
+    /// Evidence files that could not be written, with why: the case cannot stand on them.
+    pub lost: Vec<String>,
     pub logs: HashMap<String, String>,
     /// Server states the waits' polls saw, changes only, for the timeline.
     pub server_polls: std::sync::Mutex<Vec<super::timeline::ServerPoll>>,
@@ -179,16 +181,21 @@ impl CaseState<'_> {
     pub(crate) async fn flush_evidence(&mut self) {
         let pending = std::mem::take(&mut self.kept.pending);
         let dir = self.evidence_dir.clone();
-        let written = tokio::task::spawn_blocking(move || {
-            pending
-                .into_iter()
-                .filter(|(name, contents)| std::fs::write(dir.join(name), contents).is_ok())
-                .map(|(name, _)| name)
-                .collect::<Vec<_>>()
+        let (written, lost) = tokio::task::spawn_blocking(move || {
+            let mut written = Vec::new();
+            let mut lost = Vec::new();
+            for (name, contents) in pending {
+                match report::write_atomic(&dir.join(&name), &contents) {
+                    Ok(()) => written.push(name),
+                    Err(e) => lost.push(format!("{name}: {e}")),
+                }
+            }
+            (written, lost)
         })
         .await
-        .unwrap_or_default();
+        .unwrap_or_else(|e| (Vec::new(), vec![format!("the writer failed: {e}")]));
         self.kept.evidence.extend(written);
+        self.kept.lost.extend(lost);
     }
 
     /// `role:port` (as steps write a destination) to the address it names in this case.
@@ -566,6 +573,20 @@ async fn run_once(
         let _ = std::fs::remove_dir_all(&instance.sock_dir);
     }
     record.evidence = std::mem::take(&mut state.kept.evidence);
+    // Evidence lost (a full disk): the verdict would stand on files that are not there.
+    if !state.kept.lost.is_empty() {
+        record.outcome = Outcome::Error;
+        record.reason = format!(
+            "evidence not written ({}); was: {}",
+            state.kept.lost.join("; "),
+            record.reason
+        );
+        record.harness_error = Some(format!(
+            "cannot write evidence into {}: {}\n  Free space there, or give another --results-dir.",
+            record.evidence_dir.display(),
+            state.kept.lost.join("; ")
+        ));
+    }
     finish(record, started, on_event).await
 }
 
@@ -581,9 +602,18 @@ async fn finish(
         .await
         .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
     if let Err(e) = written {
+        // A case whose record is not on disk is lost to the reports and to `report merge`.
         record
             .reason
             .push_str(&format!(" (case.json not written: {e})"));
+        record.outcome = Outcome::Error;
+        record.verdict = verdict(record.outcome, record.expected);
+        record.harness_error.get_or_insert_with(|| {
+            format!(
+                "cannot write {}: {e}\n  Free space there, or give another --results-dir.",
+                record.evidence_dir.join("case.json").display()
+            )
+        });
     }
     on_event(CaseEvent::Done(&record));
     record

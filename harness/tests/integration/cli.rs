@@ -247,6 +247,59 @@ fn an_unwritable_results_folder_stops_the_matrix_before_it_starts() {
     );
 }
 
+/// A results folder that fills up during the run (a 20 KiB tmpfs): the evidence that could not
+/// be written is named, the case is no pass, and the matrix exits 3 with what to do; no
+/// half-written `case.json` is left (each file is written whole or not at all).
+#[test]
+fn a_full_results_folder_is_one_message_and_exit_3() {
+    let dir = std::env::temp_dir().join(format!("haprepro-full-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=20k", "tmpfs"])
+        .arg(&dir)
+        .status()
+        .expect("mount runs");
+    assert!(mounted.success(), "this test mounts a tmpfs: it needs root");
+    let out = Command::new(env!("CARGO_BIN_EXE_haprepro"))
+        .args(["matrix", "--scenarios", "smoke", "--versions", "3.0.11"])
+        .arg("--scenarios-dir")
+        .arg(scenarios_dir())
+        .arg("--results-dir")
+        .arg(&dir)
+        .output()
+        .expect("the haprepro binary runs");
+    let halves: Vec<_> = walk(&dir)
+        .into_iter()
+        .filter(|p| p.ends_with("case.json"))
+        .filter(|p| {
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            serde_json::from_str::<serde_json::Value>(&text).is_err()
+        })
+        .collect();
+    let _ = Command::new("umount").arg(&dir).status();
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("No space left on device") && stderr.contains("Free space there"),
+        "{stderr}"
+    );
+    assert!(halves.is_empty(), "half-written: {halves:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
 /// No Docker daemon: one message naming it and what to do, exit 3.
 #[test]
 fn no_docker_is_one_message_and_exit_3() {
