@@ -6,6 +6,11 @@
 //! Connects are always non-blocking (raw `connect(2)` on a `SOCK_NONBLOCK` socket): on a unix
 //! socket whose backlog is full a blocking connect hangs, while a non-blocking one fails at once
 //! with EAGAIN, which is the symptom "Resource temporarily unavailable" itself.
+//!
+//! The sockets live in a folder the container writes (`{{ sock.dir }}`) and the harness runs as
+//! root: a connect never follows a link. The socket file is opened first (`O_PATH |
+//! O_NOFOLLOW`), refused unless it is a socket, and the connect goes to that very file through
+//! `/proc/self/fd/N`, so a link swapped in after the check is not followed either.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -129,10 +134,75 @@ pub const VALUES: [&str; 16] = [
     "queue_full",
 ];
 
-/// `connect(2)` on a non-blocking unix stream socket; EAGAIN comes back as `WouldBlock`.
+/// Why the file at `path` is not a socket, in words (`None` for a socket).
+fn not_a_socket(file_type: std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_socket() {
+        None
+    } else if file_type.is_symlink() {
+        Some("a symbolic link")
+    } else if file_type.is_file() {
+        Some("a regular file")
+    } else if file_type.is_dir() {
+        Some("a folder")
+    } else {
+        Some("not a socket")
+    }
+}
+
+fn refused(path: &Path, what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "{} is {what}, not a unix socket: refused (the container writes that folder; links \
+             are never followed)",
+            path.display()
+        ),
+    )
+}
+
+/// Refuses the socket path unless it is a socket or not there yet (`symlink_metadata`: a link
+/// is seen as a link, never followed): a step's check before it connects. Each connect checks
+/// again ([`connect_nonblocking`]).
+pub fn refuse_non_socket(path: &Path) -> Result<(), String> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => match not_a_socket(meta.file_type()) {
+            Some(what) => Err(refused(path, what).to_string()),
+            None => Ok(()),
+        },
+        Err(_) => Ok(()),
+    }
+}
+
+/// The socket file at `path`, opened without following a link (`O_PATH | O_NOFOLLOW`: a link is
+/// opened as itself) and checked to be a socket; the handle pins that file for the connect.
+fn open_socket_file(path: &Path) -> io::Result<OwnedFd> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_NOFOLLOW)
+        .open(path)?;
+    match not_a_socket(file.metadata()?.file_type()) {
+        Some(what) => Err(refused(path, what)),
+        None => Ok(OwnedFd::from(file)),
+    }
+}
+
+/// Connects to the unix socket at `path` (checked, never through a link), for a client that
+/// awaits its answers.
+pub async fn connect(path: &Path) -> io::Result<tokio::net::UnixStream> {
+    let fd = connect_nonblocking(path)?;
+    tokio::net::UnixStream::from_std(std::os::unix::net::UnixStream::from(fd))
+}
+
+/// `connect(2)` on a non-blocking unix stream socket; EAGAIN comes back as `WouldBlock`. The
+/// file at `path` must be a socket, not a link to one ([`open_socket_file`]).
 pub fn connect_nonblocking(path: &Path) -> io::Result<OwnedFd> {
     use std::os::unix::ffi::OsStrExt;
-    let bytes = path.as_os_str().as_bytes();
+    let pinned = open_socket_file(path)?;
+    // The file just checked, by its handle: the path may have changed since.
+    let through = std::path::PathBuf::from(format!("/proc/self/fd/{}", pinned.as_raw_fd()));
+    let bytes = through.as_os_str().as_bytes();
     // SAFETY: plain libc calls on a socket this function owns; the address is zeroed, then
     // filled within the bounds of sun_path (checked above the copy).
     unsafe {
@@ -515,6 +585,57 @@ mod tests {
             (tally.answered, tally.closed, tally.answers[0].as_str()),
             (1, 1, "pong\n")
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The container writes the socket folder: a link named like a socket (even to a real,
+    /// listening socket: Docker's, say) and a regular file are refused before any connect,
+    /// by the step's check and by every connect; a real socket is connected to.
+    #[tokio::test]
+    async fn only_a_socket_itself_is_connected_never_a_link_or_a_file() {
+        let dir = std::env::temp_dir().join(format!("hr-test-links-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // Elsewhere on the host: a listening socket the container must not reach.
+        let host = dir.join("host.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&host).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let folder = dir.join("sock");
+        std::fs::create_dir_all(&folder).unwrap();
+        let link = folder.join("master.sock");
+        std::os::unix::fs::symlink(&host, &link).unwrap();
+        let file = folder.join("stats.sock");
+        std::fs::write(&file, "not a socket").unwrap();
+
+        for (path, what) in [(&link, "a symbolic link"), (&file, "a regular file")] {
+            let e = refuse_non_socket(path).unwrap_err();
+            assert!(e.contains(what) && e.contains("refused"), "{e}");
+            let e = connect_nonblocking(path).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
+            assert!(e.to_string().contains(what), "{e}");
+            assert!(connect(path).await.is_err());
+            let mut tally = UnixTally::new(path);
+            assert!(hold(path, 3, &mut tally).is_empty());
+            let style = CommandStyle {
+                within: Duration::from_millis(200),
+                read_limit: None,
+                half_close: true,
+            };
+            command(path, "show info", style, &mut tally).await;
+            assert_eq!((tally.connected, tally.answered), (0, 0), "{tally:?}");
+            assert!(tally.errors.iter().all(|e| e.contains(what)), "{tally:?}");
+        }
+        // Nothing reached the host's socket through the link.
+        assert_eq!(
+            listener.accept().unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        // Not there yet: left to the connects (ENOENT is counted, not refused).
+        assert_eq!(refuse_non_socket(&folder.join("later.sock")), Ok(()));
+        // The socket itself is connected, through the handle that checked it.
+        assert_eq!(refuse_non_socket(&host), Ok(()));
+        let _held = connect_nonblocking(&host).unwrap();
+        assert!(listener.accept().is_ok());
         let _ = std::fs::remove_dir_all(&dir);
     }
 

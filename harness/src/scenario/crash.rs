@@ -95,6 +95,11 @@ pub(crate) async fn keep_last_words(state: &mut CaseState<'_>, exits: &mut [Hapr
         };
         let sock_dir = instance.sock_dir.clone();
         let core_name = format!("core-{}", exit.instance);
+        // Instance names are plain (checked at load); never a path out of the folder.
+        if let Err(e) = super::contain::evidence_file_name(&core_name) {
+            exit.core = Some(format!("no core kept: {e}"));
+            continue;
+        }
         let dest = state.evidence_dir.join(&core_name);
         let signal = exit.signal;
         let found = tokio::task::spawn_blocking(move || move_core(&sock_dir, &dest))
@@ -120,18 +125,28 @@ pub(crate) async fn keep_last_words(state: &mut CaseState<'_>, exits: &mut [Hapr
 
 /// Moves the first `core*` file of the instance's shared folder into the evidence folder.
 fn move_core(sock_dir: &Path, dest: &Path) -> Result<Option<u64>, String> {
+    use std::os::unix::fs::OpenOptionsExt;
     let entries = std::fs::read_dir(sock_dir).map_err(|e| e.to_string())?;
     for entry in entries.flatten() {
         let name = entry.file_name();
         if !name.to_string_lossy().starts_with("core") {
             continue;
         }
-        // Never follow a link the container may have planted.
-        let meta = std::fs::symlink_metadata(entry.path()).map_err(|e| e.to_string())?;
+        // Never follow a link the container may have planted: opened as what it is now
+        // (`O_NOFOLLOW`), then copied from that handle only if it is a regular file.
+        let Ok(mut core) = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(entry.path())
+        else {
+            continue;
+        };
+        let meta = core.metadata().map_err(|e| e.to_string())?;
         if !meta.file_type().is_file() {
             continue;
         }
-        std::fs::copy(entry.path(), dest).map_err(|e| format!("copy core: {e}"))?;
+        let mut out = std::fs::File::create(dest).map_err(|e| format!("copy core: {e}"))?;
+        std::io::copy(&mut core, &mut out).map_err(|e| format!("copy core: {e}"))?;
         let _ = std::fs::remove_file(entry.path());
         return Ok(Some(meta.len()));
     }

@@ -42,6 +42,35 @@ impl Checker<'_> {
         });
     }
 
+    /// A name that becomes a file name (role, instance, variant, record, generated file): a
+    /// plain word (`contain.rs`).
+    pub(crate) fn plain(&mut self, name: &str, span: Range<usize>, field: &str) {
+        if let Err(e) = super::contain::plain_word(name) {
+            self.error(
+                span,
+                field,
+                format!("{e}; it names evidence files and folders, never a path"),
+            );
+        }
+    }
+
+    /// Where the string `value` is written in the table at `span` (for a field without a span
+    /// of its own): its first quoted occurrence from the span's start up to the next table
+    /// header (a `[[step]]`'s span is its header), or the span itself.
+    pub(crate) fn quoted(&self, span: Range<usize>, value: &str) -> Range<usize> {
+        let end = span.end.min(self.text.len());
+        let end = self.text[end..]
+            .find("\n[")
+            .map_or(self.text.len(), |i| end + i);
+        let inside = self.text.get(span.start..end).unwrap_or_default();
+        [format!("\"{value}\""), format!("'{value}'")]
+            .iter()
+            .filter_map(|q| inside.find(q.as_str()))
+            .min()
+            .map(|at| span.start + at..span.start + at + value.len() + 2)
+            .unwrap_or(span)
+    }
+
     pub(crate) fn role(&mut self, roles: &BTreeSet<String>, name: &Spanned<String>, field: &str) {
         if !roles.contains(name.get_ref()) {
             let known = roles.iter().cloned().collect::<Vec<_>>().join(", ");
@@ -87,7 +116,7 @@ impl Checker<'_> {
 /// one first.
 pub fn load(dir: &Path) -> Result<Scenario, Vec<ScenarioError>> {
     let file = dir.join(SCENARIO_FILE);
-    let text = std::fs::read_to_string(&file).map_err(|e| {
+    let text = super::contain::read_no_follow(&file).map_err(|e| {
         vec![ScenarioError {
             file: file.clone(),
             line: 1,
@@ -96,7 +125,9 @@ pub fn load(dir: &Path) -> Result<Scenario, Vec<ScenarioError>> {
             message: format!("cannot read: {e}"),
         }]
     })?;
-    load_with(dir, &text, &|path: &Path| std::fs::read_to_string(path))
+    load_with(dir, &text, &|path: &Path| {
+        super::contain::read_no_follow(path)
+    })
 }
 
 /// [`load`] of a scenario file's text, reading its templates with `read`: for the fuzz target
@@ -152,30 +183,34 @@ fn check(
             );
         }
     }
+    c.plain(raw.name.get_ref(), raw.name.span(), "name");
     let topology = &raw.topology;
     let mut roles = BTreeSet::new();
-    let mut named: Vec<(String, Range<usize>)> = Vec::new();
-    named.extend(
-        topology
-            .backends
-            .iter()
-            .map(|b| (b.name.get_ref().clone(), b.name.span())),
-    );
-    named.extend(
-        topology
-            .clients
-            .iter()
-            .map(|b| (b.name.get_ref().clone(), b.name.span())),
-    );
-    named.extend(
-        topology
-            .haproxy
-            .get_ref()
-            .0
-            .iter()
-            .map(|h| (h.name.clone(), topology.haproxy.span())),
-    );
-    for (name, span) in named {
+    let mut named: Vec<(String, Range<usize>, &str)> = Vec::new();
+    named.extend(topology.backends.iter().map(|b| {
+        (
+            b.name.get_ref().clone(),
+            b.name.span(),
+            "topology.backends.name",
+        )
+    }));
+    named.extend(topology.clients.iter().map(|b| {
+        (
+            b.name.get_ref().clone(),
+            b.name.span(),
+            "topology.clients.name",
+        )
+    }));
+    named.extend(topology.haproxy.get_ref().0.iter().map(|h| {
+        (
+            h.name.clone(),
+            c.quoted(topology.haproxy.span(), &h.name),
+            "topology.haproxy.name",
+        )
+    }));
+    for (name, span, field) in named {
+        // Roles name evidence files (`<role>.log`, `<instance>.cfg`, `core-<instance>`).
+        c.plain(&name, span.clone(), field);
         if !roles.insert(name.clone()) {
             c.error(span, "topology", format!("the name {name:?} is used twice"));
         }
@@ -239,6 +274,7 @@ fn check(
     }
     let mut variant_names = BTreeSet::new();
     for (index, v) in raw.variants.iter().enumerate() {
+        c.plain(v.name.get_ref(), v.name.span(), "variant.name");
         if !variant_names.insert(v.name.get_ref().clone()) {
             c.error(v.name.span(), "variant.name", "used twice");
         }
@@ -299,7 +335,13 @@ fn check(
     let mut templates = Vec::new();
     let mut configs: Vec<BTreeMap<String, ConfigServers>> = vec![BTreeMap::new(); variants.len()];
     for instance in &topology.haproxy.get_ref().0 {
-        let path = dir.join(instance.config.get_ref());
+        let path = match super::contain::scenario_file(dir, instance.config.get_ref()) {
+            Ok(path) => path,
+            Err(e) => {
+                c.error(instance.config.span(), "topology.haproxy.config", e);
+                continue;
+            }
+        };
         match read(&path) {
             Ok(text) => {
                 for (variant, config) in variants.iter().zip(configs.iter_mut()) {
@@ -663,6 +705,14 @@ impl Flow {
         kind: RecordKind,
         span: Range<usize>,
     ) {
+        if let Err(e) = super::contain::plain_word(name) {
+            let at = c.quoted(span.clone(), name);
+            c.error(
+                at,
+                "step.record",
+                format!("{e}; a record names its evidence file, never a path"),
+            );
+        }
         if let Some((_, first)) = self.records.get(name) {
             let (line, _) = locate(c.text, first.start);
             c.error(
@@ -864,7 +914,13 @@ fn check_instance_extras(c: &mut Checker, instance: &super::model::HaproxySetup)
     }
     for file in &instance.files {
         let name = file.name.get_ref();
-        if name.is_empty() || name.contains('/') || name == "haproxy.cfg" || name.starts_with('.') {
+        if let Err(e) = super::contain::plain_word(name) {
+            c.error(
+                file.name.span(),
+                "topology.haproxy.files.name",
+                format!("{e}; a file of {{{{ files.dir }}}}, never a path"),
+            );
+        } else if name == "haproxy.cfg" {
             c.error(
                 file.name.span(),
                 "topology.haproxy.files.name",

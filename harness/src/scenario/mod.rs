@@ -7,6 +7,7 @@
 
 mod backtrace;
 mod bounds;
+mod contain;
 mod count_wait;
 mod crash;
 mod deadline;

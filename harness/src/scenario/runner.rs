@@ -115,6 +115,8 @@ pub(crate) struct Kept {
     pub pending: Vec<(String, Vec<u8>)>,
     /// Evidence files that could not be written, with why: the case cannot stand on them.
     pub lost: Vec<String>,
+    /// Evidence names refused as no plain file name (`contain.rs`): the case ends as `error`.
+    pub refused: Vec<String>,
     pub logs: HashMap<String, String>,
     /// Server states the waits' polls saw, changes only, for the timeline.
     pub server_polls: std::sync::Mutex<Vec<super::timeline::ServerPoll>>,
@@ -172,6 +174,9 @@ impl CaseState<'_> {
     /// Keeps a file for the evidence folder; [`CaseState::flush_evidence`] writes them, off the
     /// async workers.
     pub(crate) fn write_evidence(&mut self, name: &str, contents: impl AsRef<[u8]>) {
+        if let Err(e) = super::contain::evidence_file_name(name) {
+            return self.kept.refused.push(e);
+        }
         self.kept
             .pending
             .push((name.to_string(), contents.as_ref().to_vec()));
@@ -542,6 +547,9 @@ async fn run_once(
         }
     }
     record.haproxy_exit = exits;
+    if let Some(refused) = state.kept.refused.first() {
+        failure = Some(format!("evidence: {refused}"));
+    }
     if let Some(reason) = failure {
         record.outcome = Outcome::Error;
         record.harness_error = harness_problem(&reason);

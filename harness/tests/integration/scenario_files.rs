@@ -553,3 +553,175 @@ fn the_master_socket_needs_master_cli() {
         Vec::<String>::new()
     );
 }
+
+/// Every field of a scenario that names a file or becomes one: roles, instances, variants,
+/// records, generated files, the unix socket and the config template.
+const CONTAINED: &str = r#"name = "t"
+summary = "s"
+
+[expect]
+"*" = "not-reproduced"
+
+[topology]
+backends = [{ name = "web1" }]
+clients = [{ name = "c1" }]
+haproxy = [{ name = "hapA", config = "haproxy.cfg", master_cli = true, files = [{ name = "answer.map", lines = 1, line = "k v" }] }]
+
+[[variant]]
+name = "v1"
+
+[[step]]
+http = { to = "hapA:8080", from = "c1", record = "answers" }
+[[step]]
+unix = { socket = "master.sock", command = "show proc", record = "master" }
+
+[observe]
+reproduced_if = "ok < 1"
+
+[observe.measure]
+ok = { responses = { record = "answers", from = ["web1"] } }
+"#;
+
+/// `line:column` of the first `needle` in `text`, as the errors count.
+fn position(text: &str, needle: &str) -> String {
+    let at = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in the file"));
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap().chars().count() + 1;
+    format!("{line}:{column}")
+}
+
+/// Names and paths are contained (README, "Writing a scenario"; DESIGN, "The trust
+/// boundary"): each field, given an absolute path, a `..` path or (for files) a link out of
+/// the folder, is refused at its line and column, and loading writes nothing anywhere.
+#[test]
+fn names_and_paths_are_contained_in_their_folders() {
+    let root = std::env::temp_dir().join(format!("haprepro-contain-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    // Outside the scenario folder: a file worth stealing, a folder that must stay as it is.
+    let outside = root.join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    // Read as a template, it would be an error naming `stolen`.
+    std::fs::write(outside.join("secret.cfg"), "{{ stolen }}\n").unwrap();
+    let abs = outside.join("x").display().to_string();
+    let up = "../../../../../../../../tmp/x";
+    let template = "x {{ web1.ip }}\n";
+    assert_eq!(
+        errors_of("contain-good", CONTAINED, Some(template)),
+        Vec::<String>::new()
+    );
+
+    // (field, the value as written in CONTAINED, the bad value, what the error says)
+    let names = [
+        ("name", "\"t\"", "plain name"),
+        ("topology.backends.name", "\"web1\"", "plain name"),
+        ("topology.clients.name", "\"c1\"", "plain name"),
+        ("topology.haproxy.name", "\"hapA\"", "plain name"),
+        (
+            "topology.haproxy.files.name",
+            "\"answer.map\"",
+            "plain name",
+        ),
+        ("variant.name", "\"v1\"", "plain name"),
+        ("step.record", "\"master\"", "plain name"),
+        ("step.unix.socket", "\"master.sock\"", "socket folder"),
+        ("topology.haproxy.config", "\"haproxy.cfg\"", ""),
+    ];
+    let mut rows: Vec<(&str, &str, String, &str)> = Vec::new();
+    for (field, written, words) in names {
+        let config = field == "topology.haproxy.config";
+        rows.push((
+            field,
+            written,
+            format!("\"{abs}\""),
+            if config { "absolute path" } else { words },
+        ));
+        rows.push((
+            field,
+            written,
+            format!("\"{up}\""),
+            if config { "`..`" } else { words },
+        ));
+    }
+    // The socket named by its path in the folder (Docker's socket, as the issue has it).
+    rows.push((
+        "step.unix.socket",
+        "\"master.sock\"",
+        "\"/var/run/docker.sock\"".into(),
+        "socket folder",
+    ));
+    // Links out of the folder: the file itself, and a folder on the way.
+    rows.push((
+        "topology.haproxy.config",
+        "\"haproxy.cfg\"",
+        "\"out.cfg\"".into(),
+        "out of the scenario folder",
+    ));
+    rows.push((
+        "topology.haproxy.config",
+        "\"haproxy.cfg\"",
+        "\"up/secret.cfg\"".into(),
+        "out of the scenario folder",
+    ));
+    // A link inside the folder is not followed either.
+    rows.push((
+        "topology.haproxy.config",
+        "\"haproxy.cfg\"",
+        "\"in.cfg\"".into(),
+        "symbolic link",
+    ));
+
+    for (i, (field, written, bad, words)) in rows.iter().enumerate() {
+        // The line that holds the field, with its value replaced: only that occurrence.
+        let line = CONTAINED
+            .lines()
+            .find(|l| {
+                l.contains(&format!(
+                    "{} = {written}",
+                    field.rsplit('.').next().unwrap()
+                )) && (*field != "name" || l.starts_with("name"))
+                    && (*field != "variant.name" || *written == "\"v1\"")
+            })
+            .unwrap_or_else(|| panic!("{field}: {written} is not in the file"));
+        let toml = CONTAINED.replacen(line, &line.replacen(written, bad, 1), 1);
+        let expected = position(&toml, &line.replacen(written, bad, 1))
+            .split(':')
+            .next()
+            .unwrap()
+            .to_string();
+        let column = line.replacen(written, bad, 1).find(bad.as_str()).unwrap() + 1;
+        let dir = root.join(format!("case-{i}"));
+        write_scenario(&dir, &toml, Some(template));
+        std::os::unix::fs::symlink(outside.join("secret.cfg"), dir.join("out.cfg")).unwrap();
+        std::os::unix::fs::symlink(&outside, dir.join("up")).unwrap();
+        std::os::unix::fs::symlink(dir.join("haproxy.cfg"), dir.join("in.cfg")).unwrap();
+        let errors: Vec<String> = match scenario::load(&dir) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors
+                .iter()
+                .map(|e| format!("{}:{}:{}:{}", e.line, e.column, e.field, e.message))
+                .collect(),
+        };
+        let at = format!("{expected}:{column}:{field}:");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.starts_with(&at) && e.contains(words)),
+            "{field} = {bad}: no error at {at} saying {words:?}: {errors:?}"
+        );
+        assert!(
+            errors.iter().all(|e| !e.contains("stolen")),
+            "{field} = {bad}: the outside file was read: {errors:?}"
+        );
+    }
+    // Nothing was written outside the scenario folders.
+    let left: Vec<_> = std::fs::read_dir(&outside)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("secret.cfg")]);
+    assert!(!Path::new("/tmp/x").exists() || Path::new("/tmp/x").is_dir());
+    let _ = std::fs::remove_dir_all(&root);
+}

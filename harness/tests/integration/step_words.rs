@@ -160,3 +160,66 @@ async fn reload_gets_a_new_worker_on_2_2_and_3_0() {
         assert_ne!(m("sig_new"), m("sig_old"), "{}", explain(&record));
     }
 }
+
+/// The container writes its socket folder (`{{ sock.dir }}`, `/run/haprepro` inside): a link
+/// it plants there, named like a socket and pointing at Docker's socket (a path of the host as
+/// much as of the container), or a regular file, is refused before any connect, and the case
+/// is `error` saying so.
+const PLANTED: &str = r#"name = "planted-link"
+summary = "the container plants a link to Docker's socket in its socket folder: never connected"
+
+[expect]
+"*" = "not-reproduced"
+
+[topology]
+haproxy = { config = "haproxy.cfg" }
+
+[[step]]
+exec = { in = "haproxy", command = ["ln", "-s", "/var/run/docker.sock", "/run/haprepro/evil.sock"] }
+[[step]]
+unix = { socket = "evil.sock", command = "GET /info HTTP/1.0\r\n", record = "evil" }
+
+[observe]
+reproduced_if = "answered >= 1"
+
+[observe.measure]
+answered = { unix = { record = "evil", value = "answered" } }
+"#;
+
+const PLANTED_CFG: &str = "global
+    stats socket ipv4@0.0.0.0:{{ api.port }} level admin
+
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_or_a_file_planted_in_the_socket_folder_is_never_connected() {
+    let file = PLANTED.replace(
+        r#"command = ["ln", "-s", "/var/run/docker.sock", "/run/haprepro/evil.sock"]"#,
+        r#"command = ["sh", "-c", "echo x > /run/haprepro/evil.sock"]"#,
+    );
+    for (name, text, what) in [
+        ("planted-link", PLANTED.to_string(), "a symbolic link"),
+        ("planted-file", file, "a regular file"),
+    ] {
+        let record = run(name, &text, PLANTED_CFG, "3.0.11").await;
+        assert_eq!(record.outcome, Outcome::Error, "{}", explain(&record));
+        let unix = &record.steps[2];
+        assert!(
+            !unix.ok
+                && unix.detail.contains(what)
+                && unix.detail.contains("not a unix socket: refused"),
+            "{}",
+            explain(&record)
+        );
+        assert!(
+            record.reason.contains("evil.sock") && !record.measures.contains_key("answered"),
+            "{}",
+            explain(&record)
+        );
+    }
+}

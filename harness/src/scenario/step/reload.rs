@@ -146,7 +146,8 @@ impl ReloadStep {
 async fn master(path: &std::path::Path, command: &str, within: Duration) -> Result<String, String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let exchange = async {
-        let mut stream = tokio::net::UnixStream::connect(path).await?;
+        // Never through a link the container put in its socket folder.
+        let mut stream = crate::load::unix::connect(path).await?;
         stream.write_all(format!("{command}\n").as_bytes()).await?;
         stream.shutdown().await?;
         let mut answer = Vec::new();

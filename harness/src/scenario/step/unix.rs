@@ -22,8 +22,9 @@ use crate::scenario::words::POLL;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UnixStep {
+    /// A plain file name in the instance's socket folder (`{{ sock.dir }}`).
     #[serde(default)]
-    pub socket: Option<String>,
+    pub socket: Option<Spanned<String>>,
     #[serde(default)]
     pub on: Option<Spanned<String>>,
     /// Open this many connections and keep them open, sending nothing.
@@ -124,9 +125,23 @@ impl Word for UnixStep {
                 "say which socket: socket = \"master.sock\"",
             );
         }
+        // The folder is the instance's; the container writes in it, the harness (root)
+        // connects: a name of that folder, never a path.
+        if let Some(socket) = &u.socket {
+            if let Err(e) = crate::scenario::contain::plain_word(socket.get_ref()) {
+                cx.error_at(
+                    socket.span(),
+                    "step.unix.socket",
+                    format!(
+                        "{e}; a socket is a file name in the instance's socket folder \
+                         ({{{{ sock.dir }}}}), like \"master.sock\""
+                    ),
+                );
+            }
+        }
         // Without master-worker mode there is no master CLI: every connect would fail, and
         // a count of answers would read 0 for want of a socket.
-        if u.socket.as_deref() == Some("master.sock") {
+        if u.socket.as_ref().map(|s| s.get_ref().as_str()) == Some("master.sock") {
             if let Some(target) = cx.target(&u.on) {
                 if !cx.names.master_cli.contains(&target) {
                     cx.error(
@@ -186,7 +201,7 @@ impl Word for UnixStep {
 
     fn describe(&self) -> String {
         let u = self;
-        let socket = u.socket.as_deref().unwrap_or("");
+        let socket = u.socket.as_ref().map_or("", |s| s.get_ref().as_str());
         let times = u.repeat.map(|r| format!(" x{r}")).unwrap_or_default();
         if let Some(n) = u.hold {
             format!("unix {socket}: hold {n} idle connection(s)")
@@ -242,8 +257,11 @@ impl Run for UnixStep {
             return Ok(format!("closed {closed} connection(s) of {name}"));
         }
         let on = u.on.as_ref().map(|o| o.get_ref().as_str());
-        let socket = u.socket.as_deref().unwrap_or("master.sock");
+        let socket = u.socket.as_ref().map_or("master.sock", |s| s.get_ref().as_str());
         let path = state.instance(on)?.sock_dir.join(socket);
+        // Checked at load to be a plain name; the container may still have put a link or a
+        // file there: refused before any connect (each connect checks again, race-free).
+        load::unix::refuse_non_socket(&path)?;
         let mut tally = load::unix::UnixTally::new(&path);
         let mut held = Vec::new();
         if let Some(n) = u.hold.or(u.nonblocking_connects) {
