@@ -227,11 +227,7 @@ pub(crate) async fn write_report(state: &mut CaseState<'_>, record: &CaseRecord)
         "## Output of `haproxy -vv`\n\n```\n{}\n```\n",
         vv.trim_end()
     );
-    let config_file = if state.live.instances.len() > 1 {
-        format!("{}.cfg", exit.instance)
-    } else {
-        "haproxy.cfg".to_string()
-    };
+    let config_file = super::setup::config_file(state.live.instances.len(), &exit.instance);
     let config = std::fs::read_to_string(state.evidence_dir.join(&config_file))
         .unwrap_or_else(|e| format!("({config_file} not kept: {e})"));
     let _ = writeln!(md, "## Configuration\n\n```\n{}\n```\n", config.trim_end());

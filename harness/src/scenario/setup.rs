@@ -152,11 +152,7 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
                     .join("; ")
             )
         })?;
-        let evidence_name = if topology.haproxy.get_ref().0.len() == 1 {
-            "haproxy.cfg".to_string()
-        } else {
-            format!("{}.cfg", setup.name)
-        };
+        let evidence_name = config_file(topology.haproxy.get_ref().0.len(), &setup.name);
         state.write_evidence(&evidence_name, &config);
         // Short: a unix socket path must fit in 108 bytes.
         let sock_dir = std::env::temp_dir().join(format!("hr-{:08x}", rand::random::<u32>()));
@@ -290,6 +286,16 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
         started_ms - created_ms,
         ready_ms - started_ms,
     ))
+}
+
+/// The evidence file of an instance's rendered config: `haproxy.cfg`, or `<instance>.cfg` when
+/// the case has several instances.
+pub(crate) fn config_file(instances: usize, instance: &str) -> String {
+    if instances == 1 {
+        "haproxy.cfg".to_string()
+    } else {
+        format!("{instance}.cfg")
+    }
 }
 
 /// Starts an instance declared with `start = "step"`; its failure to become ready is recorded,
