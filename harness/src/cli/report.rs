@@ -34,17 +34,22 @@ pub async fn run(cmd: ReportCommand) -> i32 {
 
 fn merge_cmd(args: MergeArgs) -> i32 {
     let started = std::time::Instant::now();
-    let records = match merge::collect(&args.dirs) {
-        Ok(r) => r,
+    let merged = match merge::collect_all(&args.dirs) {
+        Ok(m) => m,
         Err(e) => {
             report_error(&e);
             return exit::USAGE;
         }
     };
+    let records = &merged.records;
+    let problems = merged.problems();
+    for p in &problems {
+        eprintln!("warning: {p}");
+    }
     let out = args.out.unwrap_or_else(|| {
         PathBuf::from("results").join(format!("merged-{}", haprepro::runtime::new_run_id()))
     });
-    if let Err(e) = report::write_all(&out, &records) {
+    if let Err(e) = report::write_all(&out, records) {
         eprintln!(
             "error: cannot write the merged reports into {}: {e}",
             out.display()
@@ -53,8 +58,8 @@ fn merge_cmd(args: MergeArgs) -> i32 {
     }
     let took = started.elapsed();
     let html_kb = std::fs::metadata(out.join("matrix.html")).map_or(0, |m| m.len() / 1024);
-    println!("{}", report::matrix::markdown(&records));
-    let (passed, total) = report::passed_cells(&records);
+    println!("{}", report::matrix::markdown(records));
+    let (passed, total) = report::passed_cells(records);
     println!(
         "{} case.json file(s) from {} folder(s): {passed} case(s) passed, {} not passing; \
          merged into {} (matrix.html, matrix.md, matrix.json, junit.xml) in {} ms; \
@@ -65,7 +70,14 @@ fn merge_cmd(args: MergeArgs) -> i32 {
         out.display(),
         took.as_millis()
     );
-    if passed == total {
+    if !problems.is_empty() {
+        eprintln!(
+            "error: the merge is not whole: {} case.json file(s) left out, {} duplicate(s) (named above)",
+            merged.unreadable.len(),
+            merged.duplicates.len()
+        );
+        exit::FAILED
+    } else if passed == total {
         exit::OK
     } else {
         exit::FAILED

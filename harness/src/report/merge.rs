@@ -26,8 +26,30 @@ pub enum MergeError {
     Empty(Vec<String>),
 }
 
-/// Every `case.json` under `dirs` (searched recursively, in name order), read back.
-pub fn collect(dirs: &[PathBuf]) -> Result<Vec<CaseRecord>, MergeError> {
+/// The records of a merge, and what could not be taken as it was: each named, so a merge that
+/// lost or doubled a case says so instead of drawing a matrix that looks whole.
+#[derive(Debug, Default)]
+pub struct Merged {
+    pub records: Vec<CaseRecord>,
+    /// `case.json` files that could not be read (truncated, not JSON): left out, named.
+    pub unreadable: Vec<String>,
+    /// The same case of the same run found twice (a shard folder given twice, or copied): one
+    /// is kept, always the same (the first path in name order), the others named.
+    pub duplicates: Vec<String>,
+}
+
+impl Merged {
+    /// Every problem, one line each.
+    pub fn problems(&self) -> Vec<String> {
+        let unreadable = self.unreadable.iter().map(|p| format!("left out: {p}"));
+        let duplicates = self.duplicates.iter().map(|d| format!("duplicate: {d}"));
+        unreadable.chain(duplicates).collect()
+    }
+}
+
+/// Every `case.json` under `dirs` (searched recursively, in name order), read back; files that
+/// cannot be read and duplicated cases are named in the result, not fatal.
+pub fn collect_all(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
     let mut files = Vec::new();
     for dir in dirs {
         if !dir.is_dir() {
@@ -35,28 +57,52 @@ pub fn collect(dirs: &[PathBuf]) -> Result<Vec<CaseRecord>, MergeError> {
         }
         find_cases(dir, &mut files)?;
     }
-    let mut records = Vec::new();
+    let mut merged = Merged::default();
+    let mut seen: std::collections::BTreeMap<(String, String), PathBuf> = Default::default();
     for path in files {
-        let mut record = read_case(&path).map_err(|source| MergeError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let mut record = match read_case(&path) {
+            Ok(r) => r,
+            Err(e) => {
+                merged.unreadable.push(format!(
+                    "{}: {e} (truncated or not a case record)",
+                    path.display()
+                ));
+                continue;
+            }
+        };
         // A racy case's runs (`case#k`) each leave a case.json too; the case's own record
         // already sums them up (`repeat`), and counting them again would change the cell.
         if record.case.contains('#') {
             continue;
         }
+        let key = (record.run_id.clone(), record.case.clone());
+        if let Some(first) = seen.get(&key) {
+            merged.duplicates.push(format!(
+                "{} of run {} at {} (kept: {})",
+                record.case,
+                record.run_id,
+                path.display(),
+                first.display()
+            ));
+            continue;
+        }
+        seen.insert(key, path.clone());
         if let Some(folder) = path.parent() {
             record.evidence_dir = folder.to_path_buf();
         }
-        records.push(record);
+        merged.records.push(record);
     }
-    if records.is_empty() {
+    if merged.records.is_empty() {
         return Err(MergeError::Empty(
             dirs.iter().map(|d| d.display().to_string()).collect(),
         ));
     }
-    Ok(records)
+    Ok(merged)
+}
+
+/// The records of [`collect_all`], whatever it had to leave out.
+pub fn collect(dirs: &[PathBuf]) -> Result<Vec<CaseRecord>, MergeError> {
+    collect_all(dirs).map(|m| m.records)
 }
 
 fn find_cases(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), MergeError> {

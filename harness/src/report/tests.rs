@@ -321,6 +321,34 @@ fn merge_reads_every_case_json_and_points_evidence_at_where_it_lies() {
         "links point at the shards"
     );
 
+    // A truncated case.json (a job killed while writing, before writes were atomic) and a
+    // shard given twice: both named, never fatal, never silently in the matrix.
+    std::fs::write(dirs[1].join("broken-case.json"), "{").unwrap();
+    let cut = dirs[1].join("cut");
+    std::fs::create_dir_all(&cut).unwrap();
+    std::fs::write(cut.join("case.json"), "{\"scenario\": \"flap\", \"ca").unwrap();
+    let mut twice = dirs.clone();
+    twice.push(dirs[0].clone());
+    let m = merge::collect_all(&twice).unwrap();
+    assert_eq!(m.records.len(), 4, "the duplicates are not repeats");
+    assert_eq!(m.unreadable.len(), 1, "{:?}", m.unreadable);
+    assert!(
+        m.unreadable[0].contains("cut/case.json"),
+        "{:?}",
+        m.unreadable
+    );
+    assert_eq!(
+        m.duplicates.len(),
+        1,
+        "shard-0 holds one case: {:?}",
+        m.duplicates
+    );
+    assert!(m.duplicates.iter().all(|d| d.contains("(kept: ")));
+    // The same choice every time: the first path in name order is kept.
+    let again = merge::collect_all(&twice).unwrap();
+    assert_eq!(m.duplicates, again.duplicates);
+    assert_eq!(m.problems().len(), 2);
+
     let missing = merge::collect(&[root.join("nope")]).unwrap_err();
     assert!(missing.to_string().contains("no such folder"));
     let empty = root.join("empty");
