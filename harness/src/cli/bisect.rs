@@ -135,6 +135,7 @@ pub async fn run(args: BisectArgs) -> i32 {
             results_dir: run_dir.clone(),
             keep: args.case.keep,
             column: None,
+            planned: None,
         };
         let (engine, scenario, records, names) = (&engine, &scenario, &records, &names);
         let probe = records.borrow().len() + 1;

@@ -129,6 +129,7 @@ pub async fn run(args: BisectArgs) -> i32 {
             results_dir: run_dir.clone(),
             keep: args.case.keep,
             column: None,
+            planned: None,
         };
         async move {
             let build_started = Instant::now();

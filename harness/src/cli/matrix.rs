@@ -282,6 +282,12 @@ pub async fn run(args: MatrixArgs) -> i32 {
         })
         .collect();
     let in_all = all.len();
+    let plan_items: Vec<String> = (1..=args.repeat)
+        .flat_map(|k| {
+            all.iter()
+                .map(move |(key, v)| plan_item(key, v, k, args.repeat))
+        })
+        .collect();
     let cases = shard_cases(all, args.shard);
     if let Some(shard) = args.shard {
         eprintln!("shard {shard}: {} of {in_all} case(s)", cases.len());
@@ -316,6 +322,11 @@ pub async fn run(args: MatrixArgs) -> i32 {
     let images_ms = images_started.elapsed().as_millis();
     let columns = column_names(&resolved);
     let run_id = haprepro::runtime::new_run_id();
+    let plan = report::Plan::new(&run_id, plan_items, args.shard.map(|s| (s.k, s.n)));
+    let run_dir = args.case.results_dir.join(&run_id);
+    if let Err(code) = write_plan(&run_dir, &plan) {
+        return code;
+    }
     let mut jobs = Vec::new();
     for k in 1..=args.repeat {
         for (key, v) in &cases {
@@ -338,7 +349,11 @@ pub async fn run(args: MatrixArgs) -> i32 {
                         (args.repeat > 1).then_some((k, args.repeat)),
                     )
                     .variant(variant)
-                    .column(columns.get(v).cloned()),
+                    .column(columns.get(v).cloned())
+                    .planned(report::Planned {
+                        plan: plan.plan.clone(),
+                        item: plan_item(key, v, k, args.repeat),
+                    }),
                 );
             }
         }
@@ -362,7 +377,6 @@ pub async fn run(args: MatrixArgs) -> i32 {
     if let Some(stopped) = records.iter().find(|r| r.harness_error.is_some()) {
         return harness_stop(stopped, records.len(), expected_runs);
     }
-    let run_dir = args.case.results_dir.join(&run_id);
     let report_started = Instant::now();
     // Reports that could not be written are a run whose results are lost: never exit 0.
     let mut reports_lost = false;
@@ -391,6 +405,31 @@ pub async fn run(args: MatrixArgs) -> i32 {
     } else {
         exit::FAILED
     }
+}
+
+/// A case's item in the plan: `scenario[/variant]@<--versions item>`, with ` rK` for the K-th
+/// run of `--repeat`.
+fn plan_item(key: &str, version: &str, k: usize, repeat: usize) -> String {
+    if repeat > 1 {
+        format!("{key}@{version} r{k}")
+    } else {
+        format!("{key}@{version}")
+    }
+}
+
+/// Writes `plan.json` before the first case: a matrix whose plan is lost could not be checked
+/// for missing cases later, so a failed write stops it (exit 3).
+fn write_plan(run_dir: &std::path::Path, plan: &report::Plan) -> Result<(), i32> {
+    let json = serde_json::to_string_pretty(plan).expect("a plan serializes");
+    std::fs::create_dir_all(run_dir)
+        .and_then(|()| report::write_atomic(&run_dir.join("plan.json"), json.as_bytes()))
+        .map_err(|e| {
+            eprintln!(
+                "error: cannot write {}: {e}\n  Give --results-dir a folder with room that this user can write.",
+                run_dir.join("plan.json").display()
+            );
+            exit::HARNESS
+        })
 }
 
 /// Resolves, once each, the columns of the cases whose source `pick` accepts and that are not
@@ -484,6 +523,7 @@ impl Job {
                     results_dir: case.results_dir.clone(),
                     keep: case.keep,
                     column: None,
+                    planned: None,
                 },
                 name,
             ),
@@ -493,6 +533,7 @@ impl Job {
                     results_dir: case.results_dir.join(run_id),
                     keep: case.keep,
                     column: None,
+                    planned: None,
                 },
                 format!("{name} {k}/{n}"),
             ),
@@ -523,6 +564,12 @@ impl Job {
             .variant(self.variant.as_deref())
             .map(|plan| self.scenario.cost_hint(plan))
             .unwrap_or(1.0)
+    }
+
+    /// Its place in the matrix's plan, kept in its record for `report merge`.
+    pub fn planned(mut self, planned: report::Planned) -> Job {
+        self.opts.planned = Some(planned);
+        self
     }
 
     /// Runs this variant of the scenario.

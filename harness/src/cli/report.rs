@@ -72,9 +72,12 @@ fn merge_cmd(args: MergeArgs) -> i32 {
     );
     if !problems.is_empty() {
         eprintln!(
-            "error: the merge is not whole: {} case.json file(s) left out, {} duplicate(s) (named above)",
+            "error: the merge is not whole: {} file(s) left out, {} duplicate(s), {} planned \
+             case(s) missing, {} scenario(s) from mixed texts (named above)",
             merged.unreadable.len(),
-            merged.duplicates.len()
+            merged.duplicates.len(),
+            merged.missing.len(),
+            merged.mixed.len()
         );
         exit::FAILED
     } else if passed == total {

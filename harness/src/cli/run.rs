@@ -185,6 +185,7 @@ pub fn begin(
         results_dir: case.results_dir.clone(),
         keep: case.keep,
         column: None,
+        planned: None,
     };
     println!(
         "{} on HAProxy {} ({}), run {}",

@@ -72,8 +72,12 @@ pub async fn build(
         .await
         .map_err(|e| ImageError::Io(format!("create {}", dir.display()), e))?;
     let log_path = dir.join(format!("{}.log", suite.name));
-    let tarball = dir.join(format!("{}.tar", suite.name));
-    let version_file = dir.join(format!("{}.haproxy-v", suite.name));
+    // Scratch names of this process's own: a build lock guards them, and a build killed
+    // half-way never leaves a tarball that a later build could take for its own.
+    let pid = std::process::id();
+    let tarball = dir.join(format!("{}.{pid}.tar", suite.name));
+    let version_file = dir.join(format!("{}.{pid}.haproxy-v", suite.name));
+    remove_stale_scratch(&dir, &suite.name);
 
     event(
         "rootfs",
@@ -206,4 +210,25 @@ fn mmdebstrap_args(
 /// Labels for the throwaway containers image work creates, so `clean` finds them too.
 pub(crate) fn scratch_labels() -> HashMap<String, String> {
     HashMap::from([(crate::runtime::RUN_LABEL.to_string(), "images".to_string())])
+}
+
+/// Removes scratch files a killed build of `suite` left (the caller holds the build lock, so
+/// no live build owns them).
+fn remove_stale_scratch(dir: &Path, suite: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(rest) = name.strip_prefix(suite).and_then(|r| r.strip_prefix('.')) else {
+            continue;
+        };
+        let stale = rest.split_once('.').is_some_and(|(pid, ext)| {
+            pid.bytes().all(|b| b.is_ascii_digit()) && (ext == "tar" || ext == "haproxy-v")
+        });
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }

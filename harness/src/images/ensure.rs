@@ -94,7 +94,7 @@ pub async fn ensure(
         });
     }
     // An exclusive lock on `<images work folder>/build.lock`, released when dropped.
-    let _lock = super::build_lock::acquire(super::work_dir().join("build.lock"), &|_| {}).await?;
+    let _lock = super::build_lock::acquire(super::catalog_lock_path(), &|_| {}).await?;
     // Another process (or test) may have built them while this one waited for the lock.
     let built = list_built(engine).await?;
     let wanted = &with_base_suite(&built);
@@ -106,7 +106,7 @@ pub async fn ensure(
     };
     if !names.is_empty() {
         announce(&names);
-        for (suite, result) in super::build(engine, &names, false, progress).await? {
+        for (suite, result) in super::build_locked(engine, &names, false, progress).await? {
             ensured.built.push((suite, result?));
         }
     }

@@ -182,10 +182,27 @@ impl std::fmt::Display for ImageSource {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ResolvedImage {
     pub reference: String,
+    /// The image's ID (`sha256:...`) when it was resolved: what cases run, so that a tag moved
+    /// during a matrix (an `images build --force`, a `docker tag`) cannot change the HAProxy
+    /// of its later cases. Empty only until [`resolve_with`] reads it.
+    #[serde(default)]
+    pub id: String,
     /// As `haproxy -v` printed it (`2.6.12-1+deb12u3`).
     pub version: String,
     /// How it was obtained, in words.
     pub source: String,
+}
+
+impl ResolvedImage {
+    /// What a container of this image is created from: the ID read at resolve time (the tag
+    /// only for an image made by hand, without one).
+    pub fn to_run(&self) -> &str {
+        if self.id.is_empty() {
+            &self.reference
+        } else {
+            &self.id
+        }
+    }
 }
 
 /// A built catalog image, for `images list`.
@@ -205,6 +222,21 @@ pub async fn resolve(engine: &Engine, source: &ImageSource) -> Result<ResolvedIm
 
 /// [`resolve`], reporting the progress of a source build (the one slow kind) to `progress`.
 pub async fn resolve_with(
+    engine: &Engine,
+    source: &ImageSource,
+    progress: &(dyn Fn(BuildEvent) + Sync),
+) -> Result<ResolvedImage, ImageError> {
+    let mut image = resolve_reference(engine, source, progress).await?;
+    image.id = engine.image_id(&image.reference).await?.ok_or_else(|| {
+        ImageError::Io(
+            format!("read the ID of {}", image.reference),
+            std::io::Error::other("the image was removed just after it was resolved"),
+        )
+    })?;
+    Ok(image)
+}
+
+async fn resolve_reference(
     engine: &Engine,
     source: &ImageSource,
     progress: &(dyn Fn(BuildEvent) + Sync),
@@ -246,6 +278,7 @@ async fn resolve_catalog(engine: &Engine, wanted: &str) -> Result<ResolvedImage,
         .find(|b| b.suite == wanted || b.version == wanted || short_version(&b.version) == wanted);
     if let Some(image) = found {
         return Ok(ResolvedImage {
+            id: String::new(),
             reference: image.reference.clone(),
             version: image.version.clone(),
             source: format!("Debian {} (built offline)", image.suite),
@@ -289,6 +322,7 @@ async fn probe(engine: &Engine, reference: &str, how: &str) -> Result<ResolvedIm
             said: said.clone(),
         })?;
     Ok(ResolvedImage {
+        id: String::new(),
         reference: reference.to_string(),
         version,
         source: format!("{how} {reference}"),
@@ -351,8 +385,37 @@ pub async fn remove_built(engine: &Engine) -> Result<Vec<String>, ImageError> {
 }
 
 /// Builds the catalog images named by version or suite (all when `wanted` is empty),
-/// concurrently: each suite's time goes mostly to downloads.
+/// concurrently: each suite's time goes mostly to downloads. Holds the catalog build lock, so
+/// it never races a matrix (or another `images build`) that is building the same suites:
+/// whoever comes second waits, then finds the image current and keeps it.
 pub async fn build(
+    engine: &Engine,
+    wanted: &[String],
+    force: bool,
+    progress: &(dyn Fn(BuildEvent) + Sync),
+) -> Result<Vec<(String, Result<String, ImageError>)>, ImageError> {
+    let _lock = build_lock::acquire(catalog_lock_path(), &|path| {
+        progress(BuildEvent {
+            suite: "lock".into(),
+            step: "waiting".into(),
+            detail: format!(
+                "another haprepro process is building images (lock {})",
+                path.display()
+            ),
+        })
+    })
+    .await?;
+    build_locked(engine, wanted, force, progress).await
+}
+
+/// The lock every catalog build holds (`images build`, and a run building what it misses).
+pub(crate) fn catalog_lock_path() -> PathBuf {
+    work_dir().join("build.lock")
+}
+
+/// [`build`], for a caller that already holds the catalog build lock (a second `flock` on
+/// another descriptor of the same file would wait for itself).
+pub(crate) async fn build_locked(
     engine: &Engine,
     wanted: &[String],
     force: bool,

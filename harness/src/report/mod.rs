@@ -14,7 +14,10 @@ pub mod merge;
 mod record;
 pub mod timeline;
 
-pub use record::{CaseRecord, HaproxyExit, RepeatSummary, RunSummary, StepRecord};
+pub use record::{
+    haprepro_version, CaseRecord, HaproxyExit, Plan, Planned, Provenance, RepeatSummary,
+    RunSummary, StepRecord,
+};
 
 use std::path::{Component, Path, PathBuf};
 

@@ -52,6 +52,79 @@ pub struct CaseRecord {
     /// Every HAProxy instance that exited while the case ran (before teardown), in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub haproxy_exit: Vec<HaproxyExit>,
+    /// What ran it on what: a merge checks records belong together with it.
+    #[serde(default)]
+    pub provenance: Provenance,
+}
+
+/// Where a record comes from. Records of CI shards, retried jobs and other days meet in
+/// `report merge`; this is what lets it name a case that is missing, doubled, or measured on
+/// another text of the scenario instead of drawing a matrix that only looks whole.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Provenance {
+    /// The haprepro that ran the case (its package version).
+    #[serde(default)]
+    pub haprepro: String,
+    /// The scenario's digest (its file and templates), as [`crate::scenario::Scenario`] has it.
+    #[serde(default)]
+    pub scenario_digest: String,
+    /// The ID of the image the case ran (`sha256:...`), read once when the run resolved it.
+    #[serde(default)]
+    pub image_id: String,
+    /// Set by `matrix`: the plan the case was part of and its item there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned: Option<Planned>,
+}
+
+/// A case's place in a matrix's plan.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Planned {
+    /// The plan's digest: equal for every shard of one matrix, and for its retried jobs.
+    pub plan: String,
+    /// `scenario[/variant]@<--versions item>`: known before any image is resolved, so every
+    /// shard can list the cases of the others.
+    pub item: String,
+}
+
+/// `plan.json`, written by `matrix` into its run folder before the first case starts: every
+/// case of the matrix, this shard's and the others', so a merge of the shards' folders can
+/// name the cases that none of them holds (a shard that never ran, or was cut short).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Plan {
+    pub plan: String,
+    pub run_id: String,
+    /// `K/N` when the run was one shard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    pub haprepro: String,
+    /// Every item of every shard, in the plan's order.
+    pub items: Vec<String>,
+}
+
+impl Plan {
+    /// The plan of `items` (every shard's), cut into `shards` parts: its digest depends on
+    /// nothing else, so each shard of one matrix, and a retried shard, compute the same.
+    pub fn new(run_id: &str, items: Vec<String>, shard: Option<(usize, usize)>) -> Plan {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for item in &items {
+            h.update(item.as_bytes());
+            h.update([0]);
+        }
+        h.update((shard.map_or(1, |(_, n)| n) as u64).to_le_bytes());
+        Plan {
+            plan: hex::encode(&h.finalize()[..8]),
+            run_id: run_id.to_string(),
+            shard: shard.map(|(k, n)| format!("{k}/{n}")),
+            haprepro: haprepro_version().to_string(),
+            items,
+        }
+    }
+}
+
+/// The version written into every record and plan.
+pub fn haprepro_version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
 }
 
 /// An HAProxy instance that exited while its case ran: a death (after it was ready) or a

@@ -25,6 +25,7 @@ pub(crate) fn record(
         started_unix_ms: 1_767_225_600_000,
         harness_error: None,
         haproxy_exit: Vec::new(),
+        provenance: Default::default(),
         wall_ms: 1200,
         setup_ms: 700,
         steps: vec![
@@ -399,4 +400,80 @@ fn a_crashed_cell_has_its_own_colour_and_says_how_haproxy_died() {
     let junit = junit::xml(&records).unwrap();
     assert!(junit.contains("fail: crashed"), "{junit}");
     assert!(junit.contains("HAProxy died: haproxy SIGILL"), "{junit}");
+}
+
+/// Shards of one matrix: each writes the whole plan and its own cases. A merge of the folders
+/// names the plan's items none of them holds, keeps the newer run of a retried item, and names
+/// a scenario measured from two texts of its file.
+#[test]
+fn merge_names_missing_retried_and_mixed_cases_from_the_plan() {
+    let root = std::env::temp_dir().join(format!("haprepro-plan-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let items: Vec<String> = ["smoke@2.6.12", "smoke@3.0.11", "flap@2.6.12", "flap@3.0.11"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    // Shard k of 2 takes items k-1 and k+1; its run folder holds plan.json and its cases.
+    let shard = |k: usize, run_id: &str, which: &[usize], digest: &str| -> PathBuf {
+        let run_dir = root.join(format!("shard-{k}")).join(run_id);
+        std::fs::create_dir_all(&run_dir).unwrap();
+        let plan = Plan::new(run_id, items.clone(), Some((k, 2)));
+        std::fs::write(
+            run_dir.join("plan.json"),
+            serde_json::to_string(&plan).unwrap(),
+        )
+        .unwrap();
+        for &i in which {
+            let (scenario, version) = items[i].split_once('@').unwrap();
+            let mut r = record(scenario, version, Outcome::NotReproduced, Verdict::Pass);
+            r.run_id = run_id.into();
+            r.evidence_dir = run_dir.join(crate::runtime::sanitize(&r.case));
+            r.provenance = Provenance {
+                haprepro: haprepro_version().into(),
+                scenario_digest: digest.into(),
+                image_id: "sha256:1".into(),
+                planned: Some(Planned {
+                    plan: plan.plan.clone(),
+                    item: items[i].clone(),
+                }),
+            };
+            write_case(&r).unwrap();
+        }
+        root.join(format!("shard-{k}"))
+    };
+    // Shard 1 ran whole; shard 2 was cut short after its first case.
+    let one = shard(1, "20260101-000000-aaaa", &[0, 2], "d1");
+    let two = shard(2, "20260101-000000-bbbb", &[1], "d1");
+    let m = merge::collect_all(&[one.clone(), two.clone()]).unwrap();
+    assert_eq!(m.records.len(), 3);
+    assert_eq!(m.missing.len(), 1, "{:?}", m.missing);
+    assert!(
+        m.missing[0].starts_with("flap@3.0.11 (plan "),
+        "{:?}",
+        m.missing
+    );
+    assert!(m.duplicates.is_empty() && m.mixed.is_empty());
+
+    // Shard 2 retried: a newer run of the same plan answers both of its items; the earlier
+    // run's case is named and left out, whatever order the folders are given in; and its
+    // scenario file had changed in between.
+    let retried = shard(2, "20260102-000000-cccc", &[1, 3], "d2");
+    assert_eq!(retried, two);
+    for dirs in [
+        vec![one.clone(), two.clone()],
+        vec![two.clone(), one.clone()],
+    ] {
+        let m = merge::collect_all(&dirs).unwrap();
+        assert!(m.missing.is_empty(), "{:?}", m.missing);
+        assert_eq!(m.records.len(), 4);
+        assert_eq!(m.duplicates.len(), 1, "{:?}", m.duplicates);
+        assert!(m.duplicates[0].contains("20260101-000000-bbbb"));
+        let kept = m.records.iter().find(|r| r.case == "smoke@3.0.11").unwrap();
+        assert_eq!(kept.run_id, "20260102-000000-cccc");
+        // Both scenarios have cells of each text now.
+        assert_eq!(m.mixed.len(), 2, "{:?}", m.mixed);
+        assert!(m.mixed[0].starts_with("flap was measured from 2 different texts"));
+        assert!(m.mixed[1].contains("(digests d1, d2)"), "{:?}", m.mixed);
+    }
+    let _ = std::fs::remove_dir_all(&root);
 }

@@ -599,6 +599,18 @@ impl Engine {
     }
 
     /// The labels of a local image, or `None` when there is no such image.
+    /// The ID of the image `reference` names now, `None` when there is none.
+    pub async fn image_id(&self, reference: &str) -> Result<Option<String>, RuntimeError> {
+        match self.docker.inspect_image(reference).await {
+            Ok(image) => Ok(image.id),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(RuntimeError::docker(
+                format!("inspect image {reference}"),
+                e,
+            )),
+        }
+    }
+
     pub async fn image_labels(
         &self,
         reference: &str,

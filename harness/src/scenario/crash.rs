@@ -185,7 +185,7 @@ pub(crate) async fn write_report(state: &mut CaseState<'_>, record: &CaseRecord)
         return;
     };
     let engine = state.live.sandbox.engine().clone();
-    let image = &state.image.reference;
+    let image = state.image.to_run();
     let vv = match engine
         .run_once(image, &["haproxy", "-vv"], Default::default())
         .await

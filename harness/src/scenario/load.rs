@@ -516,11 +516,27 @@ fn check(
     Some(Scenario {
         dir: dir.to_path_buf(),
         name: raw.name.get_ref().clone(),
+        digest: digest(c.text, &templates),
         variants,
         templates,
         roles,
         raw,
     })
+}
+
+/// What a record says of the scenario it ran: the SHA-256 of its file and templates, so a merge
+/// can tell results of two different texts of one scenario apart.
+fn digest(text: &str, templates: &[super::Template]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(text.as_bytes());
+    for t in templates {
+        h.update([0]);
+        h.update(t.instance.as_bytes());
+        h.update([0]);
+        h.update(t.text.as_bytes());
+    }
+    hex::encode(&h.finalize()[..8])
 }
 
 /// Each backend's behaviour against its mode, and the fixed addresses (`host`) of backends

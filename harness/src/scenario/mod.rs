@@ -43,6 +43,8 @@ pub use runner::{run_case, run_variant, CaseEvent, RunOptions};
 pub struct Scenario {
     pub dir: PathBuf,
     pub name: String,
+    /// The first 16 hex digits of the SHA-256 of the scenario file and its templates.
+    pub digest: String,
     /// At least one: the scenario itself when it declares no variant.
     pub variants: Vec<VariantPlan>,
     /// One config template per HAProxy instance.

@@ -38,6 +38,8 @@ pub struct RunOptions {
     /// builds of 3.0.11: Debian's and one from source); it joins the case name
     /// (`smoke@3.0.11~src-1a2b3c4d5e6f-minimal`), which names the case folder and containers.
     pub column: Option<String>,
+    /// Set by `matrix` per case: its place in the plan, kept in the record.
+    pub planned: Option<crate::report::Planned>,
 }
 
 /// What a running case reports as it goes, for progress displays.
@@ -394,6 +396,12 @@ async fn run_once(
         repeat: None,
         harness_error: None,
         haproxy_exit: Vec::new(),
+        provenance: crate::report::Provenance {
+            haprepro: crate::report::haprepro_version().to_string(),
+            scenario_digest: scenario.digest.clone(),
+            image_id: image.id.clone(),
+            planned: opts.planned.clone(),
+        },
     };
     let parsed_version = HaproxyVersion::parse(&image.version);
     if let Ok(v) = &parsed_version {

@@ -178,7 +178,7 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
         let ip = state.ips[&setup.name];
         let spec = ContainerSpec {
             role: setup.name.clone(),
-            image: state.image.reference.clone(),
+            image: state.image.to_run().to_string(),
             entrypoint: Some(entrypoint(
                 setup.cpus.as_ref().map(|c| c.get_ref().as_str()),
             )),

@@ -183,6 +183,7 @@ async fn a_bug_on_reached_through_the_runtime_api_is_crashed_with_its_condition(
         results_dir: workspace().join("results"),
         keep: false,
         column: None,
+        planned: None,
     };
     let plan = loaded.variant(None).unwrap();
     let rec = scenario::run_variant(&engine, &loaded, plan, &built.image, &opts, &|_| {}).await;

@@ -45,6 +45,7 @@ async fn dns_flap_on(engine: &Engine, image: &ResolvedImage) -> (Outcome, String
         results_dir: workspace().join("results"),
         keep: false,
         column: None,
+        planned: None,
     };
     let plan = scenario.variant(None).expect("the scenario's case");
     let r = scenario::run_variant(engine, &scenario, plan, image, &opts, &|_| {}).await;

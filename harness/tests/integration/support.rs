@@ -93,6 +93,7 @@ async fn run_loaded(loaded: &Scenario, variant: Option<&str>, version: &str) -> 
         results_dir: workspace().join("results"),
         keep: false,
         column: None,
+        planned: None,
     };
     let plan = loaded
         .variant(variant)

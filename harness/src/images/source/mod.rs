@@ -448,6 +448,7 @@ async fn build_or_find(
 
     let found = |labels: &std::collections::HashMap<String, String>| SourceBuild {
         image: ResolvedImage {
+            id: String::new(),
             reference: reference.clone(),
             version: labels.get(labels::VERSION).cloned().unwrap_or_default(),
             source: format!("built from {} as {reference}", identified.what),
@@ -636,6 +637,7 @@ async fn build_or_find(
     );
     Ok(Some(SourceBuild {
         image: ResolvedImage {
+            id: String::new(),
             reference: reference.clone(),
             version: probed.version,
             source: format!("built from {} as {reference}", identified.what),
