@@ -161,12 +161,19 @@ pub struct HaproxyExit {
     /// The backtrace from the core (`backtrace-<instance>.txt`), or why there is none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backtrace: Option<String>,
+    /// Set when the container was stopped from outside the case (a Docker daemon restart, a
+    /// `docker stop`), with what showed it: then the exit is no death of HAProxy's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_from_outside: Option<String>,
 }
 
 impl HaproxyExit {
     /// A death, not a failure to start: the instance had been ready, or it died of a fatal
     /// signal, or its last words show a crash.
     pub fn is_crash(&self) -> bool {
+        if self.stopped_from_outside.is_some() {
+            return false;
+        }
         !self.while_starting
             || self
                 .signal

@@ -378,6 +378,7 @@ fn a_crashed_cell_has_its_own_colour_and_says_how_haproxy_died() {
         ),
         core: Some("core-haproxy (16.0 MB)".into()),
         backtrace: Some("backtrace-haproxy.txt".into()),
+        stopped_from_outside: None,
     }];
     // A crash outweighs a symptom seen in another run of the same cell.
     let other = record("crash", "3.0.11", Outcome::Reproduced, Verdict::Fail);

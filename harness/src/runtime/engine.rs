@@ -130,7 +130,7 @@ pub struct ImageSummary {
     pub size: i64,
 }
 
-fn docker_endpoint() -> String {
+pub(crate) fn docker_endpoint() -> String {
     std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string())
 }
 
@@ -346,10 +346,46 @@ impl Engine {
         let options = bollard::query_parameters::KillContainerOptionsBuilder::default()
             .signal(signal)
             .build();
+        *super::outside::lock_sent()
+            .entry(container.to_string())
+            .or_default() += 1;
         self.docker
             .kill_container(container, Some(options))
             .await
             .map_err(|e| RuntimeError::docker(format!("send {signal} to {container}"), e))
+    }
+
+    /// The signals Docker logged as sent to `container` (its `kill` events) from `since_unix`
+    /// (seconds since the epoch) to now, whoever sent them.
+    pub async fn kill_events(
+        &self,
+        container: &str,
+        since_unix: f64,
+    ) -> Result<Vec<String>, RuntimeError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        let filters = HashMap::from([
+            ("type", vec!["container"]),
+            ("event", vec!["kill"]),
+            ("container", vec![container]),
+        ]);
+        let options = bollard::query_parameters::EventsOptionsBuilder::default()
+            .since(&format!("{since_unix:.3}"))
+            .until(&format!("{:.3}", now + 0.001))
+            .filters(&filters)
+            .build();
+        let events: Vec<_> = self
+            .docker
+            .events(Some(options))
+            .try_collect()
+            .await
+            .map_err(|e| RuntimeError::docker(format!("read the events of {container}"), e))?;
+        Ok(events
+            .into_iter()
+            .filter_map(|e| e.actor?.attributes?.get("signal").cloned())
+            .collect())
     }
 
     pub async fn remove_container(&self, container: &str) -> Result<(), RuntimeError> {

@@ -42,7 +42,27 @@ pub enum RuntimeError {
 }
 
 impl RuntimeError {
+    /// A failed Docker call: an unreachable daemon when the connection itself failed (the
+    /// daemon stopped or restarting mid-run), a harness problem that every later case would
+    /// hit too; Docker's refusal of this one call otherwise.
     pub(crate) fn docker(action: String, source: bollard::errors::Error) -> RuntimeError {
+        if lost_connection(&source) {
+            return RuntimeError::DockerUnavailable {
+                endpoint: super::engine::docker_endpoint(),
+                source,
+            };
+        }
         RuntimeError::Docker { action, source }
+    }
+}
+
+/// Whether a Docker call failed for want of a daemon, not of what it asked.
+fn lost_connection(e: &bollard::errors::Error) -> bool {
+    use bollard::errors::Error as E;
+    match e {
+        E::SocketNotFoundError(_) | E::IOError { .. } => true,
+        E::HyperLegacyError { err } => err.is_connect(),
+        E::HyperResponseError { err } => err.is_closed() || err.is_incomplete_message(),
+        _ => false,
     }
 }

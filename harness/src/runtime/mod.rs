@@ -10,6 +10,7 @@ mod engine;
 mod error;
 mod names;
 mod orphans;
+pub mod outside;
 mod sandbox;
 pub mod session;
 mod watchdog;

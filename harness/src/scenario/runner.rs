@@ -494,7 +494,10 @@ async fn run_once(
                 result = tokio::time::timeout_at(deadline, step.get_ref().run(&mut state)) => {
                     result.unwrap_or_else(|_| Err(overran()))
                 }
-                exit = death.death() => Err(format!("HAProxy died: {}", exit.headline())),
+                exit = death.death() => Err(match &exit.stopped_from_outside {
+                    Some(_) => format!("{} was stopped from outside the case", exit.instance),
+                    None => format!("HAProxy died: {}", exit.headline()),
+                }),
             };
             let step_record = StepRecord {
                 index: i + 1,
@@ -553,6 +556,13 @@ async fn run_once(
             }
             Err(e) => failure = Some(format!("measure: {e}")),
         }
+    }
+    if let Some(exit) = exits.iter().find(|e| e.stopped_from_outside.is_some()) {
+        failure = Some(format!(
+            "{HARNESS_PROBLEM}HAProxy's container {} was stopped from outside the case: {}",
+            exit.instance,
+            exit.stopped_from_outside.as_deref().unwrap_or_default()
+        ));
     }
     record.haproxy_exit = exits;
     if let Some(refused) = state.kept.refused.first() {

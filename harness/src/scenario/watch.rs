@@ -35,6 +35,8 @@ const PROBE_WITHIN: Duration = Duration::from_millis(150);
 /// What the watchers share with the runner.
 struct Shared {
     started: Instant,
+    /// `started` in seconds since the epoch, for asking Docker about the case's events.
+    started_unix: f64,
     exits: Mutex<Vec<HaproxyExit>>,
     /// What the case is doing now, for the record of a death.
     during: Mutex<String>,
@@ -67,6 +69,10 @@ impl Watch {
         Watch {
             shared: Arc::new(Shared {
                 started,
+                started_unix: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs_f64() - started.elapsed().as_secs_f64())
+                    .unwrap_or(0.0),
                 exits: Mutex::new(Vec::new()),
                 during: Mutex::new("setup".into()),
                 ready: Mutex::new(BTreeSet::new()),
@@ -151,12 +157,17 @@ impl Drop for Watch {
 }
 
 impl WatchHandle {
-    /// Resolves with the first death (see [`HaproxyExit::is_crash`]); pending forever if none.
+    /// Resolves with the first death (see [`HaproxyExit::is_crash`]), or the first container
+    /// stopped from outside (the case cannot go on either); pending forever if none.
     pub async fn death(&self) -> HaproxyExit {
         let mut rx = self.shared.recorded.subscribe();
         loop {
-            if let Some(exit) = lock(&self.shared.exits).iter().find(|e| e.is_crash()) {
-                return exit.clone();
+            let first = lock(&self.shared.exits)
+                .iter()
+                .find(|e| e.is_crash() || e.stopped_from_outside.is_some())
+                .cloned();
+            if let Some(exit) = first {
+                return exit;
             }
             if rx.changed().await.is_err() {
                 std::future::pending::<()>().await;
@@ -172,14 +183,34 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 async fn watch_one(engine: Engine, shared: Arc<Shared>, instance: String, container: String) {
     // Docker's wait answers when the main process ends. A wait that fails while the container
     // still runs (a dropped connection) is made again.
+    let mut outside = None;
     loop {
         if engine.wait_exit(&container).await.is_ok() {
             break;
         }
         match engine.exit_state(&container).await {
             Ok(s) if s.running => tokio::time::sleep(Duration::from_millis(200)).await,
-            _ => break,
+            Ok(_) => break,
+            Err(e) => {
+                outside = Some(format!(
+                    "the Docker daemon went away while HAProxy ran: {}",
+                    super::runner::error_chain(&e)
+                ));
+                break;
+            }
         }
+    }
+    if outside.is_none() {
+        // Docker's own record of the signals it sent: more than haprepro asked for means the
+        // container was stopped from outside (a daemon restart, a `docker stop`).
+        outside = match engine.kill_events(&container, shared.started_unix).await {
+            Ok(logged) => crate::runtime::outside::stopped_from_outside(&container, &logged),
+            Err(e @ crate::runtime::RuntimeError::DockerUnavailable { .. }) => Some(format!(
+                "the Docker daemon went away while HAProxy ran: {}",
+                super::runner::error_chain(&e)
+            )),
+            Err(_) => None,
+        };
     }
     let at_ms = shared.started.elapsed().as_millis() as u64;
     let state = engine.exit_state(&container).await.unwrap_or_default();
@@ -197,6 +228,7 @@ async fn watch_one(engine: Engine, shared: Arc<Shared>, instance: String, contai
         last_words: LastWords::parse(&output),
         core: None,
         backtrace: None,
+        stopped_from_outside: outside,
     };
     lock(&shared.exits).push(exit);
     shared.recorded.send_modify(|n| *n += 1);

@@ -287,3 +287,101 @@ fn bisect_names_the_commit_that_added_the_crash() {
     );
     let _ = std::fs::remove_dir_all(root);
 }
+
+/// HAProxy's container stopped from outside the case (here `docker stop`, which is what a
+/// Docker daemon that stops or restarts does to every container) dies of a signal like a crash
+/// would: the case is a harness problem (one message, exit 3), never `crashed`.
+#[test]
+fn a_container_stopped_from_outside_is_a_harness_problem_not_a_crash() {
+    use std::io::{BufRead, BufReader};
+    let dir = std::env::temp_dir().join(format!("haprepro-outside-{}", std::process::id()));
+    let scenario_dir = dir.join("stopped-outside");
+    std::fs::create_dir_all(&scenario_dir).unwrap();
+    let text = segv_scenario("stopped-outside", "not-reproduced", "")
+        .replace(
+            "signal = { to = \"haproxy\", process = \"worker\", signal = \"SEGV\" }",
+            "sleep = { for = \"1ms\", because = \"the test stops the container now\" }",
+        )
+        .replace("for = \"5s\"", "for = \"30s\"");
+    let text = format!(
+        "{text}\n[observe]\nreproduced_if = \"answered < 0\"\n\n[observe.measure]\n\
+         answered = {{ log_lines = {{ role = \"haproxy\", contains = \"never printed\" }} }}\n"
+    );
+    std::fs::write(scenario_dir.join("scenario.toml"), text).unwrap();
+    std::fs::write(scenario_dir.join("haproxy.cfg"), TEMPLATE).unwrap();
+    let results = dir.join("results");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_haprepro"))
+        .args([
+            "run",
+            "stopped-outside",
+            "--version",
+            "3.0.11",
+            "--scenarios-dir",
+        ])
+        .arg(&dir)
+        .arg("--results-dir")
+        .arg(&results)
+        .env("CI", "true")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let mut run_id = None;
+    // The first line names the run; step #2 starts the 30 s sleep once #1 (HAProxy's server
+    // UP) is printed.
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if run_id.is_none() {
+            run_id = line.split(", run ").nth(1).map(str::to_string);
+        }
+        let started = line.contains(" #1 ");
+        seen.push(line);
+        if started {
+            break;
+        }
+    }
+    let run_id = run_id.unwrap_or_else(|| panic!("no run id in {seen:?}"));
+    let ps = Command::new("docker")
+        .args(["ps", "-q", "--filter"])
+        .arg(format!("label=haprepro.run={run_id}"))
+        .args(["--filter", "label=haprepro.role=haproxy"])
+        .output()
+        .unwrap();
+    let id = String::from_utf8_lossy(&ps.stdout).trim().to_string();
+    assert!(
+        !id.is_empty(),
+        "HAProxy's container of run {run_id}: {seen:?}"
+    );
+    let stop = Command::new("docker").args(["stop", &id]).output().unwrap();
+    assert!(stop.status.success(), "{}", show(&stop));
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "stdout: {seen:?} {rest:?}\nstderr: {stderr}"
+    );
+    assert!(
+        stderr.contains("was stopped from outside the case") && stderr.contains("signal 15"),
+        "{stderr}"
+    );
+    let case = std::fs::read_dir(results.join(&run_id))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("case.json"))
+        .find(|p| p.is_file())
+        .expect("the case's record is written");
+    let record = haprepro::report::read_case(&case).unwrap();
+    assert_eq!(record.outcome, Outcome::Error, "{}", explain(&record));
+    assert!(
+        record.haproxy_exit[0].stopped_from_outside.is_some(),
+        "{}",
+        explain(&record)
+    );
+    // The 30 s sleep ended with the container, not with its own time.
+    let sleep = &record.steps[3];
+    assert!(!sleep.ok && sleep.elapsed_ms < 15_000, "{sleep:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -336,6 +336,7 @@ fn death(
         last_words: crate::haproxy::LastWords::parse(&text),
         core: None,
         backtrace: None,
+        stopped_from_outside: None,
     }
 }
 
@@ -390,4 +391,21 @@ fn a_death_is_crashed_unless_the_scenario_names_it_as_its_symptom() {
     let p = plan("died == 1 and answers >= 1", &[]);
     let (o, _) = outcome_after_death(&p, &m, &names(&["died"]), &bug);
     assert_eq!(o, Outcome::Crashed);
+}
+
+/// A container stopped from outside (a Docker restart, a `docker stop`) dies of a signal like a
+/// crash would; it is never taken for one.
+#[test]
+fn an_exit_stopped_from_outside_is_no_crash() {
+    let mut stopped = death(
+        Some(15),
+        &["[WARNING] (1) : Exiting Master process..."],
+        false,
+    );
+    assert!(
+        stopped.is_crash(),
+        "a SIGTERM after ready is a death of HAProxy's by default"
+    );
+    stopped.stopped_from_outside = Some("Docker sent signal 15".into());
+    assert!(!stopped.is_crash());
 }
