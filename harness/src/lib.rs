@@ -8,6 +8,7 @@ pub mod backend;
 pub mod bisect;
 pub mod capture;
 pub mod dns;
+pub mod failpoint;
 pub mod haproxy;
 pub mod images;
 pub mod load;

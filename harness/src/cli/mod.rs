@@ -77,7 +77,7 @@ pub fn main() -> i32 {
         }
     };
     let code = rt.block_on(async {
-        match cli.command {
+        let code = match cli.command {
             Command::Images(cmd) => images::run(cmd).await,
             Command::Run(args) => run::run(args).await,
             Command::Matrix(args) => matrix::run(args).await,
@@ -88,7 +88,13 @@ pub fn main() -> i32 {
             Command::Scenarios(args) => scenarios::run(args),
             Command::New(args) => new::run(args),
             Command::Clean(args) => clean::run(args).await,
+        };
+        if haprepro::runtime::session::current().is_some() {
+            if let Ok(engine) = haprepro::runtime::Engine::connect().await {
+                haprepro::runtime::session::release(&engine).await;
+            }
         }
+        code
     });
     // After Ctrl-C the case fails fast (its containers are going away): let the watchdog finish
     // removing them and exit with 130 instead of exiting first with the case's code.

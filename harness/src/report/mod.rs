@@ -48,6 +48,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(contents)?;
         file.sync_all()?;
+        crate::failpoint::hit_write(&name.to_string_lossy());
         std::fs::rename(&tmp, path)
     })();
     if written.is_err() {

@@ -68,7 +68,7 @@ async fn clean_with(
     let mut report = CleanReport::default();
     let removable = |o: &Owned| {
         force
-            || o.labels.get(session::SESSION_LABEL).map(String::as_str) == Some(session::id())
+            || o.labels.get(session::SESSION_LABEL).map(String::as_str) == session::current()
             || orphans::is_orphan(o, &legacy)
     };
     let mut doomed = Vec::new();
@@ -87,16 +87,40 @@ async fn clean_with(
         }
     }
     report.containers = doomed.len();
+    let mut sessions: Vec<&String> = containers
+        .iter()
+        .filter(|c| removable(c))
+        .filter_map(|c| c.labels.get(session::SESSION_LABEL))
+        .collect();
     for n in &networks {
         if removable(n) {
             if !dry_run {
                 engine.remove_network(&n.id).await?;
             }
             report.networks += 1;
+            sessions.extend(n.labels.get(session::SESSION_LABEL));
         } else {
             report.kept_networks += 1;
             report.note_owner(n);
         }
+    }
+    if !dry_run {
+        sessions.sort();
+        sessions.dedup();
+        for s in sessions {
+            session::forget(s);
+        }
+        // Leases of dead sessions that own nothing any more (a process killed after its
+        // teardown, or before it made anything).
+        let filter = [(session::SESSION_LABEL, "")];
+        let owning: Vec<String> = engine
+            .owned_containers_with(&filter)
+            .await?
+            .into_iter()
+            .chain(engine.owned_networks_with(&filter).await?)
+            .filter_map(|o| o.labels.get(session::SESSION_LABEL).cloned())
+            .collect();
+        session::forget_dead_except(&owning);
     }
     Ok(report)
 }

@@ -79,6 +79,31 @@ pub fn id() -> &'static str {
     &session().id
 }
 
+/// This process's session id, if it has one yet: asking who owns an object must not make a
+/// session (and a lease file) for a process that creates nothing, such as `clean`.
+pub fn current() -> Option<&'static str> {
+    SESSION.get().map(|s| s.id.as_str())
+}
+
+/// Gives up this process's lease file at its end when nothing labelled with its session is
+/// left (the usual end: every case tore down). What `--keep` left keeps the file, so a later
+/// `clean` can still prove its owner dead; a process killed before this runs leaves the file
+/// to the `clean` or sweep that removes its objects.
+pub async fn release(engine: &super::Engine) {
+    let Some(id) = current() else { return };
+    let filter = [(SESSION_LABEL, id)];
+    let left = match (
+        engine.owned_containers_with(&filter).await,
+        engine.owned_networks_with(&filter).await,
+    ) {
+        (Ok(c), Ok(n)) => c.len() + n.len(),
+        _ => return,
+    };
+    if left == 0 {
+        let _ = std::fs::remove_file(lease_dir().join(format!("{id}.lock")));
+    }
+}
+
 /// Why this process holds no lease, if it does not (its objects then look `Unknown` to others,
 /// which keeps them, rather than dead).
 pub fn lease_problem() -> Option<&'static str> {
@@ -128,7 +153,7 @@ pub fn owner(labels: &HashMap<String, String>) -> Owner {
     if labels.get(super::orphans::HOST_LABEL) != Some(&super::orphans::host()) {
         return Owner::Unknown;
     }
-    if session == id() {
+    if Some(session.as_str()) == current() {
         return Owner::Alive;
     }
     if labels.get(BOOT_LABEL).is_some_and(|b| *b != boot_id()) {
@@ -159,6 +184,23 @@ fn lease_state(session: &str) -> Owner {
 pub fn forget(session: &str) {
     if lease_state(session) == Owner::Dead {
         let _ = std::fs::remove_file(lease_dir().join(format!("{session}.lock")));
+    }
+}
+
+/// Forgets every dead session's lease file but those of `owning` (sessions that still own an
+/// object, whose lease proves them dead to the next `clean`).
+pub fn forget_dead_except(owning: &[String]) {
+    let Ok(entries) = std::fs::read_dir(lease_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".lock")) else {
+            continue;
+        };
+        if !owning.iter().any(|o| o == id) {
+            forget(id);
+        }
     }
 }
 

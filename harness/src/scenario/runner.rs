@@ -193,7 +193,10 @@ impl CaseState<'_> {
             let mut lost = Vec::new();
             for (name, contents) in pending {
                 match report::write_atomic(&dir.join(&name), &contents) {
-                    Ok(()) => written.push(name),
+                    Ok(()) => {
+                        written.push(name);
+                        crate::failpoint::hit("evidence");
+                    }
                     Err(e) => lost.push(format!("{name}: {e}")),
                 }
             }
@@ -478,6 +481,7 @@ async fn run_once(
     });
     record.steps.push(setup_step);
     let mut failure = setup.err().map(|e| format!("setup: {e}"));
+    crate::failpoint::hit("setup");
 
     let death = state.live.watch.handle();
     if failure.is_none() {
@@ -515,6 +519,7 @@ async fn run_once(
                 step: &step_record,
             });
             record.steps.push(step_record);
+            crate::failpoint::hit("steps");
             if let Err(e) = result {
                 failure = Some(format!("step {} ({action}): {e}", i + 1));
                 break;

@@ -12,6 +12,7 @@ mod cleanup;
 mod cli;
 mod crashes;
 mod docs;
+mod faults;
 mod nightly;
 mod scenario_files;
 mod scenarios;

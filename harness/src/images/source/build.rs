@@ -144,6 +144,7 @@ pub async fn run(
     let started = Instant::now();
     engine.upload(&id, input_tar(input)?).await?;
     engine.start(&id).await?;
+    crate::failpoint::hit("source-build");
     let _ = writeln!(
         log,
         "[{:>6.1}s] (inputs copied in, container started)",

@@ -1,0 +1,146 @@
+//! A haprepro killed with SIGKILL at each phase of a case (`HAPREPRO_FAILPOINT`, see
+//! `harness/src/failpoint.rs`): whatever it leaves, `haprepro clean --run` removes (no
+//! container, no network, so no address on a case bridge), no JSON file is half-written, its
+//! lease is free and forgotten, and the next run works.
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{scenarios_dir, show};
+
+fn docker_lines(args: &[&str]) -> Vec<String> {
+    let out = Command::new("docker").args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// The run's containers and networks, by its label.
+fn leftovers(run_id: &str) -> (Vec<String>, Vec<String>) {
+    let label = format!("label=haprepro.run={run_id}");
+    (
+        docker_lines(&["ps", "-aq", "--filter", &label]),
+        docker_lines(&["network", "ls", "-q", "--filter", &label]),
+    )
+}
+
+/// Every `*.json` under `dir` (temporary files of unfinished writes are dot-files): each must
+/// parse, since readers (`report merge`, the nightly) take them whole.
+fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            json_files(&path, out);
+        } else if path.extension().is_some_and(|x| x == "json")
+            && !e.file_name().to_string_lossy().starts_with('.')
+        {
+            out.push(path);
+        }
+    }
+}
+
+fn haprepro(lease_dir: &Path, failpoint: &str, args: &[impl AsRef<std::ffi::OsStr>]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_haprepro"));
+    cmd.args(args)
+        .env("CI", "true")
+        .env("HAPREPRO_LEASE_DIR", lease_dir)
+        .env("HAPREPRO_FAILPOINT", failpoint);
+    cmd
+}
+
+fn run_smoke(results: &Path) -> Vec<String> {
+    let scenarios = scenarios_dir();
+    ["run", "smoke", "--version", "3.0.11", "--scenarios-dir"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([scenarios.display().to_string(), "--results-dir".into()])
+        .chain([results.display().to_string()])
+        .collect()
+}
+
+#[test]
+fn a_run_killed_at_any_phase_leaves_nothing_clean_does_not_remove() {
+    let root = std::env::temp_dir().join(format!("haprepro-faults-{}", std::process::id()));
+    let leases = root.join("leases");
+    std::fs::create_dir_all(&leases).unwrap();
+    for point in ["setup", "steps", "evidence", "write:case.json"] {
+        let results = root.join(point.replace(':', "-"));
+        let out = haprepro(&leases, point, &run_smoke(&results))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.signal(), Some(9), "{point}: {}", show(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let run_id = stdout
+            .lines()
+            .next()
+            .and_then(|l| l.split(", run ").nth(1))
+            .unwrap_or_else(|| panic!("{point}: no run id: {}", show(&out)))
+            .to_string();
+        // What the killed run left: its network (and the case bridge's addresses with it) and
+        // containers, until a clean.
+        let subnet = leftovers(&run_id).1.first().and_then(|n| {
+            docker_lines(&[
+                "network",
+                "inspect",
+                "-f",
+                "{{range .IPAM.Config}}{{.Subnet}}{{end}}",
+                n,
+            ])
+            .pop()
+        });
+        // Killed before its teardown, the run left its network; at `write:case.json` (after
+        // the teardown) nothing.
+        assert_eq!(subnet.is_none(), point == "write:case.json", "{point}");
+        let clean = haprepro(&leases, "", &["clean", "--run", &run_id])
+            .output()
+            .unwrap();
+        assert!(clean.status.success(), "{point}: {}", show(&clean));
+        assert_eq!(
+            leftovers(&run_id),
+            (vec![], vec![]),
+            "{point}: after clean: {}",
+            show(&clean)
+        );
+        if let Some(subnet) = subnet {
+            let prefix = subnet.trim_end_matches(".0/24");
+            let addrs = Command::new("ip")
+                .args(["-o", "-4", "addr"])
+                .output()
+                .unwrap();
+            let addrs = String::from_utf8_lossy(&addrs.stdout);
+            assert!(
+                !addrs.contains(&format!(" {prefix}.")),
+                "{point}: an address of {subnet} is left on the host:\n{addrs}"
+            );
+        }
+        let mut files = Vec::new();
+        json_files(&results, &mut files);
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap();
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+                "{point}: {} is not whole JSON",
+                f.display()
+            );
+        }
+        if point == "write:case.json" {
+            assert!(
+                !files.iter().any(|f| f.ends_with("case.json")),
+                "killed before the rename: no case.json at all, never half of one: {files:?}"
+            );
+        }
+        // The dead session's lease was forgotten by the clean (no lock file left behind).
+        let locks: Vec<_> = std::fs::read_dir(&leases).unwrap().flatten().collect();
+        assert!(locks.is_empty(), "{point}: lease files left: {locks:?}");
+    }
+    // The next run works: nothing held blocks it.
+    let results = root.join("after");
+    let out = haprepro(&leases, "", &run_smoke(&results))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let _ = std::fs::remove_dir_all(&root);
+}
