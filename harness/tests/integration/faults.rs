@@ -144,3 +144,48 @@ fn a_run_killed_at_any_phase_leaves_nothing_clean_does_not_remove() {
     assert!(out.status.success(), "{}", show(&out));
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// A tag that moves while a run goes on (an `images build --force`, a `docker tag`) does not
+/// change the HAProxy of the run's cases: they run the image ID read when it was resolved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tag_moved_after_resolving_does_not_change_the_haproxy_a_case_runs() {
+    use haprepro::images::{self, ImageSource};
+    use haprepro::runtime::Engine;
+    use haprepro::scenario::{self, RunOptions};
+    let engine = Engine::connect().await.expect("a Docker daemon");
+    crate::support::ensure_images(&engine).await;
+    let tag = format!("haprepro-test/moving:{}", std::process::id());
+    let retag = |to: &str| {
+        let out = Command::new("docker")
+            .args(["tag", to, &tag])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", show(&out));
+    };
+    retag("haprepro/haproxy:3.0.11");
+    let image = images::resolve(&engine, &ImageSource::Reference(tag.clone()))
+        .await
+        .unwrap();
+    assert!(image.id.starts_with("sha256:"), "{image:?}");
+    // The tag now names another HAProxy.
+    retag("haprepro/haproxy:2.6.12");
+    let dir = scenario::find("smoke", &scenarios_dir()).unwrap();
+    let smoke = scenario::load(&dir).unwrap();
+    let opts = RunOptions {
+        run_id: format!("test-{}", haprepro::runtime::new_run_id()),
+        results_dir: crate::support::workspace().join("results"),
+        keep: false,
+        column: None,
+        planned: None,
+    };
+    let record =
+        scenario::run_variant(&engine, &smoke, &smoke.variants[0], &image, &opts, &|_| {}).await;
+    let _ = Command::new("docker").args(["rmi", &tag]).output();
+    // What the running HAProxy said of itself when it became ready (its runtime API).
+    let setup = &record.steps[0].detail;
+    assert!(
+        setup.contains(" 3.0.11-") && !setup.contains("2.6.12"),
+        "{setup}"
+    );
+    assert_eq!(record.provenance.image_id, image.id);
+}
