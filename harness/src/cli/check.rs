@@ -42,7 +42,7 @@ fn image_exit(e: &ImageError) -> (i32, &'static str) {
         | ImageError::SourceBuildFailed { .. }
         | ImageError::PatchFailed { .. } => (SKIP, "skip: this build cannot be judged"),
         e if e.is_bad_input() => (ABORT, "bad input; stops `git bisect run`"),
-        ImageError::Catalog(_) | ImageError::BadDsc { .. } => {
+        ImageError::Catalog(_) | ImageError::BadSourcePackage { .. } => {
             (ABORT, "bad input; stops `git bisect run`")
         }
         _ => (

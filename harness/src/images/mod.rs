@@ -96,8 +96,19 @@ pub enum ImageError {
         #[source]
         source: source::FetchError,
     },
-    #[error("{path}: {reason}")]
-    BadDsc { path: PathBuf, reason: String },
+    #[error("{what}: {reason}")]
+    BadSourcePackage { what: String, reason: String },
+    #[error("{what}: not taken: {reason}\n  haprepro takes Debian's files only as apt does: the suite's InRelease signed by a key of Debian's archive keyring (checked by gpgv), then the signed SHA-256 of the Sources index and of each file. Check `mirror` in images/catalog.toml, or try again once the mirror has finished updating.")]
+    Untrusted { what: String, reason: String },
+    #[error("{what} is missing; it checks Debian's signatures on source packages\n  Install it: `apt-get install gpgv debian-archive-keyring` (or set HAPREPRO_DEBIAN_KEYRING to another keyring file).")]
+    VerifierMissing { what: String },
+    #[error("Debian's signed index of {dists} has no source package {package} {version} (it lists: {found})\n  The runtime image holds a version the mirror does not index any more: rebuild that suite's image (`haprepro images build SUITE`) so that both agree.")]
+    NotInIndex {
+        package: String,
+        version: String,
+        dists: String,
+        found: String,
+    },
     #[error("{what} is not a HAProxy source tree: {said}")]
     NotHaproxySource { what: String, said: String },
     #[error("{what}: {said}\n  Full log: {log}")]

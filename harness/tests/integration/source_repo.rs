@@ -186,6 +186,7 @@ fn make() -> Repo {
         let mirror = haprepro::images::Catalog::builtin().mirror;
         rt.block_on(haprepro::images::source::fetch_debian_source(
             &mirror,
+            &["trixie".to_string()],
             "3.0.11",
             false,
             &|m| eprintln!("{m}"),

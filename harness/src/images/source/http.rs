@@ -1,6 +1,9 @@
-//! Plain HTTP GET of a Debian mirror's files, with deadlines: a mirror that does not answer is
-//! an error after a bounded wait, never a hang. hyper is already in the build (bollard's), so
-//! no other HTTP client is pulled in; the mirrors haprepro uses speak plain HTTP.
+//! Plain HTTP GET of a Debian mirror's files, with deadlines and a size cap: a mirror that does
+//! not answer, or answers without end, is an error after a bounded wait and a bounded number of
+//! bytes, never a hang or a full disk. hyper is already in the build (bollard's), so no other
+//! HTTP client is pulled in; the mirrors haprepro uses speak plain HTTP, which is why nothing
+//! fetched is trusted before its signature or its signed checksum is checked (`signed_index`).
+//! Redirects are not followed: a mirror that moved is named, with where it points.
 
 use std::time::Duration;
 
@@ -18,6 +21,10 @@ pub enum FetchError {
     Status { status: u16 },
     #[error("no complete answer within {0:?}")]
     Timeout(Duration),
+    #[error("the answer is longer than the {limit} bytes allowed for this file")]
+    TooLarge { limit: u64 },
+    #[error("the server redirects to {location:?} ({status}); redirects are not followed\n  Set `mirror` in images/catalog.toml to the address that serves the files.")]
+    Redirect { status: u16, location: String },
     #[error("{0}")]
     Failed(String),
 }
@@ -26,14 +33,15 @@ pub enum FetchError {
 const HEADERS_WITHIN: Duration = Duration::from_secs(20);
 const BODY_WITHIN: Duration = Duration::from_secs(180);
 
-/// Fetches `url` whole.
-pub async fn get(url: &str) -> Result<Vec<u8>, FetchError> {
-    get_within(url, HEADERS_WITHIN, BODY_WITHIN).await
+/// Fetches `url` whole, refusing more than `max_bytes`.
+pub async fn get(url: &str, max_bytes: u64) -> Result<Vec<u8>, FetchError> {
+    get_within(url, max_bytes, HEADERS_WITHIN, BODY_WITHIN).await
 }
 
 /// [`get`] with its deadlines given.
 pub async fn get_within(
     url: &str,
+    max_bytes: u64,
     headers_within: Duration,
     body_within: Duration,
 ) -> Result<Vec<u8>, FetchError> {
@@ -54,12 +62,30 @@ pub async fn get_within(
     match status {
         200 => {}
         404 | 410 => return Err(FetchError::NotFound { status }),
+        300..=399 => {
+            let location = response
+                .headers()
+                .get(hyper::header::LOCATION)
+                .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned())
+                .unwrap_or_default();
+            return Err(FetchError::Redirect { status, location });
+        }
         _ => return Err(FetchError::Status { status }),
     }
-    let body = tokio::time::timeout(body_within, response.into_body().collect())
+    let limited = http_body_util::Limited::new(
+        response.into_body(),
+        usize::try_from(max_bytes).unwrap_or(usize::MAX),
+    );
+    let body = tokio::time::timeout(body_within, limited.collect())
         .await
         .map_err(|_| FetchError::Timeout(body_within))?
-        .map_err(|e| FetchError::Failed(e.to_string()))?;
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                FetchError::TooLarge { limit: max_bytes }
+            } else {
+                FetchError::Failed(e.to_string())
+            }
+        })?;
     Ok(body.to_bytes().to_vec())
 }
 
@@ -89,19 +115,36 @@ mod tests {
     #[tokio::test]
     async fn a_missing_file_is_not_found_and_a_silent_server_times_out() {
         let url = serve(Some("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")).await;
-        let err = get(&url).await.unwrap_err();
+        let err = get(&url, 100).await.unwrap_err();
         assert!(matches!(err, FetchError::NotFound { status: 404 }), "{err}");
         let url = serve(Some("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello")).await;
-        assert_eq!(get(&url).await.unwrap(), b"hello");
+        assert_eq!(get(&url, 100).await.unwrap(), b"hello");
+        let url = serve(Some("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello")).await;
+        let err = get(&url, 4).await.unwrap_err();
+        assert!(matches!(err, FetchError::TooLarge { limit: 4 }), "{err}");
+        let url = serve(Some(
+            "HTTP/1.1 301 Moved\r\nlocation: http://elsewhere/x\r\ncontent-length: 0\r\n\r\n",
+        ))
+        .await;
+        let err = get(&url, 100).await.unwrap_err();
+        assert!(
+            matches!(&err, FetchError::Redirect { status: 301, location } if location == "http://elsewhere/x"),
+            "{err}"
+        );
         let url = serve(None).await;
         let started = std::time::Instant::now();
-        let err = get_within(&url, Duration::from_millis(300), Duration::from_secs(1))
-            .await
-            .unwrap_err();
+        let err = get_within(
+            &url,
+            100,
+            Duration::from_millis(300),
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, FetchError::Timeout(_)), "{err}");
         assert!(started.elapsed() < Duration::from_secs(5), "no hang");
         assert!(
-            get("https://deb.debian.org/x").await.is_err(),
+            get("https://deb.debian.org/x", 100).await.is_err(),
             "https is refused"
         );
     }

@@ -12,9 +12,12 @@
 mod build;
 mod builder;
 mod debian_src;
+#[cfg(test)]
+mod fake_mirror_tests;
 pub mod git;
 mod http;
 mod profile;
+mod signed_index;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -26,6 +29,7 @@ pub use builder::BUILDER_REPO;
 pub use debian_src::{fetch as fetch_debian_source, sources_dir, DebianSource};
 pub use http::FetchError;
 pub use profile::{feature_names, is_feature, Profile, FEATURES};
+pub use signed_index::{DEFAULT_KEYRING, KEYRING_ENV};
 
 use super::catalog::Catalog;
 use super::{labels, BuildEvent, ImageError, ResolvedImage, HAPROXY_REPO};
@@ -256,8 +260,23 @@ async fn identify(
                     },
                 }
             })?;
+            // Where the image's haproxy came from, then the suites it may also be in.
+            let dists = catalog.find(suite).map(|s| {
+                let mut dists = vec![];
+                for d in [
+                    s.install_from.as_deref(),
+                    Some(&s.name),
+                    Some(s.base_suite()),
+                ] {
+                    if let Some(d) = d.filter(|d| !dists.iter().any(|x: &String| x == d)) {
+                        dists.push(d.to_string());
+                    }
+                }
+                dists
+            });
             let fetched = debian_src::fetch(
                 &catalog.mirror,
+                &dists.unwrap_or_else(|| vec![suite.clone()]),
                 &image.version,
                 spec.debian_patches,
                 progress,
