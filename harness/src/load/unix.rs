@@ -37,6 +37,12 @@ pub struct UnixTally {
     pub first_eagain_at: Option<u32>,
     /// Connections left open by the step.
     pub held: u32,
+    /// Aborted reads (`read_limit` reached) closed while the server was still sending: it had
+    /// not shut its side yet (no `POLLRDHUP`). An abort after the server finished proves nothing
+    /// about aborts, which is what a loaded machine turns them into.
+    pub cut_short: u32,
+    /// Aborted reads closed after the server had already sent everything and closed.
+    pub cut_after_end: u32,
     /// Prompt-mode sessions: commands sent, over all connections.
     pub commands: u32,
     /// Prompt-mode answers that ended with the prompt.
@@ -75,6 +81,8 @@ impl UnixTally {
             "eagain" => self.eagain as f64,
             "first_eagain_at" => self.first_eagain_at.unwrap_or(0) as f64,
             "held" => self.held as f64,
+            "cut_short" => self.cut_short as f64,
+            "cut_after_end" => self.cut_after_end as f64,
             "commands" => self.commands as f64,
             "prompts" => self.prompts as f64,
             "frozen" => self.frozen as f64,
@@ -115,7 +123,7 @@ fn max_or_zero(v: &[u64]) -> f64 {
 }
 
 /// The value names [`UnixTally::value`] knows.
-pub const VALUES: [&str; 16] = [
+pub const VALUES: [&str; 18] = [
     "attempts",
     "connected",
     "answered",
@@ -123,6 +131,8 @@ pub const VALUES: [&str; 16] = [
     "eagain",
     "first_eagain_at",
     "held",
+    "cut_short",
+    "cut_after_end",
     "commands",
     "prompts",
     "frozen",
@@ -304,7 +314,15 @@ pub async fn command(path: &Path, cmd: &str, style: CommandStyle, tally: &mut Un
         }
     };
     match tokio::time::timeout(within, exchange).await {
-        Ok(Ok(eof)) => tally.closed += u32::from(eof),
+        Ok(Ok(false)) => {
+            // Cut short here: whether the server was still sending is what the abort means.
+            if peer_has_shut_down(&stream) {
+                tally.cut_after_end += 1;
+            } else {
+                tally.cut_short += 1;
+            }
+        }
+        Ok(Ok(true)) => tally.closed += 1,
         Ok(Err(e)) => tally.errors.push(format!("#{}: {e}", tally.attempts)),
         Err(_) => tally.errors.push(format!(
             "#{}: {} within {within:?}",
@@ -532,6 +550,19 @@ fn prompt_len(answer: &[u8]) -> usize {
     }
 }
 
+/// Whether the peer has shut down its sending side (`POLLRDHUP`), queued data or not.
+fn peer_has_shut_down(stream: &tokio::net::UnixStream) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut pfd = libc::pollfd {
+        fd: stream.as_raw_fd(),
+        events: libc::POLLRDHUP,
+        revents: 0,
+    };
+    // SAFETY: one pollfd that lives across the call; a zero timeout never blocks.
+    let ret = unsafe { libc::poll(&mut pfd, 1, 0) };
+    ret > 0 && pfd.revents & (libc::POLLRDHUP | libc::POLLHUP) != 0
+}
+
 /// Bytes waiting unread in the socket's receive queue (`FIONREAD`).
 fn unread_bytes(stream: &tokio::net::UnixStream) -> u64 {
     let mut n: libc::c_int = 0;
@@ -585,6 +616,60 @@ mod tests {
             (tally.answered, tally.closed, tally.answers[0].as_str()),
             (1, 1, "pong\n")
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// An aborted read counts as cut short only while the server is still sending: one whose
+    /// server already sent everything and closed is told apart (what a loaded machine makes of
+    /// an abort).
+    #[tokio::test]
+    async fn an_abort_is_cut_short_only_while_the_server_still_sends() {
+        let dir = std::env::temp_dir().join(format!("hr-test-cut-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let serve = |name: &str, pause: Option<Duration>| {
+            let path = dir.join(name);
+            let listener = tokio::net::UnixListener::bind(&path).unwrap();
+            tokio::spawn(async move {
+                while let Ok((mut s, _)) = listener.accept().await {
+                    let _ = s.write_all(&[b'x'; 8192]).await;
+                    match pause {
+                        // Still sending: more comes later.
+                        Some(pause) => {
+                            tokio::time::sleep(pause).await;
+                            let _ = s.write_all(&[b'y'; 8192]).await;
+                        }
+                        None => {
+                            let _ = s.shutdown().await;
+                            tokio::time::sleep(Duration::from_secs(5)).await;
+                        }
+                    }
+                }
+            });
+            path
+        };
+        let style = CommandStyle {
+            within: Duration::from_secs(2),
+            read_limit: Some(4096),
+            half_close: false,
+        };
+        let sending = serve("sending.sock", Some(Duration::from_secs(3)));
+        let mut tally = UnixTally::new(&sending);
+        command(&sending, "show stat", style, &mut tally).await;
+        assert_eq!((tally.cut_short, tally.cut_after_end), (1, 0), "{tally:?}");
+
+        // The server's shutdown follows its write at once; the client may read before it.
+        let done = serve("done.sock", None);
+        let mut tally = UnixTally::new(&done);
+        for _ in 0..20 {
+            command(&done, "show stat", style, &mut tally).await;
+            if tally.cut_after_end > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(tally.cut_after_end >= 1, "{tally:?}");
+        assert_eq!(tally.cut_short + tally.cut_after_end, tally.attempts);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
