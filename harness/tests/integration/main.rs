@@ -13,6 +13,7 @@ mod cli;
 mod crashes;
 mod docs;
 mod faults;
+mod lanes;
 mod nightly;
 mod scenario_files;
 mod scenarios;

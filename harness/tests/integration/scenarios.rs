@@ -17,7 +17,9 @@ macro_rules! scenario_test {
         #[case::v3_4_7("3.4.7")]
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $test(#[case] version: &str) {
-            assert_pass(&run_variant($scenario, None, version).await);
+            let record = run_variant($scenario, None, version).await;
+            assert_pass(&record);
+            crate::lanes::check(&record);
         }
     };
     ($test:ident, $scenario:literal, [$($variant:literal),+ $(,)?]) => {
@@ -29,7 +31,9 @@ macro_rules! scenario_test {
         #[case::v3_4_7("3.4.7")]
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $test(#[case] version: &str, #[values($($variant),+)] variant: &str) {
-            assert_pass(&run_variant($scenario, Some(variant), version).await);
+            let record = run_variant($scenario, Some(variant), version).await;
+            assert_pass(&record);
+            crate::lanes::check(&record);
         }
     };
 }
