@@ -30,6 +30,21 @@ const ABORT: i32 = 128;
 /// The harness cannot work here (Docker, images, capture): `git bisect run` aborts too.
 const HARNESS: i32 = 129;
 
+/// `check`'s code for a failed check before the case: bad input (2) and a harness that
+/// cannot work (3) both stop `git bisect run`, as 128 and 129.
+pub fn stop_code(code: i32) -> i32 {
+    let (code, why) = if code == super::exit::USAGE {
+        (ABORT, "bad input; stops `git bisect run`")
+    } else {
+        (
+            HARNESS,
+            "the harness cannot work here; stops `git bisect run`",
+        )
+    };
+    eprintln!("check: exit {code} ({why})");
+    code
+}
+
 /// Whether an image that could not be had says something about the build (skip) or about the
 /// harness or the input (stop).
 fn image_exit(e: &ImageError) -> (i32, &'static str) {

@@ -69,6 +69,22 @@ enum Command {
 
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    // Commands that start cases need a subnet for each: a bad HAPREPRO_SUBNETS (2), or ranges
+    // this host's routes cover entirely (3), stop them before anything starts (`check` in
+    // `git bisect run`'s codes: 128 and 129).
+    if matches!(
+        cli.command,
+        Command::Run(_) | Command::Matrix(_) | Command::Bisect(_) | Command::Bench(_)
+    ) {
+        if let Err(code) = preflight::case_subnets() {
+            return code;
+        }
+    }
+    if let Command::Check(_) = cli.command {
+        if let Err(code) = preflight::case_subnets() {
+            return check::stop_code(code);
+        }
+    }
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

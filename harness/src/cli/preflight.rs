@@ -27,6 +27,24 @@ pub fn results_writable(dir: &Path) -> Result<(), i32> {
     })
 }
 
+/// The ranges case networks are carved from (`HAPREPRO_SUBNETS`): a bad value is bad input
+/// (2), a host whose routes and addresses leave none of them free cannot run a case (3).
+pub fn case_subnets() -> Result<(), i32> {
+    use haprepro::runtime::RuntimeError;
+    haprepro::runtime::subnets::check_host()
+        .map(drop)
+        .map_err(|e| {
+            super::report_error(&e);
+            eprintln!("  Nothing was started.");
+            match e {
+                RuntimeError::Subnets(haprepro::runtime::subnets::SubnetError::Invalid {
+                    ..
+                }) => exit::USAGE,
+                _ => exit::HARNESS,
+            }
+        })
+}
+
 /// Whether any case of these scenarios captures packets.
 pub fn captures(scenarios: &[Arc<Scenario>]) -> bool {
     scenarios.iter().any(|s| {

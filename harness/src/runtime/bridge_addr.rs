@@ -37,6 +37,15 @@ pub enum AddrError {
          holds it; remove it (`ip -4 addr show to {addr}`) or let the case pick another subnet."
     )]
     InUse { role: String, addr: Ipv4Addr },
+    #[error(
+        "cannot list this host's interface addresses to check that {addr} (for {role}) is free"
+    )]
+    Lookup {
+        role: String,
+        addr: Ipv4Addr,
+        #[source]
+        source: io::Error,
+    },
     #[error("rtnetlink: cannot {action} {addr} on {bridge} for {role}")]
     Netlink {
         action: &'static str,
@@ -51,7 +60,12 @@ pub enum AddrError {
 /// Adds `addr/32` to the bridge, for `role` (named in errors).
 pub(crate) fn add(bridge: &str, addr: Ipv4Addr, role: &str) -> Result<(), AddrError> {
     let index = index_of(bridge)?;
-    if is_local(addr) {
+    let local = is_local(addr).map_err(|source| AddrError::Lookup {
+        role: role.into(),
+        addr,
+        source,
+    })?;
+    if local {
         return Err(AddrError::InUse {
             role: role.into(),
             addr,
@@ -110,10 +124,13 @@ pub(crate) fn delete_all() {
     }
 }
 
-/// Whether `addr` is assigned to any interface of this host (`ip -4 addr show to ADDR`).
-fn is_local(addr: Ipv4Addr) -> bool {
-    // Binding a socket succeeds only on a local address (ip_nonlocal_bind aside).
-    std::net::UdpSocket::bind((addr, 0)).is_ok()
+/// Whether an interface of this host (of the calling thread's network namespace) holds `addr`
+/// (`ip -4 addr show to ADDR`). Read from the interfaces, not probed with a bind: with
+/// `net.ipv4.ip_nonlocal_bind=1` a bind succeeds on any address.
+fn is_local(addr: Ipv4Addr) -> io::Result<bool> {
+    Ok(super::host_net::interface_addresses()?
+        .iter()
+        .any(|a| a.addr == addr))
 }
 
 fn forget(addr: Ipv4Addr) {
@@ -202,5 +219,116 @@ fn request(kind: u16, index: u32, addr: Ipv4Addr) -> io::Result<()> {
         Ok(())
     } else {
         Err(io::Error::from_raw_os_error(-code))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+    use crate::runtime::subnets;
+
+    const NONLOCAL_BIND: &str = "/proc/sys/net/ipv4/ip_nonlocal_bind";
+
+    /// The probe `is_local` was before: a bind, which `ip_nonlocal_bind=1` lets succeed on any
+    /// address.
+    fn bind_probe(addr: Ipv4Addr) -> bool {
+        std::net::UdpSocket::bind((addr, 0)).is_ok()
+    }
+
+    /// `ip_nonlocal_bind` of the calling thread's network namespace.
+    fn nonlocal_bind() -> String {
+        std::fs::read_to_string(NONLOCAL_BIND)
+            .expect("ip_nonlocal_bind can be read")
+            .trim()
+            .to_string()
+    }
+
+    /// `ip link set lo up`, in the calling thread's network namespace.
+    fn lo_up() -> io::Result<()> {
+        // SAFETY: a socket owned right after creation; ioctls on a zeroed ifreq we own.
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+        for (to, from) in req.ifr_name.iter_mut().zip(b"lo\0") {
+            *to = *from as libc::c_char;
+        }
+        if unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut req) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+        if unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCSIFFLAGS as _, &req) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// On a host with `net.ipv4.ip_nonlocal_bind=1` (a network namespace of the test's own,
+    /// so the host's setting stays as it is), an address is local only when an interface holds
+    /// it: a role's address can be added, which the bind probe refused ("already assigned").
+    #[test]
+    fn with_ip_nonlocal_bind_an_address_is_local_only_when_an_interface_holds_it() {
+        let host_before = nonlocal_bind();
+        let (ready_tx, ready_rx) = mpsc::channel::<()>();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let in_namespace = std::thread::spawn(move || {
+            // A network namespace of this thread only: the rest of the process, and the host,
+            // keep theirs.
+            // SAFETY: unshare affects the calling thread only.
+            if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+                panic!(
+                    "unshare(CLONE_NEWNET) failed: {} (this test needs root or CAP_SYS_ADMIN)",
+                    io::Error::last_os_error()
+                );
+            }
+            std::fs::write(NONLOCAL_BIND, "1").expect("ip_nonlocal_bind set in the namespace");
+            assert_eq!(nonlocal_bind(), "1", "the namespace's ip_nonlocal_bind");
+            ready_tx.send(()).unwrap();
+            go_rx.recv().unwrap();
+
+            let absent = Ipv4Addr::new(198, 51, 100, 7);
+            let role = Ipv4Addr::new(10, 213, 77, 5);
+            assert!(
+                bind_probe(absent),
+                "the bind probe says any address is local"
+            );
+            assert!(!is_local(absent).unwrap(), "{absent} is on no interface");
+            // A fresh namespace's lo is down and holds nothing; up, it holds 127.0.0.1.
+            assert!(!is_local(Ipv4Addr::LOCALHOST).unwrap());
+            lo_up().expect("lo up in the namespace");
+            assert!(is_local(Ipv4Addr::LOCALHOST).unwrap());
+
+            // What a case does for a backend: the old probe refused this as "already assigned".
+            assert!(bind_probe(role));
+            add("lo", role, "web1").expect("the role's address is added");
+            assert!(is_local(role).unwrap());
+            assert!(matches!(
+                add("lo", role, "web2"),
+                Err(AddrError::InUse { addr, .. }) if addr == role
+            ));
+            // The namespace's own addresses and routes are what the subnet choice avoids.
+            let used = subnets::host_used().expect("the namespace's routes and addresses");
+            let ranges = subnets::parse_ranges(subnets::DEFAULT_SUBNETS).unwrap();
+            let free = subnets::Free::of(&ranges, &used);
+            assert_eq!(free.count(), 255, "{used:?}");
+            assert!((0..255).all(|n| free.nth(n).unwrap().addr() != Ipv4Addr::new(10, 213, 77, 0)));
+
+            delete("lo", role, "web1").expect("the role's address is deleted");
+            assert!(!is_local(role).unwrap());
+        });
+        ready_rx
+            .recv()
+            .expect("the namespace's thread got ready (its panic says why not)");
+        // While the namespace has it set, the host's value is what it was.
+        assert_eq!(nonlocal_bind(), host_before, "the host's ip_nonlocal_bind");
+        go_tx.send(()).unwrap();
+        if let Err(panic) = in_namespace.join() {
+            std::panic::resume_unwind(panic);
+        }
+        assert_eq!(nonlocal_bind(), host_before, "the host's ip_nonlocal_bind");
     }
 }

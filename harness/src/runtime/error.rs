@@ -23,6 +23,9 @@ pub enum RuntimeError {
     SubnetTaken { subnet: String },
     #[error("network {name}: {reason}")]
     Network { name: String, reason: String },
+    /// No subnet for a case network: a bad `HAPREPRO_SUBNETS`, or none of it free.
+    #[error(transparent)]
+    Subnets(#[from] super::subnets::SubnetError),
     #[error("container {name} exited (code {code:?}) before it was ready; its output:\n{logs}")]
     Exited {
         name: String,

@@ -8,11 +8,13 @@
 mod bridge_addr;
 mod engine;
 mod error;
+mod host_net;
 mod names;
 mod orphans;
 pub mod outside;
 mod sandbox;
 pub mod session;
+pub mod subnets;
 mod watchdog;
 
 pub use bridge_addr::AddrError;

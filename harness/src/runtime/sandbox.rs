@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Mutex;
 
 use super::engine::{ContainerConfig, Engine, ExecOutput, NetworkInfo, RUN_LABEL};
-use super::{names, remove_labelled, watchdog, RuntimeError};
+use super::{names, remove_labelled, subnets, watchdog, RuntimeError};
 
 const CASE_LABEL: &str = "haprepro.case";
 /// The first container address of a case network; below it are the gateway and spares.
@@ -66,7 +66,9 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Creates the case's network on a /24 of 10.213.0.0/16 that no other network holds.
+    /// Creates the case's network on a /24 of the configured ranges (`HAPREPRO_SUBNETS`, by
+    /// default 10.213.0.0/16) that no route or address of this host overlaps and no other
+    /// Docker network holds (see [`super::subnets`]).
     pub async fn create(
         engine: &Engine,
         run_id: &str,
@@ -80,17 +82,19 @@ impl Sandbox {
             (RUN_LABEL.to_string(), run_id.to_string()),
             (CASE_LABEL.to_string(), case.to_string()),
         ]);
-        let mut last = None;
-        for _ in 0..16 {
-            let third = rand::random::<u8>();
-            let subnet = format!("10.213.{third}.0/24");
-            let gateway = Ipv4Addr::new(10, 213, third, 1);
+        let ranges = subnets::configured()?;
+        let mut used = subnets::host_used().map_err(subnets::unreadable)?;
+        let mut tried = Vec::new();
+        while tried.len() < subnets::DOCKER_TRIES {
+            let Some(subnet) = subnets::Free::of(&ranges, &used).random() else {
+                break;
+            };
             match engine
                 .create_network(
                     &name,
                     &names::bridge_name(),
-                    &subnet,
-                    gateway,
+                    &subnet.to_string(),
+                    subnet.gateway(),
                     labels.clone(),
                 )
                 .await
@@ -108,14 +112,21 @@ impl Sandbox {
                         keep: std::env::var_os("HAPREPRO_KEEP").is_some(),
                     })
                 }
-                Err(e @ RuntimeError::SubnetTaken { .. }) => last = Some(e),
+                Err(RuntimeError::SubnetTaken { .. }) => {
+                    used.push(subnets::Used {
+                        net: subnet,
+                        by: "a Docker network".into(),
+                    });
+                    tried.push(subnet);
+                }
                 Err(e) => return Err(e),
             }
         }
-        Err(last.unwrap_or(RuntimeError::Network {
-            name,
-            reason: "no free subnet".into(),
-        }))
+        Err(if tried.is_empty() {
+            subnets::host_covers_all(&ranges, &used).into()
+        } else {
+            subnets::docker_took_all(&ranges, &used, &tried).into()
+        })
     }
 
     pub fn network(&self) -> &NetworkInfo {

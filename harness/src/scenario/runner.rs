@@ -656,7 +656,8 @@ async fn finish(
 pub const HARNESS_PROBLEM: &str = "harness problem: ";
 
 /// Errors that every case would hit, whatever its scenario: Docker is gone, an image the
-/// harness needs is missing, capture or adding addresses to the case bridge is not permitted.
+/// harness needs is missing, capture or adding addresses to the case bridge is not permitted,
+/// no subnet of `HAPREPRO_SUBNETS` is free (or the variable is bad).
 pub fn is_harness_problem(e: &(dyn std::error::Error + 'static)) -> bool {
     use crate::capture::CaptureError;
     use crate::images::ImageError;
@@ -667,6 +668,7 @@ pub fn is_harness_problem(e: &(dyn std::error::Error + 'static)) -> bool {
             RuntimeError::DockerUnavailable { .. }
                 | RuntimeError::ImageMissing { .. }
                 | RuntimeError::Address(crate::runtime::AddrError::Privilege { .. })
+                | RuntimeError::Subnets(_)
         )
     };
     let mut current = Some(e);

@@ -120,6 +120,71 @@ fn check_stops_git_bisect_when_docker_is_unreachable() {
     );
 }
 
+/// A bad `HAPREPRO_SUBNETS` is bad input, named with its value and the form expected, before
+/// anything starts (no Docker call: it fails the same with no daemon); 128 for `check`.
+#[test]
+fn a_bad_subnet_range_is_bad_input_naming_the_variable() {
+    for (args, code) in [
+        (&["run", "smoke", "--version", "3.0.11"][..], 2),
+        (
+            &["matrix", "--scenarios", "smoke", "--versions", "3.0.11"][..],
+            2,
+        ),
+        (&["check", "smoke", "--version", "3.0.11"][..], 128),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_haprepro"))
+            .args(args)
+            .arg("--scenarios-dir")
+            .arg(scenarios_dir())
+            .env("HAPREPRO_SUBNETS", "10.213.0.0/25")
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .output()
+            .expect("the haprepro binary runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("HAPREPRO_SUBNETS=\"10.213.0.0/25\": `10.213.0.0/25` is a /25")
+                && stderr.contains("e.g. HAPREPRO_SUBNETS=10.213.0.0/16")
+                && !stderr.contains("Docker daemon"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+/// Ranges that this host's own routes cover leave no subnet: one message naming the range and
+/// the route, exit 3, before anything starts.
+#[test]
+fn a_subnet_range_the_host_routes_cover_is_a_harness_problem() {
+    let route = std::fs::read_to_string("/proc/net/route").expect("the host's routes");
+    // Any route of the host that is not the default one, as a range of /24 or wider.
+    let covered = route.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let dest = u32::from_str_radix(f.get(1)?, 16).ok()?;
+        let mask = u32::from_str_radix(f.get(7)?, 16).ok()?;
+        let prefix = mask.count_ones();
+        let addr = std::net::Ipv4Addr::from(dest.to_ne_bytes());
+        (8..=24)
+            .contains(&prefix)
+            .then(|| format!("{addr}/{prefix}"))
+    });
+    let covered = covered.expect("this host has a route of /8 to /24 besides the default one");
+    let out = Command::new(env!("CARGO_BIN_EXE_haprepro"))
+        .args(["matrix", "--scenarios", "smoke", "--versions", "3.0.11"])
+        .arg("--scenarios-dir")
+        .arg(scenarios_dir())
+        .env("HAPREPRO_SUBNETS", &covered)
+        .output()
+        .expect("the haprepro binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(&format!("no /24 of {covered} is free for a case network"))
+            && stderr.contains(&format!("route {covered}"))
+            && stderr.contains("Set HAPREPRO_SUBNETS to ranges"),
+        "{stderr}"
+    );
+}
+
 /// Both ends run (that is how agreement is measured), then the bisect stops: nothing to find.
 #[test]
 fn bisect_whose_ends_agree_says_so_and_exits_2() {
