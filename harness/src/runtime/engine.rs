@@ -326,6 +326,17 @@ impl Engine {
         Ok((state.running.unwrap_or(false), state.exit_code))
     }
 
+    /// The host PID of the container's main process (0 when it does not run).
+    pub async fn main_pid(&self, container: &str) -> Result<u32, RuntimeError> {
+        let inspect = self
+            .docker
+            .inspect_container(container, None)
+            .await
+            .map_err(|e| RuntimeError::docker(format!("inspect container {container}"), e))?;
+        let pid = inspect.state.and_then(|s| s.pid).unwrap_or(0);
+        Ok(u32::try_from(pid).unwrap_or(0))
+    }
+
     /// How the container's main process ended (or that it still runs).
     pub async fn exit_state(&self, container: &str) -> Result<ExitState, RuntimeError> {
         let inspect = self

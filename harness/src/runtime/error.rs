@@ -23,6 +23,8 @@ pub enum RuntimeError {
     SubnetTaken { subnet: String },
     #[error("network {name}: {reason}")]
     Network { name: String, reason: String },
+    #[error("container {name}: its main process does not run")]
+    NotRunning { name: String },
     /// No subnet for a case network: a bad `HAPREPRO_SUBNETS`, or none of it free.
     #[error(transparent)]
     Subnets(#[from] super::subnets::SubnetError),

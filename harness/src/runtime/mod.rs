@@ -9,6 +9,7 @@ mod bridge_addr;
 mod engine;
 mod error;
 mod host_net;
+pub mod host_proc;
 mod names;
 mod orphans;
 pub mod outside;

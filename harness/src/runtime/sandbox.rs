@@ -272,6 +272,17 @@ impl Sandbox {
         self.engine.logs(&container.id).await
     }
 
+    /// The host PID of the container's main process, which must be running: the way in to its
+    /// sockets and processes from the host ([`super::host_proc`]).
+    pub async fn main_pid(&self, container: &Container) -> Result<u32, RuntimeError> {
+        match self.engine.main_pid(&container.id).await? {
+            0 => Err(RuntimeError::NotRunning {
+                name: container.docker_name.clone(),
+            }),
+            pid => Ok(pid),
+        }
+    }
+
     pub async fn signal(&self, container: &Container, signal: &str) -> Result<(), RuntimeError> {
         self.engine.kill(&container.id, signal).await
     }

@@ -296,3 +296,102 @@ async fn two_columns_of_one_version_do_not_collide() {
         "two 3.0.11 columns:\n{md}"
     );
 }
+
+/// An official image is slim: no `ss`, no `ps` or `pgrep`. Built here offline the nearest way
+/// (the catalog's 3.0.11 image with iproute2 and procps purged, committed and tagged locally
+/// as `haproxy:<tag>`), its column must measure every scenario and variant as the catalog's
+/// 3.0.11 column does: sockets are read from the host, workers are signalled from the host.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slim_official_column_measures_every_case_like_the_catalog_column() {
+    let engine = Engine::connect().await.unwrap_or_else(|e| panic!("{e}"));
+    ensure_images(&engine).await;
+    let tag = "haprepro-test-slim-3.0.11";
+    let image = format!("haproxy:{tag}");
+    let docker = |args: &[&str]| {
+        let out = Command::new("docker")
+            .args(args)
+            .output()
+            .expect("docker runs");
+        assert!(out.status.success(), "docker {args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    // Labelled as haprepro's scratch work, so `haprepro clean` finds it if this test dies.
+    let slimmer = docker(&[
+        "create",
+        "--label",
+        "haprepro.run=images",
+        "--entrypoint",
+        "sh",
+        "haprepro/haproxy:suite-trixie",
+        "-c",
+        "dpkg --purge --force-depends iproute2 procps >/dev/null && ! command -v ss && ! command -v ps && ! command -v pgrep",
+    ]);
+    let started = Command::new("docker")
+        .args(["start", "-a", &slimmer])
+        .output()
+        .expect("docker runs");
+    if started.status.success() {
+        docker(&["commit", &slimmer, &image]);
+    }
+    docker(&["rm", "-f", &slimmer]);
+    assert!(
+        started.status.success(),
+        "iproute2 and procps purged: {}",
+        text(&started)
+    );
+    let results = scratch("slim");
+    let out = Command::new(env!("CARGO_BIN_EXE_haprepro"))
+        .args([
+            "matrix",
+            "--versions",
+            "3.0.11",
+            "--official",
+            tag,
+            "--jobs",
+            "2",
+        ])
+        .arg("--scenarios-dir")
+        .arg(scenarios_dir())
+        .arg("--results-dir")
+        .arg(&results)
+        .env("CI", "true")
+        .output()
+        .expect("the haprepro binary runs");
+    let _ = Command::new("docker").args(["rmi", &image]).output();
+    let matrix = std::fs::read_dir(&results)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|run| run.path().join("matrix.json"))
+        .find(|p| p.is_file())
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&results);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let records: Vec<serde_json::Value> = serde_json::from_str(&matrix).expect("matrix.json");
+    let column = |official: bool| {
+        let mut cells: Vec<(String, String)> = records
+            .iter()
+            .filter(|r| {
+                r["image_source"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("official image")
+                    == official
+            })
+            .map(|r| {
+                let name = format!("{}/{}", r["scenario"], r["variant"]);
+                (name, r["outcome"].as_str().unwrap_or("").to_string())
+            })
+            .collect();
+        cells.sort();
+        cells
+    };
+    let (slim, catalog) = (column(true), column(false));
+    assert!(slim.len() >= 18, "every scenario and variant: {slim:?}");
+    assert!(
+        slim.iter().all(|(_, outcome)| outcome != "error"),
+        "{slim:?}"
+    );
+    assert_eq!(slim, catalog);
+}

@@ -223,3 +223,76 @@ async fn a_link_or_a_file_planted_in_the_socket_folder_is_never_connected() {
         );
     }
 }
+
+const SOCKETS: &str = r#"name = "sockets-from-the-host"
+summary = "the sockets step (read from the host's /proc) lists what ss inside the container lists"
+
+[expect]
+"*" = "not-reproduced"
+
+[topology]
+backends = [{ name = "s1", mode = "tcp", port = 8000 }]
+haproxy = { config = "haproxy.cfg" }
+
+[[step]]
+sessions = { to = "haproxy:8080", count = 12, every = "100ms", banners = 12, record = "load" }
+[[step]]
+sockets = { in = "haproxy", state = "established", dst = "{{ s1.ip }}", record = "proc_to_s1" }
+[[step]]
+exec = { in = "haproxy", command = ["ss", "-Htn", "state", "established", "dst", "{{ s1.ip }}"], record = "ss_to_s1" }
+[[step]]
+sockets = { in = "haproxy", state = "listen", local_port = 8080, record = "proc_listen" }
+[[step]]
+sockets = { in = "haproxy", state = "close-wait", record = "proc_close_wait" }
+
+[observe]
+reproduced_if = "proc_to_s1 != 12"
+valid_if = ["ss_to_s1 == 12", "proc_listen >= 1"]
+
+[observe.measure]
+proc_to_s1 = { answer_lines = { record = "proc_to_s1", contains = ":8000" } }
+ss_to_s1 = { answer_lines = { record = "ss_to_s1", contains = ":8000" } }
+proc_listen = { answer_lines = { record = "proc_listen", contains = ":8080" } }
+proc_close_wait = { answer_lines = { record = "proc_close_wait", contains = ":" } }
+"#;
+
+const SOCKETS_CFG: &str = "global
+    log stdout format raw local0
+    stats socket ipv4@0.0.0.0:{{ api.port }} level admin
+
+defaults
+    mode tcp
+    log global
+    timeout connect 1s
+    timeout client 30s
+    timeout server 30s
+
+frontend fe
+    bind :8080
+    default_backend be
+
+backend be
+    server s1 {{ s1.ip }}:{{ s1.port }}
+";
+
+/// The sockets step lists, from the host, the same connections as `ss` inside the container
+/// (which the catalog images have, the official ones not): 12 sessions to s1, and the listener.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sockets_step_lists_what_ss_inside_lists() {
+    for version in ["2.2.9", "3.4.7"] {
+        let record = run("sockets-step", SOCKETS, SOCKETS_CFG, version).await;
+        assert_eq!(
+            record.outcome,
+            Outcome::NotReproduced,
+            "{}",
+            explain(&record)
+        );
+        assert_eq!(
+            record.measures["proc_to_s1"],
+            record.measures["ss_to_s1"],
+            "{}",
+            explain(&record)
+        );
+        assert_eq!(record.measures["proc_close_wait"], 0.0);
+    }
+}

@@ -197,6 +197,8 @@ words! {
     tcp: Tcp(TcpStep),
     /// A command inside a container.
     exec: Exec(ExecStep),
+    /// A container's TCP sockets, read from the host.
+    sockets: Sockets(SocketsStep),
     /// A signal to an instance or its worker.
     signal: Signal(SignalStep),
     /// Long-lived TCP sessions and a churn of short ones.

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{CheckCx, Run, Word};
+use crate::runtime::host_proc;
 use crate::scenario::runner::{error_chain, CaseState};
 
 /// Sends a signal to an instance's main process, or to its worker (master-worker mode).
@@ -70,19 +71,30 @@ impl Run for SignalStep {
         let name = signal_name(&sig.signal)?;
         match sig.process.as_deref() {
             Some("worker") => {
-                let script = format!("pids=$(pgrep -P 1) && kill -{name} $pids && echo $pids");
-                let out = state
-                    .live.sandbox
-                    .exec(&container, &["sh", "-c", &script])
+                // From the host: the master's children, through its host PID (the official
+                // images have no pgrep to run inside).
+                let number = host_proc::signal_number(&name)
+                    .ok_or_else(|| format!("SIG{name} cannot be sent to a worker"))?;
+                let master = state
+                    .live
+                    .sandbox
+                    .main_pid(&container)
                     .await
                     .map_err(|e| error_chain(&e))?;
-                if out.exit_code != 0 {
-                    return Err(format!("no worker to signal: {}", out.stderr.trim()));
+                let workers = host_proc::children(master)
+                    .map_err(|e| format!("listing the processes of /proc: {e}"))?;
+                if workers.is_empty() {
+                    return Err(format!(
+                        "no worker to signal: the master (host pid {master}) has no child process"
+                    ));
                 }
-                Ok(format!(
-                    "SIG{name} sent to worker pid(s) {}",
-                    out.stdout.trim()
-                ))
+                for w in &workers {
+                    host_proc::kill(w.host_pid, number).map_err(|e| {
+                        format!("SIG{name} to worker pid {} (host {}): {e}", w.ns_pid, w.host_pid)
+                    })?;
+                }
+                let pids: Vec<String> = workers.iter().map(|w| w.ns_pid.to_string()).collect();
+                Ok(format!("SIG{name} sent to worker pid(s) {}", pids.join(" ")))
             }
             _ => {
                 state
