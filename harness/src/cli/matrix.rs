@@ -42,8 +42,9 @@ pub struct MatrixArgs {
     #[arg(long, default_value_t = 2)]
     jobs: usize,
     /// Run only the K-th of N deterministic parts of the case list (1 <= K <= N), for CI shards.
-    /// Cases are sorted by scenario then version and dealt round-robin.
-    #[arg(long, value_name = "K/N")]
+    /// Cases are sorted by scenario then version and dealt round-robin. Also taken from
+    /// HAPREPRO_SHARD (a CI matrix job's index), the flag winning.
+    #[arg(long, value_name = "K/N", env = "HAPREPRO_SHARD")]
     shard: Option<Shard>,
     /// Run each case N times; a cell then says how many runs reproduced (`R 3/20`) and passes
     /// only if every run passed.

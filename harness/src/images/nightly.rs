@@ -25,12 +25,18 @@ pub const NIGHTLY_FILE: &str = "images/nightly.toml";
 
 /// HAProxy's branches that are maintained, as haproxy.org lists them
 /// (<https://www.haproxy.org/#last>). Update with HAProxy's release cycle: a branch added here
-/// becomes valid in `official`, one removed makes the list name it as ended.
-pub const MAINTAINED: &[&str] = &["2.4", "2.6", "2.8", "3.0", "3.1", "3.2", "3.3"];
+/// becomes valid in `official`, one moved to [`ENDED`] makes the list name it as ended. As of
+/// December 2026: 2.4 and 3.1 have ended (their official images are frozen), 3.4 is the newest
+/// stable and LTS branch (`latest`, `lts`).
+pub const MAINTAINED: &[&str] = &["2.6", "2.8", "3.0", "3.2", "3.3", "3.4"];
+/// The branch in development, whose official images are tagged `<branch>-dev`.
+pub const DEVELOPMENT: &str = "3.5";
+/// Tags of the official images that follow a branch rather than name one.
+const MOVING: &[&str] = &["latest", "lts"];
 /// Branches that existed and are no longer maintained, to say so rather than "unknown".
 const ENDED: &[&str] = &[
     "1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8", "1.9", "2.0", "2.1", "2.2",
-    "2.3", "2.5", "2.7", "2.9",
+    "2.3", "2.4", "2.5", "2.7", "2.9", "3.1",
 ];
 /// The `ref` that means "the newest `v*` tag of the clone".
 pub const NEWEST_TAG: &str = "newest-tag";
@@ -139,11 +145,27 @@ impl Nightly {
     }
 }
 
-/// An official entry is `latest` or a maintained branch `X.Y`; the message says which ones are.
+/// An official entry is a maintained branch `X.Y`, the development branch's `X.Y-dev`, or
+/// `latest`/`lts`; the message says which ones are.
 fn check_branch(tag: &str) -> Result<(), String> {
-    let maintained = || format!("maintained: {}, and `latest`", MAINTAINED.join(", "));
-    if tag == "latest" || MAINTAINED.contains(&tag) {
+    let maintained = || {
+        format!(
+            "maintained: {}; in development: {DEVELOPMENT}-dev; and `latest`, `lts`",
+            MAINTAINED.join(", ")
+        )
+    };
+    if MOVING.contains(&tag)
+        || MAINTAINED.contains(&tag)
+        || tag.strip_suffix("-dev") == Some(DEVELOPMENT)
+    {
         return Ok(());
+    }
+    if let Some(branch) = tag.strip_suffix("-dev") {
+        return Err(format!(
+            "{branch} is not the branch in development ({DEVELOPMENT}); {}. If HAProxy's \
+             branches changed, update DEVELOPMENT in harness/src/images/nightly.rs",
+            maintained()
+        ));
     }
     let is_branch = tag
         .split_once('.')
@@ -333,6 +355,7 @@ mod tests {
     fn the_shipped_list_has_every_maintained_branch_latest_and_a_source() {
         let nightly = Nightly::builtin();
         let mut want: Vec<String> = MAINTAINED.iter().map(|s| s.to_string()).collect();
+        want.push(format!("{DEVELOPMENT}-dev"));
         want.push("latest".into());
         assert_eq!(nightly.official, want);
         let source = nightly.source.expect("a [source] entry");
@@ -344,8 +367,11 @@ mod tests {
     fn an_unknown_or_ended_branch_is_an_error_at_its_line_and_column() {
         for (bad, says) in [
             ("2.5", "no longer maintained"),
+            ("2.4", "no longer maintained"),
+            ("3.1", "no longer maintained"),
             ("9.9", "has no branch 9.9"),
             ("foo", "not a branch"),
+            ("3.3-dev", "not the branch in development (3.5)"),
         ] {
             let text = format!("# list\nofficial = [\"3.2\", \"{bad}\"]\n");
             let err = parse(&text).unwrap_err();
@@ -355,7 +381,7 @@ mod tests {
                 shown.starts_with("nightly.toml:2:20: official: ") && shown.contains(says),
                 "{shown}"
             );
-            assert!(shown.contains("maintained: 2.4, 2.6"), "{shown}");
+            assert!(shown.contains("maintained: 2.6, 2.8"), "{shown}");
         }
     }
 

@@ -44,6 +44,20 @@ fn matrix_rejects_a_shard_that_does_not_exist() {
     );
 }
 
+/// A CI matrix job gives its shard through the environment: checked the same way.
+#[test]
+fn matrix_takes_its_shard_from_the_environment() {
+    let out = Command::new(env!("CARGO_BIN_EXE_haprepro"))
+        .args(["matrix", "--scenarios-dir"])
+        .arg(scenarios_dir())
+        .env("HAPREPRO_SHARD", "3/2")
+        .output()
+        .expect("the haprepro binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("shard 3 of 2 does not exist"), "{stderr}");
+}
+
 #[test]
 fn matrix_rejects_an_empty_version_list() {
     expect_exit(

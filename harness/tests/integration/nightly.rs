@@ -151,7 +151,7 @@ fn an_unknown_branch_in_the_nightly_list_is_an_error_at_its_line() {
         assert!(
             stderr.contains(&format!("{}:3:3: official: ", file.display()))
                 && stderr.contains(says)
-                && stderr.contains("maintained: 2.4"),
+                && stderr.contains("maintained: 2.6"),
             "{bad}: {stderr}"
         );
         assert!(out.stdout.is_empty(), "no plan printed: {}", text(&out));
