@@ -189,3 +189,54 @@ async fn a_tag_moved_after_resolving_does_not_change_the_haproxy_a_case_runs() {
     );
     assert_eq!(record.provenance.image_id, image.id);
 }
+
+/// Two `images build --force bullseye` and a matrix on 2.2.9, all at once: the builds take turns
+/// under the build lock (each with its own scratch tarball, none left behind), the matrix runs
+/// the image it resolved, whichever build tagged last, and all three succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_image_builds_and_a_matrix_at_once_all_succeed() {
+    let engine = haprepro::runtime::Engine::connect()
+        .await
+        .expect("a Docker daemon");
+    crate::support::ensure_images(&engine).await;
+    let build = || {
+        Command::new(env!("CARGO_BIN_EXE_haprepro"))
+            .args(["images", "build", "--force", "bullseye"])
+            .env("CI", "true")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the haprepro binary runs")
+    };
+    let (first, second) = (build(), build());
+    let matrix = crate::support::haprepro_with(
+        &scenarios_dir(),
+        &["matrix", "--scenarios", "smoke", "--versions", "2.2.9"],
+    );
+    let first = first.wait_with_output().unwrap();
+    let second = second.wait_with_output().unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", show(&first));
+    assert_eq!(second.status.code(), Some(0), "{}", show(&second));
+    assert_eq!(matrix.status.code(), Some(0), "{}", show(&matrix));
+    let scratch: Vec<_> = std::fs::read_dir(haprepro::images::work_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with("bullseye.") && n.ends_with(".tar"))
+        .collect();
+    assert!(scratch.is_empty(), "scratch tarballs left: {scratch:?}");
+    // The tag points at a whole, current image.
+    let listed = Command::new(env!("CARGO_BIN_EXE_haprepro"))
+        .args(["images", "list"])
+        .output()
+        .unwrap();
+    let listed_text = String::from_utf8_lossy(&listed.stdout).to_string();
+    assert!(
+        listed_text
+            .lines()
+            .any(|l| l.contains("bullseye") && l.contains("2.2.9")),
+        "{}",
+        show(&listed)
+    );
+}

@@ -61,7 +61,14 @@ if [ -n "${VERSION_FALLBACK:-}" ] && { [ ! -s VERSION ] || grep -q 'Format:' VER
 fi
 
 stage make
+# The tree is unpacked afresh for every build, so each header's ctime is "too new" for ccache's
+# direct mode, which then preprocesses every file. Header contents are still hashed; only their
+# times are ignored. This helps builds of one version (a commit with and without a --patch, or
+# another profile); between commits it cannot: HAProxy's Makefile passes the version to every
+# file (-DCONFIG_HAPROXY_VERSION="3.3-dev8-822ee90dc"), so each commit's command lines differ and
+# only preprocessed-mode hits remain (measured on v3.3-dev9~N: 165 of 167, make 7-8 s).
 export CCACHE_DIR=/ccache CCACHE_BASEDIR=/build/src CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-3G}
+export CCACHE_SLOPPINESS=include_file_mtime,include_file_ctime
 ccache -z >/dev/null 2>&1
 started=$(date +%s)
 # shellcheck disable=SC2086
