@@ -240,3 +240,72 @@ async fn two_image_builds_and_a_matrix_at_once_all_succeed() {
         show(&listed)
     );
 }
+
+/// A haprepro killed while its source build runs: the build container is left (labelled with
+/// the dead session), `haprepro clean` removes it and forgets the lease, and the same build
+/// then works.
+#[test]
+fn a_run_killed_during_a_source_build_leaves_nothing_clean_does_not_remove() {
+    let repo = crate::source_repo::repo();
+    let root = std::env::temp_dir().join(format!("haprepro-faults-src-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let leases = root.join("leases");
+    std::fs::create_dir_all(&leases).unwrap();
+    // A patch of its own (a new file), so this build is never found already built.
+    let patch = root.join("mark.patch");
+    std::fs::write(
+        &patch,
+        format!(
+            "--- /dev/null\n+++ b/doc/haprepro-mark.txt\n@@ -0,0 +1 @@\n+{:016x}\n",
+            rand::random::<u64>()
+        ),
+    )
+    .unwrap();
+    let args = |results: &Path| -> Vec<String> {
+        let mut args: Vec<String> = ["run", "smoke", "--src"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.push(repo.dir.display().to_string());
+        args.extend(["--ref".into(), repo.commit(1).to_string()]);
+        args.extend(["--patch".into(), patch.display().to_string()]);
+        args.extend([
+            "--scenarios-dir".into(),
+            scenarios_dir().display().to_string(),
+        ]);
+        args.extend(["--results-dir".into(), results.display().to_string()]);
+        args
+    };
+    let out = haprepro(&leases, "source-build", &args(&root.join("killed")))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.signal(), Some(9), "{}", show(&out));
+    let sessions: Vec<String> = std::fs::read_dir(&leases)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .strip_suffix(".lock")
+                .map(str::to_string)
+        })
+        .collect();
+    assert_eq!(sessions.len(), 1, "the killed run's lease: {sessions:?}");
+    let of_session = format!("label=haprepro.session={}", sessions[0]);
+    let left = docker_lines(&["ps", "-aq", "--filter", &of_session]);
+    assert_eq!(left.len(), 1, "the build container is left until a clean");
+    let clean = haprepro(&leases, "", &["clean"]).output().unwrap();
+    assert!(clean.status.success(), "{}", show(&clean));
+    assert!(
+        docker_lines(&["ps", "-aq", "--filter", &of_session]).is_empty(),
+        "{}",
+        show(&clean)
+    );
+    let locks: Vec<_> = std::fs::read_dir(&leases).unwrap().flatten().collect();
+    assert!(locks.is_empty(), "lease files left: {locks:?}");
+    let out = haprepro(&leases, "", &args(&root.join("after")))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    let _ = std::fs::remove_dir_all(&root);
+}
