@@ -5,8 +5,9 @@
 //!
 //! Points: `setup` (containers started, before the first step), `steps` (after step 1),
 //! `evidence` (the first evidence file written, the others not), `write:FILE` (FILE's bytes in
-//! its temporary file, before the rename that makes it FILE; `write:case.json`), and
-//! `source-build` (a source build's container started). Unset, a point costs one comparison.
+//! its temporary file, before the rename that makes it FILE; `write:case.json`),
+//! `source-build` (a source build's container started) and `image-build` (a catalog image's
+//! rootfs tarball written, before its import). Unset, a point costs one comparison.
 
 use std::sync::LazyLock;
 

@@ -108,6 +108,8 @@ pub async fn build(
         )
     })?;
 
+    // The rootfs tarball is written, the image not yet made.
+    crate::failpoint::hit("image-build");
     event("import", format!("docker import as {HAPROXY_REPO}:{tag}"));
     let changes = vec![
         format!("LABEL {}=debian", labels::SOURCE),

@@ -309,3 +309,31 @@ fn a_run_killed_during_a_source_build_leaves_nothing_clean_does_not_remove() {
     assert!(out.status.success(), "{}", show(&out));
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// A haprepro killed in the middle of `images build` (its rootfs tarball written, the image not
+/// imported): the build lock dies with it, and the next build of that suite works and removes
+/// the scratch tarball the killed one left.
+#[test]
+fn an_image_build_killed_before_its_import_leaves_nothing_the_next_build_keeps() {
+    let root = std::env::temp_dir().join(format!("haprepro-faults-img-{}", std::process::id()));
+    let leases = root.join("leases");
+    std::fs::create_dir_all(&leases).unwrap();
+    let scratch = || -> Vec<String> {
+        std::fs::read_dir(haprepro::images::work_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .filter(|n| n.starts_with("bookworm.") && n.ends_with(".tar"))
+            .collect()
+    };
+    let build = ["images", "build", "--force", "bookworm"];
+    let out = haprepro(&leases, "image-build", &build).output().unwrap();
+    assert_eq!(out.status.signal(), Some(9), "{}", show(&out));
+    assert!(!scratch().is_empty(), "the killed build's tarball is left");
+    // The lock went with the process: the next build neither waits nor fails.
+    let out = haprepro(&leases, "", &build).output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(scratch(), Vec::<String>::new(), "stale scratch removed");
+    let _ = std::fs::remove_dir_all(&root);
+}
