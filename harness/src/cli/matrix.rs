@@ -51,10 +51,12 @@ pub struct MatrixArgs {
     #[arg(long, default_value_t = 1, value_name = "N")]
     repeat: usize,
     /// A source to build and run beside the catalog versions: with a git checkout, the
-    /// --versions items that are not catalog versions are its refs (`--src ~/haproxy --versions
-    /// 3.0.11,v3.0-dev12`); a tarball or debian:SUITE is one more column.
+    /// --versions items that are not catalog versions are its refs or sets of its tags
+    /// (`--src ~/haproxy --versions 3.0.11,v3.0-dev12,v3.1-dev*,v3.0-dev0..v3.0.0`); a tarball
+    /// or debian:SUITE is one more column. Repeatable with checkouts (mainline and branch
+    /// clones such as haproxy-3.0): their tags are merged into one ordered list.
     #[arg(long, value_name = "DIR|TARBALL|debian:SUITE")]
-    src: Option<String>,
+    src: Vec<String>,
     #[command(flatten)]
     build: BuildOpts,
     #[command(flatten)]
@@ -183,6 +185,113 @@ pub async fn resolve_version(engine: &Engine, v: &str) -> Result<ResolvedImage, 
     super::resolve_image(engine, &ImageSource::Catalog(v.to_string())).await
 }
 
+/// `--versions` with `--src`: catalog items (ranges of the catalog expanded) stay as they are;
+/// with git checkouts, the other items are refs or sets of the clones' tags (see
+/// [`version_set`]), each a source column built from the clone that has it; a tarball or
+/// `debian:SUITE` is one more column. Bad input is said here, before anything is built.
+fn source_columns(
+    args: &MatrixArgs,
+    versions: Option<Vec<String>>,
+    sources: &mut Vec<(String, ImageSource)>,
+) -> Result<Option<Vec<String>>, i32> {
+    use haprepro::images::source::version_set;
+    use haprepro::images::TreeSource;
+    let usage = |message: String| {
+        eprintln!("error: {message}");
+        exit::USAGE
+    };
+    let catalog = haprepro::images::Catalog::builtin();
+    let specs = args
+        .src
+        .iter()
+        .map(|src| args.build.spec(src))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(usage)?;
+    let git = |spec: &haprepro::images::SourceSpec| matches!(spec.tree, TreeSource::Git { .. });
+    match specs.as_slice() {
+        [] if args.build.any() => Err(usage(
+            "--ref, --patch, --profile, --debian-patches and --build-suite need --src".into(),
+        )),
+        [] => versions.map(|v| expand_ranges(&v)).transpose(),
+        [spec] if !git(spec) => {
+            let mut versions = versions.map(|v| expand_ranges(&v)).transpose()?;
+            versions
+                .get_or_insert_with(Vec::new)
+                .push(args.src[0].clone());
+            sources.push((
+                args.src[0].clone(),
+                ImageSource::Source(Box::new(spec.clone())),
+            ));
+            Ok(versions)
+        }
+        specs => {
+            if let Some(i) = specs.iter().position(|s| !git(s)) {
+                return Err(usage(format!(
+                    "--src {} is not a git checkout: --src is given more than once, so each one \
+                     must be a clone of HAProxy (a mainline clone and branch clones)",
+                    args.src[i]
+                )));
+            }
+            let Some(items) = versions else {
+                return Err(usage("with --src DIR (a git checkout), --versions names the refs or tag sets to build (`--versions v3.0-dev12,v3.1-dev*,v3.0.0..v3.0.99`)".into()));
+            };
+            // A catalog item, or a range of the catalog; `ref:` forces a ref of the checkout.
+            let of_catalog = |item: &str| {
+                !item.starts_with("ref:")
+                    && (catalog.find(item).is_some()
+                        || item.split_once("..").is_some_and(|(a, b)| {
+                            [a, b]
+                                .iter()
+                                .all(|e| e.is_empty() || catalog.find(e.trim()).is_some())
+                                && !(a.is_empty() && b.is_empty())
+                        }))
+            };
+            let needs_tags = specs.len() > 1
+                || items.iter().any(|i| {
+                    !of_catalog(i)
+                        && (i.contains("..")
+                            || i.contains(['*', '?'])
+                            || i == haprepro::images::nightly::NEWEST_TAG)
+                });
+            let tags = if needs_tags {
+                let clones = specs
+                    .iter()
+                    .zip(&args.src)
+                    .map(|(_, dir)| {
+                        let dir = std::path::PathBuf::from(dir);
+                        version_set::clone_tags(&dir).map(|t| (dir, t))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .and_then(|clones| version_set::merge(&clones))
+                    .map_err(|e| usage(format!("--src: {e}")))?;
+                clones
+            } else {
+                Vec::new()
+            };
+            let mut out = Vec::new();
+            for item in &items {
+                if of_catalog(item) {
+                    out.extend(expand_ranges(std::slice::from_ref(item))?);
+                    continue;
+                }
+                let wanted = [item.strip_prefix("ref:").unwrap_or(item).to_string()];
+                let members = version_set::expand(&wanted, &tags)
+                    .map_err(|e| usage(format!("--versions: {e}")))?;
+                for m in members {
+                    if !out.contains(&m.name) {
+                        sources.push((
+                            m.name.clone(),
+                            ImageSource::Source(Box::new(specs[m.clone].at(&m.name))),
+                        ));
+                        out.push(m.name);
+                    }
+                }
+            }
+            Ok(Some(out))
+        }
+    }
+}
+
 pub async fn run(args: MatrixArgs) -> i32 {
     if args.jobs == 0 || args.repeat == 0 {
         eprintln!("error: --jobs and --repeat must be at least 1");
@@ -203,49 +312,17 @@ pub async fn run(args: MatrixArgs) -> i32 {
         );
         return exit::USAGE;
     }
-    let versions = match versions.map(|v| expand_ranges(&v)).transpose() {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
     let scenarios = match load_scenarios(names, &args.case.scenarios_dir()) {
         Ok(s) => s,
         Err(code) => return code,
     };
     // `--src`: which --versions items are source builds, and of what.
-    let catalog = haprepro::images::Catalog::builtin();
     let mut sources: Vec<(String, ImageSource)> = Vec::new();
+    let versions = match source_columns(&args, versions, &mut sources) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
     let mut versions = versions;
-    match &args.src {
-        None if args.build.any() => {
-            eprintln!(
-                "error: --ref, --patch, --profile, --debian-patches and --build-suite need --src"
-            );
-            return exit::USAGE;
-        }
-        None => {}
-        Some(src) => {
-            let spec = match args.build.spec(src) {
-                Ok(s) => s,
-                Err(message) => {
-                    eprintln!("error: {message}");
-                    return exit::USAGE;
-                }
-            };
-            if matches!(spec.tree, haprepro::images::TreeSource::Git { .. }) {
-                let Some(items) = &versions else {
-                    eprintln!("error: with --src DIR (a git checkout), --versions names the refs to build (`--versions v3.0-dev12,v3.0-dev13`)");
-                    return exit::USAGE;
-                };
-                for item in items.iter().filter(|v| catalog.find(v).is_none()) {
-                    let name = item.strip_prefix("ref:").unwrap_or(item);
-                    sources.push((item.clone(), ImageSource::Source(Box::new(spec.at(name)))));
-                }
-            } else {
-                versions.get_or_insert_with(Vec::new).push(src.clone());
-                sources.push((src.clone(), ImageSource::Source(Box::new(spec))));
-            }
-        }
-    }
     for tag in &official {
         let name = format!("haproxy:{tag}");
         if !sources.iter().any(|(n, _)| *n == name) {

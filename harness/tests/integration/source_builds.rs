@@ -430,3 +430,167 @@ fn an_unknown_debian_suite_names_the_known_ones() {
         show(&out)
     );
 }
+
+/// Two clones of the test repository, as a mainline clone and a branch clone: tags in
+/// HAProxy's scheme on its commits (mainline: v3.0-dev1 on the pristine tree, v3.0-dev2 on the
+/// mutant; branch: v3.0.11 on the fix).
+fn tagged_clones(name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let r = repo();
+    let root = std::env::temp_dir().join(format!("haprepro-sets-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let clone = |dir: &PathBuf, tags: &[(&str, &str)]| {
+        let ok = Command::new("git")
+            .args(["clone", "-q", "--no-checkout", "--no-tags"])
+            .arg(&r.dir)
+            .arg(dir)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        for (tag, commit) in tags {
+            let ok = Command::new("git")
+                .arg("-C")
+                .arg(dir)
+                .args(["tag", tag, commit])
+                .status()
+                .unwrap();
+            assert!(ok.success());
+        }
+    };
+    let (mainline, branch) = (root.join("haproxy"), root.join("haproxy-3.0"));
+    clone(
+        &mainline,
+        &[("v3.0-dev1", r.commit(1)), ("v3.0-dev2", r.commit(4))],
+    );
+    clone(&branch, &[("v3.0.11", r.commit(7))]);
+    (root, mainline, branch)
+}
+
+/// A set over a mainline and a branch clone: each tag built from the clone that has it, and
+/// each column measured (the mutant's tag reproduces, the pristine ones do not).
+#[test]
+fn a_version_set_over_two_clones_builds_each_tag_from_its_clone() {
+    let (root, mainline, branch) = tagged_clones("two");
+    let results = root.join("results");
+    let out = Command::new(env!("CARGO_BIN_EXE_haprepro"))
+        .args(["matrix", "--scenarios", "dns-flap-check-port-zero", "--src"])
+        .arg(&mainline)
+        .arg("--src")
+        .arg(&branch)
+        .args(["--versions", "v3.0-dev*,v3.0.0..v3.0.99", "--scenarios-dir"])
+        .arg(scenarios_dir())
+        .arg("--results-dir")
+        .arg(&results)
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    let matrix = std::fs::read_dir(&results)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|run| run.path().join("matrix.json"))
+        .find(|p| p.is_file())
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_else(|| panic!("no matrix.json\n{}", show(&out)));
+    let records: Vec<serde_json::Value> = serde_json::from_str(&matrix).unwrap();
+    // Each record names the --versions item it was planned for.
+    let outcome = |tag: &str| -> (String, String) {
+        let r = records
+            .iter()
+            .find(|r| {
+                r["provenance"]["planned"]["item"]
+                    .as_str()
+                    .is_some_and(|i| i.ends_with(&format!("@{tag}")))
+            })
+            .unwrap_or_else(|| panic!("no case for {tag}\n{}", show(&out)));
+        (
+            r["outcome"].as_str().unwrap_or("").to_string(),
+            r["image_source"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    let r = repo();
+    let (dev1, dev2, release) = (
+        outcome("v3.0-dev1"),
+        outcome("v3.0-dev2"),
+        outcome("v3.0.11"),
+    );
+    assert_eq!(records.len(), 3, "{}", show(&out));
+    assert_eq!(dev1.0, "not-reproduced", "{dev1:?}");
+    assert_eq!(dev2.0, "reproduced", "{dev2:?}");
+    // v3.0.11 exists only in the branch clone: built from there, the fix measures N.
+    assert_eq!(release.0, "not-reproduced", "{release:?}");
+    assert!(release.1.contains(&r.commit(7)[..12]), "{release:?}");
+    assert!(dev2.1.contains(&r.commit(4)[..12]), "{dev2:?}");
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// Sets that cannot be made stop the matrix before anything is built, with exit 2.
+#[test]
+fn a_set_matching_nothing_or_a_tag_at_two_commits_is_bad_input() {
+    let (root, mainline, branch) = tagged_clones("bad");
+    let run = |extra: &[&str], versions: &str| {
+        let mut args = vec![
+            "matrix",
+            "--scenarios",
+            "smoke",
+            "--src",
+            mainline.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args.extend(["--versions", versions]);
+        haprepro(&args)
+    };
+    let branch_arg = ["--src", branch.to_str().unwrap()];
+    for (extra, versions, says) in [
+        (
+            &[][..],
+            "v3.1-dev*",
+            "the pattern v3.1-dev* matches no tag; nearest tags: v3.0-dev1",
+        ),
+        (&[][..], "v2.0.0..v2.9.99", "matches no tag"),
+        (&[][..], "main..v3.0.11", "not in HAProxy's version scheme"),
+    ] {
+        let out = run(extra, versions);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{versions}: {}", show(&out));
+        assert!(stderr.contains(says), "{versions}: {stderr}");
+        assert!(!stderr.contains("build:"), "nothing built: {stderr}");
+    }
+    // The mainline gets a v3.0.11 of its own, at another commit than the branch clone's.
+    let r = repo();
+    let ok = Command::new("git")
+        .arg("-C")
+        .arg(&mainline)
+        .args(["tag", "v3.0.11", r.commit(4)])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = run(&branch_arg, "v3.0.11");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        stderr.contains("the tag v3.0.11 is at") && stderr.contains("haproxy-3.0"),
+        "{stderr}"
+    );
+    // A clone without tags, when tags are needed.
+    let bare = root.join("untagged");
+    let ok = Command::new("git")
+        .args(["clone", "-q", "--no-checkout", "--no-tags"])
+        .arg(&r.dir)
+        .arg(&bare)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = haprepro(&[
+        "matrix",
+        "--scenarios",
+        "smoke",
+        "--src",
+        bare.to_str().unwrap(),
+        "--versions",
+        "newest-tag",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(stderr.contains("has no tags"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&root);
+}

@@ -18,6 +18,7 @@ pub mod git;
 mod http;
 mod profile;
 mod signed_index;
+pub mod version_set;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
