@@ -7,6 +7,7 @@ mod build_progress;
 mod check;
 mod clean;
 mod images;
+mod map;
 mod matrix;
 mod new;
 mod preflight;
@@ -50,6 +51,9 @@ enum Command {
     Matrix(matrix::MatrixArgs),
     /// Find the first version (or image) whose outcome differs from the first one's.
     Bisect(bisect::BisectArgs),
+    /// Every version of a set of tags built and run, each change of outcome marked and, with
+    /// --explain, bisected to its commit.
+    Map(map::MapArgs),
     /// Run one case and exit 0 (not reproduced), 1 (reproduced) or 125 (could not run), for
     /// `git bisect run`.
     Check(check::CheckArgs),
@@ -74,7 +78,11 @@ pub fn main() -> i32 {
     // `git bisect run`'s codes: 128 and 129).
     if matches!(
         cli.command,
-        Command::Run(_) | Command::Matrix(_) | Command::Bisect(_) | Command::Bench(_)
+        Command::Run(_)
+            | Command::Matrix(_)
+            | Command::Bisect(_)
+            | Command::Map(_)
+            | Command::Bench(_)
     ) {
         if let Err(code) = preflight::case_subnets() {
             return code;
@@ -98,6 +106,7 @@ pub fn main() -> i32 {
             Command::Run(args) => run::run(args).await,
             Command::Matrix(args) => matrix::run(args).await,
             Command::Bisect(args) => bisect::run(args).await,
+            Command::Map(args) => map::run(args).await,
             Command::Check(args) => check::run(args).await,
             Command::Report(cmd) => report::run(cmd).await,
             Command::Bench(args) => bench::run(args).await,

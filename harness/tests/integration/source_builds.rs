@@ -594,3 +594,73 @@ fn a_set_matching_nothing_or_a_tag_at_two_commits_is_bad_input() {
     assert!(stderr.contains("has no tags"), "{stderr}");
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// `haprepro map --explain` over three tags of one clone (the pristine tree, the mutant, the
+/// fix): the strip measured per tag, its two boundaries, and each bisected to the commit that
+/// made it, in map.json and the one-line answer.
+#[test]
+fn a_map_marks_each_boundary_and_explains_it_with_its_commit() {
+    let r = repo();
+    let (root, mainline, _) = tagged_clones("map");
+    let ok = Command::new("git")
+        .arg("-C")
+        .arg(&mainline)
+        .args(["tag", "v3.0-dev3", r.commit(7)])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let results = root.join("results");
+    let map = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_haprepro"))
+            .args(["map", "dns-flap-check-port-zero", "--src"])
+            .arg(&mainline)
+            .args(["--versions", "v3.0-dev*"])
+            .args(extra)
+            .arg("--scenarios-dir")
+            .arg(scenarios_dir())
+            .arg("--results-dir")
+            .arg(&results)
+            .env("CI", "true")
+            .output()
+            .unwrap()
+    };
+    // Past the bound on builds: refused before anything is built.
+    let out = map(&["--max-builds", "2"]);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--max-builds 3"),
+        "{}",
+        show(&out)
+    );
+    let out = map(&["--explain"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let json = std::fs::read_dir(&results)
+        .unwrap()
+        .flatten()
+        .map(|d| d.path().join("map.json"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("no map.json\n{}", show(&out)));
+    let map: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let strip = &map["strips"][0];
+    let outcomes: Vec<&str> = strip["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["not-reproduced", "reproduced", "not-reproduced"]);
+    let b = strip["boundaries"].as_array().unwrap();
+    assert_eq!(b.len(), 2, "{strip}");
+    assert_eq!(b[0]["commit"]["hash"], r.commit(4), "{strip}");
+    assert_eq!(b[1]["commit"]["hash"], r.commit(7), "{strip}");
+    let answer = strip["answer"].as_str().unwrap();
+    assert!(
+        answer.contains(&format!(
+            "reproduced from v3.0-dev2 ({}",
+            &r.commit(4)[..12]
+        )) && answer.contains(&format!("fixed in v3.0-dev3 ({}", &r.commit(7)[..12])),
+        "{answer}"
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
