@@ -358,17 +358,10 @@ async fn a_slim_official_column_measures_every_case_like_the_catalog_column() {
         .output()
         .expect("the haprepro binary runs");
     let _ = Command::new("docker").args(["rmi", &image]).output();
-    let matrix = std::fs::read_dir(&results)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|run| run.path().join("matrix.json"))
-        .find(|p| p.is_file())
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .unwrap_or_default();
+    let records = crate::support::matrix_records(&results);
     let _ = std::fs::remove_dir_all(&results);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let records: Vec<serde_json::Value> = serde_json::from_str(&matrix).expect("matrix.json");
+    let records = records.expect("matrix.json");
     let column = |official: bool| {
         let mut cells: Vec<(String, String)> = records
             .iter()

@@ -483,15 +483,8 @@ fn a_version_set_over_two_clones_builds_each_tag_from_its_clone() {
         .env("CI", "true")
         .output()
         .unwrap();
-    let matrix = std::fs::read_dir(&results)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|run| run.path().join("matrix.json"))
-        .find(|p| p.is_file())
-        .and_then(|p| std::fs::read_to_string(p).ok())
+    let records = crate::support::matrix_records(&results)
         .unwrap_or_else(|| panic!("no matrix.json\n{}", show(&out)));
-    let records: Vec<serde_json::Value> = serde_json::from_str(&matrix).unwrap();
     // Each record names the --versions item it was planned for.
     let outcome = |tag: &str| -> (String, String) {
         let r = records

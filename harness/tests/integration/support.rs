@@ -183,3 +183,16 @@ pub async fn run_written(
     let _ = std::fs::remove_dir_all(&dir);
     run_loaded(&loaded, None, version).await
 }
+
+/// The `matrix.json` of the one run under `results` (a matrix given `--results-dir`), as
+/// JSON records, or `None` when there is none.
+pub fn matrix_records(results: &std::path::Path) -> Option<Vec<serde_json::Value>> {
+    let text = std::fs::read_dir(results)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|run| run.path().join("matrix.json"))
+        .find(|p| p.is_file())
+        .and_then(|p| std::fs::read_to_string(p).ok())?;
+    serde_json::from_str(&text).ok()
+}
