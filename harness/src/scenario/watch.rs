@@ -195,6 +195,7 @@ async fn watch_one(engine: Engine, shared: Arc<Shared>, instance: String, contai
                 outside = Some(format!(
                     "the Docker daemon went away while HAProxy ran: {}",
                     super::runner::error_chain(&e)
+                        .trim_start_matches(super::runner::HARNESS_PROBLEM)
                 ));
                 break;
             }
@@ -207,7 +208,7 @@ async fn watch_one(engine: Engine, shared: Arc<Shared>, instance: String, contai
             Ok(logged) => crate::runtime::outside::stopped_from_outside(&container, &logged),
             Err(e @ crate::runtime::RuntimeError::DockerUnavailable { .. }) => Some(format!(
                 "the Docker daemon went away while HAProxy ran: {}",
-                super::runner::error_chain(&e)
+                super::runner::error_chain(&e).trim_start_matches(super::runner::HARNESS_PROBLEM)
             )),
             Err(_) => None,
         };
