@@ -7,6 +7,7 @@
 pub mod backend;
 pub mod bisect;
 pub mod capture;
+pub mod causes;
 pub mod dns;
 pub mod failpoint;
 pub mod haproxy;

@@ -75,15 +75,7 @@ fn preflight() -> Result<(), String> {
     let result = haprepro::capture::Capture::start("lo", "tcp and port 9", &path)
         .and_then(|c| c.stop())
         .map(drop)
-        .map_err(|e| {
-            let mut text = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(cause) = source {
-                text.push_str(&format!(": {cause}"));
-                source = cause.source();
-            }
-            text
-        });
+        .map_err(|e| haprepro::causes::one_line(&e));
     let _ = std::fs::remove_file(&path);
     result
 }

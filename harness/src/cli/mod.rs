@@ -151,13 +151,11 @@ pub async fn resolve_image(
 /// Prints an error with its chain of causes, as "Caused by:" lines.
 pub fn report_error(err: &(dyn std::error::Error + 'static)) {
     eprintln!("error: {err}");
-    let mut source = err.source();
-    if source.is_some() {
-        eprintln!("\nCaused by:");
-    }
-    while let Some(cause) = source {
+    for (i, cause) in haprepro::causes::of(err).enumerate() {
+        if i == 0 {
+            eprintln!("\nCaused by:");
+        }
         eprintln!("    {cause}");
-        source = cause.source();
     }
 }
 

@@ -705,15 +705,10 @@ fn harness_problem(reason: &str) -> Option<String> {
 /// An error with its causes on one line, for records; a harness problem begins with
 /// [`HARNESS_PROBLEM`].
 pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = if is_harness_problem(e) {
-        format!("{HARNESS_PROBLEM}{e}")
+    let text = crate::causes::one_line(e);
+    if is_harness_problem(e) {
+        format!("{HARNESS_PROBLEM}{text}")
     } else {
-        e.to_string()
-    };
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
+        text
     }
-    text
 }
