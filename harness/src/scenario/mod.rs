@@ -15,7 +15,7 @@ mod duration;
 mod error;
 mod evidence;
 mod expr;
-mod load;
+mod loader;
 mod measure;
 mod model;
 mod outcome;
@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::ScenarioError;
 pub use expr::Condition;
-pub use load::{load, load_with, SCENARIO_FILE};
+pub use loader::{load, load_with, SCENARIO_FILE};
 pub use model::{ScenarioFile, Step};
 pub use outcome::{verdict, Expectations, Outcome, Verdict};
 pub use runner::{run_case, run_variant, CaseEvent, RunOptions};

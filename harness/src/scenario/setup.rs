@@ -68,7 +68,7 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
         .map_err(|e| error_chain(&e))?;
         state.ips.insert(role.clone(), ip);
     }
-    let mut values = super::load::placeholder_values(&state.scenario.raw, &state.scenario.roles);
+    let mut values = super::loader::placeholder_values(&state.scenario.raw, &state.scenario.roles);
     for (role, ip) in &state.ips {
         values.insert(format!("{role}.ip"), ip.to_string());
     }
@@ -121,7 +121,7 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
     if let Some(capture) = &topology.capture {
         start_capture(state, capture.syn_from.get_ref()).await?;
     }
-    let values = super::load::with_vars(values, &state.variant.vars);
+    let values = super::loader::with_vars(values, &state.variant.vars);
     state.values = values.clone();
 
     // The backends listen before HAProxy starts, so its first health checks find them up.

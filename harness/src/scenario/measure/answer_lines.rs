@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::{answer, count, MeasureCx, MeasureWord};
 use crate::scenario::evidence::Evidence;
-use crate::scenario::load::RecordKind;
+use crate::scenario::loader::RecordKind;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

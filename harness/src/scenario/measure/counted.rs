@@ -6,7 +6,7 @@ use toml::Spanned;
 use super::{record, wrong_kind, MeasureCx, MeasureWord};
 use crate::scenario::count_wait::CountTally;
 use crate::scenario::evidence::Evidence;
-use crate::scenario::load::RecordKind;
+use crate::scenario::loader::RecordKind;
 use crate::scenario::record::Recorded;
 
 #[derive(Debug, Deserialize)]

@@ -30,7 +30,7 @@ impl MeasureWord for DnsQueryMatch {
             cx.error("the topology has no [topology.dns]");
         } else if let Some(n) = &self.name {
             let field = format!("{}.name", cx.field);
-            crate::scenario::load::check_dns_name(cx.c, cx.names, n, cx.span.clone(), &field);
+            crate::scenario::loader::check_dns_name(cx.c, cx.names, n, cx.span.clone(), &field);
         }
         if let Some(t) = &self.qtype {
             if !QTYPES.iter().any(|k| k.eq_ignore_ascii_case(t)) {

@@ -6,7 +6,7 @@ use toml::Spanned;
 
 use super::{MeasureCx, MeasureWord};
 use crate::scenario::evidence::Evidence;
-use crate::scenario::load::RecordKind;
+use crate::scenario::loader::RecordKind;
 use crate::scenario::record::Recorded;
 
 /// An instance with `start = "step"`.

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::evidence::Evidence;
-use super::load::{Checker, Flow, Names, RecordKind};
+use super::loader::{Checker, Flow, Names, RecordKind};
 use super::outcome::Outcome;
 use super::record::Recorded;
 use super::VariantPlan;

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::{answer, api, count, join, MeasureCx, MeasureWord};
 use crate::haproxy::ServerState;
 use crate::scenario::evidence::Evidence;
-use crate::scenario::load::RecordKind;
+use crate::scenario::loader::RecordKind;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

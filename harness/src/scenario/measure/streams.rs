@@ -7,7 +7,7 @@ use super::{answer, api, count, MeasureCx, MeasureWord};
 use crate::haproxy::Session;
 use crate::scenario::duration::Dur;
 use crate::scenario::evidence::Evidence;
-use crate::scenario::load::RecordKind;
+use crate::scenario::loader::RecordKind;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -7,7 +7,7 @@ use toml::Spanned;
 
 use super::{record, MeasureCx, MeasureWord};
 use crate::scenario::evidence::Evidence;
-use crate::scenario::load::RecordKind;
+use crate::scenario::loader::RecordKind;
 use crate::scenario::step::flap::FlapLog;
 use crate::scenario::step::reload::ReloadLog;
 

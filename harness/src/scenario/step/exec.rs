@@ -6,7 +6,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{first_lines, CheckCx, Run, Word};
-use crate::scenario::load::RecordKind;
+use crate::scenario::loader::RecordKind;
 use crate::scenario::record::Recorded;
 use crate::scenario::runner::{error_chain, CaseState};
 

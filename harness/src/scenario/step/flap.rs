@@ -20,7 +20,7 @@ use super::wait::{wait_for, WaitStep};
 use super::{CheckCx, Run, Word};
 use crate::scenario::bounds;
 use crate::scenario::duration::Dur;
-use crate::scenario::load::RecordKind;
+use crate::scenario::loader::RecordKind;
 use crate::scenario::record::Recorded;
 use crate::scenario::runner::CaseState;
 use crate::scenario::words::{describe_server, POLL};

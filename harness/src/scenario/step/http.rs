@@ -9,7 +9,7 @@ use toml::Spanned;
 use super::{CheckCx, Run, Word};
 use crate::scenario::bounds;
 use crate::scenario::duration::Dur;
-use crate::scenario::load::RecordKind;
+use crate::scenario::loader::RecordKind;
 use crate::scenario::record::Recorded;
 use crate::scenario::runner::CaseState;
 

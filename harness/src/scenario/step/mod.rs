@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::load::{Checker, Flow, Names, RecordKind};
+use super::loader::{Checker, Flow, Names, RecordKind};
 use super::runner::CaseState;
 
 /// What a word's load-time check sees: the checker (errors with their line), the names the
@@ -83,7 +83,7 @@ impl CheckCx<'_, '_, '_> {
     /// A DNS name the zone must know (records, faults, names steps change).
     pub fn dns_name(&mut self, name: &str, field: &str) {
         let span = self.span.clone();
-        super::load::check_dns_name(self.c, self.names, name, span, field);
+        super::loader::check_dns_name(self.c, self.names, name, span, field);
     }
 
     /// A step that needs `[topology.dns]`; false (with the error) when there is none.

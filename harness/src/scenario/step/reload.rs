@@ -13,7 +13,7 @@ use toml::Spanned;
 use super::{first_lines, CheckCx, Run, Word};
 use crate::haproxy::ProcList;
 use crate::scenario::duration::Dur;
-use crate::scenario::load::RecordKind;
+use crate::scenario::loader::RecordKind;
 use crate::scenario::record::Recorded;
 use crate::scenario::runner::{error_chain, CaseState};
 use crate::scenario::words::POLL;

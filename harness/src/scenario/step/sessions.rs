@@ -11,7 +11,7 @@ use super::{CheckCx, Run, Word};
 use crate::load;
 use crate::scenario::bounds;
 use crate::scenario::duration::Dur;
-use crate::scenario::load::RecordKind;
+use crate::scenario::loader::RecordKind;
 use crate::scenario::runner::CaseState;
 
 /// Starts long-lived TCP sessions that exchange a line every `every`, plus a churn of short

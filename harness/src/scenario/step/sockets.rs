@@ -12,7 +12,7 @@ use toml::Spanned;
 
 use super::{first_lines, CheckCx, Run, Word};
 use crate::runtime::host_proc::{self, TcpState};
-use crate::scenario::load::RecordKind;
+use crate::scenario::loader::RecordKind;
 use crate::scenario::record::Recorded;
 use crate::scenario::runner::{error_chain, CaseState};
 

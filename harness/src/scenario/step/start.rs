@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use super::{CheckCx, Run, Word};
 use crate::scenario::duration::Dur;
-use crate::scenario::load::RecordKind;
+use crate::scenario::loader::RecordKind;
 use crate::scenario::runner::CaseState;
 
 /// Starts an instance declared with `start = "step"` and records whether it became ready.

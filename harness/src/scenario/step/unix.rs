@@ -12,7 +12,7 @@ use super::{CheckCx, Run, Word};
 use crate::load;
 use crate::scenario::bounds;
 use crate::scenario::duration::Dur;
-use crate::scenario::load::RecordKind;
+use crate::scenario::loader::RecordKind;
 use crate::scenario::record::Recorded;
 use crate::scenario::runner::CaseState;
 use crate::scenario::words::POLL;

@@ -12,7 +12,7 @@ use crate::dns::QueryRecord;
 use crate::scenario::bounds;
 use crate::scenario::count_wait::{self, ServerSet};
 use crate::scenario::duration::Dur;
-use crate::scenario::load::RecordKind;
+use crate::scenario::loader::RecordKind;
 use crate::scenario::model::SynMatch;
 use crate::scenario::runner::CaseState;
 use crate::scenario::words::{describe_server, parse_state_word, server_in_state, POLL};
