@@ -32,6 +32,10 @@ pub struct MapArgs {
     /// Bisect every boundary to the commit that made it (first bad or first fixed).
     #[arg(long)]
     explain: bool,
+    /// With --explain: runs of each named commit and of its parent that confirm it (and a
+    /// build of the later end with the commit reverted); 0 skips the confirmation.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    confirm: usize,
     /// The most versions a map builds; a larger set is refused before anything is built.
     #[arg(long, default_value_t = 40, value_name = "N")]
     max_builds: usize,
@@ -73,6 +77,10 @@ struct Explained {
     subject: String,
     /// The bisect's folder (bisect.md, bisect.json, each step's evidence).
     bisect: String,
+    /// Whether the re-runs (and the revert, where it applies) agree with the bisect.
+    confirmed: Option<bool>,
+    /// What the confirmation measured, in words.
+    confirmation: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -218,7 +226,22 @@ pub async fn run(args: MapArgs) -> i32 {
                 boundary,
                 &out,
             ) {
-                Ok(e) => boundary.commit = Some(e),
+                Ok(mut e) => {
+                    if args.confirm > 0 {
+                        let at = Target {
+                            exe: &exe,
+                            args: &args,
+                            clone,
+                            scenario: &scenario,
+                            variant: variant.as_deref(),
+                        };
+                        let (ok, said) = confirm(&at, boundary, &e.hash, &out);
+                        failed |= !ok;
+                        e.confirmed = Some(ok);
+                        e.confirmation = Some(said);
+                    }
+                    boundary.commit = Some(e);
+                }
                 Err(why) => {
                     failed = true;
                     boundary.unexplained = Some(why);
@@ -393,6 +416,8 @@ fn explain(
         .as_str()
         .ok_or_else(|| format!("the bisect found no commit ({})", json.display()))?;
     Ok(Explained {
+        confirmed: None,
+        confirmation: None,
         kind: answer["kind"].as_str().unwrap_or("").to_string(),
         hash: hash.to_string(),
         subject: answer["commit"]["subject"]
@@ -404,6 +429,140 @@ fn explain(
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
     })
+}
+
+/// What a confirmation runs against.
+struct Target<'a> {
+    exe: &'a Path,
+    args: &'a MapArgs,
+    clone: &'a str,
+    scenario: &'a str,
+    variant: Option<&'a str>,
+}
+
+impl Target<'_> {
+    /// `haprepro matrix` of the scenario on `refs` of the clone: the outcomes of the variant,
+    /// per ref, or why there are none.
+    fn measure(
+        &self,
+        refs: &[&str],
+        extra: &[&str],
+        out: &Path,
+    ) -> Result<BTreeMap<String, Vec<String>>, String> {
+        let status = Command::new(self.exe)
+            .args(["matrix", "--scenarios", self.scenario, "--src", self.clone])
+            .args(["--versions", &refs.join(",")])
+            .args(extra)
+            .arg("--scenarios-dir")
+            .arg(self.args.case.scenarios_dir())
+            .arg("--results-dir")
+            .arg(out)
+            .status()
+            .map_err(|e| format!("cannot run haprepro matrix: {e}"))?;
+        let records = read_matrix(out).map_err(|e| format!("{e} ({status})"))?;
+        let case = match self.variant {
+            Some(v) => format!("{}/{v}", self.scenario),
+            None => self.scenario.to_string(),
+        };
+        let mut by_ref: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for r in &records {
+            let Some((c, item)) = r["provenance"]["planned"]["item"]
+                .as_str()
+                .and_then(|i| i.split_once('@'))
+            else {
+                continue;
+            };
+            if c == case {
+                let item = item.split(' ').next().unwrap_or(item).to_string();
+                by_ref
+                    .entry(item)
+                    .or_default()
+                    .push(r["outcome"].as_str().unwrap_or("error").to_string());
+            }
+        }
+        Ok(by_ref)
+    }
+}
+
+/// Confirms a named commit as syzbot does: the commit and its parent, run `--confirm` times
+/// each, must measure the two sides of the boundary every time; and the later end rebuilt with
+/// the commit reverted, where the revert applies, must measure like the earlier end.
+fn confirm(at: &Target<'_>, b: &Boundary, commit: &str, out: &Path) -> (bool, String) {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(at.clone)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+    };
+    let Some(parent) = git(&["rev-parse", &format!("{commit}^")]).map(|p| p.trim().to_string())
+    else {
+        return (
+            false,
+            format!("not confirmed: {commit} has no parent to compare with"),
+        );
+    };
+    let n = at.args.confirm.to_string();
+    let runs = match at.measure(&[commit, &parent], &["--repeat", &n], &out.join("confirm")) {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                false,
+                format!("not confirmed: the re-runs did not run: {e}"),
+            )
+        }
+    };
+    let tally = |r: &str, want: &str| {
+        let got = runs.get(r).cloned().unwrap_or_default();
+        (got.iter().filter(|o| *o == want).count(), got.len())
+    };
+    let (c_same, c_all) = tally(commit, &b.after);
+    let (p_same, p_all) = tally(&parent, &b.before);
+    let short = |h: &str| h[..12.min(h.len())].to_string();
+    let mut said = format!(
+        "{} measured {} {c_same}/{c_all}, its parent {} measured {} {p_same}/{p_all}",
+        short(commit),
+        b.after,
+        short(&parent),
+        b.before
+    );
+    let mut ok = c_all > 0 && c_same == c_all && p_all > 0 && p_same == p_all;
+    // The revert: the diff from the commit to its parent, on the later end.
+    let revert = out.join("revert.patch");
+    match git(&["diff", "--no-color", commit, &parent]) {
+        Some(d) if !d.is_empty() && std::fs::write(&revert, &d).is_ok() => {
+            let patch = revert.display().to_string();
+            match at.measure(&[&b.to], &["--patch", &patch], &out.join("revert")) {
+                Ok(r) => {
+                    let got = r
+                        .get(&b.to)
+                        .and_then(|o| o.first())
+                        .cloned()
+                        .unwrap_or_else(|| "nothing".into());
+                    if definite(&got) {
+                        said.push_str(&format!("; {} with it reverted measured {got}", b.to));
+                        ok &= got == b.before;
+                    } else {
+                        said.push_str(&format!(
+                            "; {} with it reverted could not be measured ({got}: the revert may \
+                             not apply there; not checked)",
+                            b.to
+                        ));
+                    }
+                }
+                Err(_) => said.push_str(&format!(
+                    "; the revert does not apply to {} (not checked)",
+                    b.to
+                )),
+            }
+        }
+        _ => said.push_str("; no revert to try (an empty diff)"),
+    }
+    let verdict = if ok { "confirmed" } else { "not confirmed" };
+    (ok, format!("{verdict}: {said}"))
 }
 
 fn cause(b: &Boundary) -> String {
@@ -495,8 +654,15 @@ fn markdown(r: &MapRecord, args: &MapArgs) -> String {
                 },
                 match (&b.commit, &b.unexplained) {
                     (Some(c), _) => format!(
-                        "{}: {} {:?} (bisect: {})",
-                        c.kind, c.hash, c.subject, c.bisect
+                        "{}: {} {:?} (bisect: {}){}",
+                        c.kind,
+                        c.hash,
+                        c.subject,
+                        c.bisect,
+                        c.confirmation
+                            .as_ref()
+                            .map(|t| format!("; {t}"))
+                            .unwrap_or_default()
                     ),
                     (None, Some(why)) => why.clone(),
                     (None, None) => String::new(),
@@ -587,6 +753,8 @@ mod tests {
             answer: String::new(),
         };
         strip.boundaries[0].commit = Some(Explained {
+            confirmed: None,
+            confirmation: None,
             kind: "first bad".into(),
             hash: "64c9c8e0123456789".into(),
             subject: "BUG".into(),

@@ -589,8 +589,9 @@ fn a_set_matching_nothing_or_a_tag_at_two_commits_is_bad_input() {
 }
 
 /// `haprepro map --explain` over three tags of one clone (the pristine tree, the mutant, the
-/// fix): the strip measured per tag, its two boundaries, and each bisected to the commit that
-/// made it, in map.json and the one-line answer.
+/// fix): the strip measured per tag, its two boundaries, each bisected to the commit that made
+/// it and confirmed (re-runs of the commit and its parent, the later end with it reverted), in
+/// map.json and the one-line answer.
 #[test]
 fn a_map_marks_each_boundary_and_explains_it_with_its_commit() {
     let r = repo();
@@ -647,6 +648,16 @@ fn a_map_marks_each_boundary_and_explains_it_with_its_commit() {
     assert_eq!(b.len(), 2, "{strip}");
     assert_eq!(b[0]["commit"]["hash"], r.commit(4), "{strip}");
     assert_eq!(b[1]["commit"]["hash"], r.commit(7), "{strip}");
+    // Each confirmed: the commit and its parent 3 of 3 each, and the later end with the
+    // commit reverted measures like the earlier end.
+    for boundary in b {
+        let said = boundary["commit"]["confirmation"].as_str().unwrap_or("");
+        assert_eq!(boundary["commit"]["confirmed"], true, "{said}");
+        assert!(
+            said.contains("3/3") && said.contains("with it reverted measured"),
+            "{said}"
+        );
+    }
     let answer = strip["answer"].as_str().unwrap();
     assert!(
         answer.contains(&format!(
