@@ -340,8 +340,9 @@ async fn a_slim_official_column_measures_every_case_like_the_catalog_column() {
         text(&started)
     );
     let results = scratch("slim");
-    let out = Command::new(env!("CARGO_BIN_EXE_haprepro"))
-        .args([
+    let out = crate::support::haprepro_into(
+        &results,
+        &[
             "matrix",
             "--versions",
             "3.0.11",
@@ -349,14 +350,8 @@ async fn a_slim_official_column_measures_every_case_like_the_catalog_column() {
             tag,
             "--jobs",
             "2",
-        ])
-        .arg("--scenarios-dir")
-        .arg(scenarios_dir())
-        .arg("--results-dir")
-        .arg(&results)
-        .env("CI", "true")
-        .output()
-        .expect("the haprepro binary runs");
+        ],
+    );
     let _ = Command::new("docker").args(["rmi", &image]).output();
     let records = crate::support::matrix_records(&results);
     let _ = std::fs::remove_dir_all(&results);

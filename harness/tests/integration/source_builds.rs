@@ -471,18 +471,20 @@ fn tagged_clones(name: &str) -> (PathBuf, PathBuf, PathBuf) {
 fn a_version_set_over_two_clones_builds_each_tag_from_its_clone() {
     let (root, mainline, branch) = tagged_clones("two");
     let results = root.join("results");
-    let out = Command::new(env!("CARGO_BIN_EXE_haprepro"))
-        .args(["matrix", "--scenarios", "dns-flap-check-port-zero", "--src"])
-        .arg(&mainline)
-        .arg("--src")
-        .arg(&branch)
-        .args(["--versions", "v3.0-dev*,v3.0.0..v3.0.99", "--scenarios-dir"])
-        .arg(scenarios_dir())
-        .arg("--results-dir")
-        .arg(&results)
-        .env("CI", "true")
-        .output()
-        .unwrap();
+    let out = crate::support::haprepro_into(
+        &results,
+        &[
+            "matrix",
+            "--scenarios",
+            "dns-flap-check-port-zero",
+            "--src",
+            mainline.to_str().unwrap(),
+            "--src",
+            branch.to_str().unwrap(),
+            "--versions",
+            "v3.0-dev*,v3.0.0..v3.0.99",
+        ],
+    );
     let records = crate::support::matrix_records(&results)
         .unwrap_or_else(|| panic!("no matrix.json\n{}", show(&out)));
     // Each record names the --versions item it was planned for.
@@ -605,18 +607,11 @@ fn a_map_marks_each_boundary_and_explains_it_with_its_commit() {
     assert!(ok.success());
     let results = root.join("results");
     let map = |extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_haprepro"))
-            .args(["map", "dns-flap-check-port-zero", "--src"])
-            .arg(&mainline)
-            .args(["--versions", "v3.0-dev*"])
-            .args(extra)
-            .arg("--scenarios-dir")
-            .arg(scenarios_dir())
-            .arg("--results-dir")
-            .arg(&results)
-            .env("CI", "true")
-            .output()
-            .unwrap()
+        let mut args = vec!["map", "dns-flap-check-port-zero", "--src"];
+        args.push(mainline.to_str().unwrap());
+        args.extend(["--versions", "v3.0-dev*"]);
+        args.extend_from_slice(extra);
+        crate::support::haprepro_into(&results, &args)
     };
     // Past the bound on builds: refused before anything is built.
     let out = map(&["--max-builds", "2"]);

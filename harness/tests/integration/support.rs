@@ -196,3 +196,16 @@ pub fn matrix_records(results: &std::path::Path) -> Option<Vec<serde_json::Value
         .and_then(|p| std::fs::read_to_string(p).ok())?;
     serde_json::from_str(&text).ok()
 }
+
+/// Runs the haprepro binary with the workspace's scenarios and results under `results`.
+pub fn haprepro_into(results: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_haprepro"))
+        .args(args)
+        .arg("--scenarios-dir")
+        .arg(scenarios_dir())
+        .arg("--results-dir")
+        .arg(results)
+        .env("CI", "true")
+        .output()
+        .expect("the haprepro binary runs")
+}
