@@ -152,11 +152,13 @@ async fn list(engine: &haprepro::runtime::Engine) -> i32 {
             suite.name, version, state, reference
         );
     }
-    match images::source::list(engine).await {
-        Ok(sources) if !sources.is_empty() => {
+    let sources = images::source::list();
+    if !sources.is_empty() {
+        {
             println!(
-                "\nbuilt from source ({}):\n{:<46} {:<20} {:<8} {:<13} origin",
+                "\nbuilt from source ({}, binaries in {}):\n{:<46} {:<20} {:<8} {:<13} origin",
                 sources.len(),
+                images::source::binary_cache::dir().display(),
                 "image",
                 "haproxy",
                 "profile",
@@ -181,8 +183,6 @@ async fn list(engine: &haprepro::runtime::Engine) -> i32 {
                 );
             }
         }
-        Ok(_) => {}
-        Err(e) => report_error(&e),
     }
     println!("\nOther sources per run: --official TAG (haproxy:TAG, needs a registry), --image REF, --haproxy-bin PATH,\n--src DIR --ref REF | --src FILE.tar.gz | --src debian:SUITE (built from source, see images/README.md).");
     exit::OK

@@ -42,6 +42,15 @@ pub struct MapArgs {
     /// Cases run at once.
     #[arg(long, default_value_t = 2)]
     jobs: usize,
+    /// Start over: by default the same map (scenarios, versions, clones) resumes in its
+    /// folder, reusing the versions measured, the bisects and the confirmations done.
+    #[arg(long)]
+    fresh: bool,
+    /// Measure only the K-th of N parts of the map's cases (a CI job of a sharded map), then
+    /// stop: `haprepro report map` makes the map of the shards' folders. Also taken from
+    /// HAPREPRO_SHARD, the flag winning.
+    #[arg(long, value_name = "K/N", env = "HAPREPRO_SHARD")]
+    shard: Option<super::matrix::Shard>,
     #[command(flatten)]
     case: CaseArgs,
 }
@@ -53,6 +62,9 @@ struct Cell {
     outcome: String,
     /// The case's evidence folder.
     evidence: Option<String>,
+    /// The image it ran (`haprepro/haproxy:src-...` for a source build).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<String>,
 }
 
 /// A change of outcome between two adjacent measured versions.
@@ -100,6 +112,16 @@ struct MapRecord {
     strips: Vec<Strip>,
 }
 
+/// What a map is of, kept in its folder (`map-plan.json`) so that `haprepro report map` can
+/// draw the map of shards measured apart.
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq)]
+pub struct MapPlan {
+    pub scenarios: Vec<String>,
+    /// The versions in HAProxy's order.
+    pub versions: Vec<String>,
+    pub clones: Vec<String>,
+}
+
 fn definite(outcome: &str) -> bool {
     matches!(outcome, "reproduced" | "not-reproduced" | "crashed")
 }
@@ -138,15 +160,7 @@ pub async fn run(args: MapArgs) -> i32 {
         ));
     }
     let names: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
-    let id = format!(
-        "map-{}-{:04x}",
-        time::OffsetDateTime::now_utc()
-            .format(time::macros::format_description!(
-                "[year][month][day]-[hour][minute][second]"
-            ))
-            .unwrap_or_default(),
-        rand::random::<u16>()
-    );
+    let id = map_id(&args, &names);
     let dir = args.case.results_dir.join(&id);
     eprintln!(
         "map {id}: {} over {} version(s): {}",
@@ -161,37 +175,101 @@ pub async fn run(args: MapArgs) -> i32 {
             return exit::HARNESS;
         }
     };
-    let mut matrix = Command::new(&exe);
-    matrix
-        .args(["matrix", "--scenarios", &args.scenarios.join(",")])
-        .args(["--versions", &names.join(",")])
-        .args(["--jobs", &args.jobs.to_string()]);
-    for src in &args.src {
-        matrix.args(["--src", src]);
-    }
-    matrix
-        .arg("--scenarios-dir")
-        .arg(args.case.scenarios_dir())
-        .arg("--results-dir")
-        .arg(dir.join("matrix"));
-    let status = match matrix.status() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: cannot run haprepro matrix: {e}");
-            return exit::HARNESS;
-        }
+    let cases = match case_keys(&args) {
+        Ok(c) => c,
+        Err(e) => return usage(e),
     };
-    if !matches!(status.code(), Some(0) | Some(1)) {
-        eprintln!("error: the map's matrix did not run to its end ({status}); nothing mapped");
-        return status.code().unwrap_or(exit::HARNESS);
-    }
-    let records = match read_matrix(&dir.join("matrix")) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::HARNESS;
-        }
+    let plan = MapPlan {
+        scenarios: args.scenarios.clone(),
+        versions: names.clone(),
+        clones: args.src.clone(),
     };
+    let plan_json = serde_json::to_vec_pretty(&plan).expect("a plan serializes");
+    if let Err(e) = std::fs::create_dir_all(&dir)
+        .and_then(|()| haprepro::report::write_atomic(&dir.join("map-plan.json"), &plan_json))
+    {
+        eprintln!(
+            "error: cannot write {}: {e}",
+            dir.join("map-plan.json").display()
+        );
+        return exit::HARNESS;
+    }
+    if let Some(shard) = args.shard {
+        return measure_shard(&exe, &args, &names, shard, &dir);
+    }
+    // A map run before with the same scenarios, versions and clones: its measured versions
+    // stay (their binaries are in the binary cache anyway), the rest are run.
+    let earlier = read_matrices(&dir.join("matrix"));
+    let to_run: Vec<&String> = names
+        .iter()
+        .filter(|v| {
+            !cases.iter().all(|c| {
+                earlier
+                    .get(&format!("{c}@{v}"))
+                    .is_some_and(|r| definite(r["outcome"].as_str().unwrap_or("")))
+            })
+        })
+        .collect();
+    if to_run.len() < names.len() {
+        eprintln!(
+            "map {id}: resuming in {}: {} of {} version(s) measured before; running {}",
+            dir.display(),
+            names.len() - to_run.len(),
+            names.len(),
+            if to_run.is_empty() {
+                "none".to_string()
+            } else {
+                to_run
+                    .iter()
+                    .map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }
+        );
+    }
+    if !to_run.is_empty() {
+        let mut matrix = Command::new(&exe);
+        matrix
+            .env_remove("HAPREPRO_SHARD")
+            .args(["matrix", "--scenarios", &args.scenarios.join(",")])
+            .args([
+                "--versions",
+                &to_run
+                    .iter()
+                    .map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ])
+            .args(["--jobs", &args.jobs.to_string()]);
+        for src in &args.src {
+            matrix.args(["--src", src]);
+        }
+        matrix
+            .arg("--scenarios-dir")
+            .arg(args.case.scenarios_dir())
+            .arg("--results-dir")
+            .arg(dir.join("matrix"));
+        let status = match matrix.status() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: cannot run haprepro matrix: {e}");
+                return exit::HARNESS;
+            }
+        };
+        if !matches!(status.code(), Some(0) | Some(1)) {
+            eprintln!("error: the map's matrix did not run to its end ({status}); nothing mapped");
+            return status.code().unwrap_or(exit::HARNESS);
+        }
+    }
+    let records: Vec<serde_json::Value> =
+        read_matrices(&dir.join("matrix")).into_values().collect();
+    if records.is_empty() {
+        eprintln!(
+            "error: the map's matrix wrote no matrix.json under {}",
+            dir.join("matrix").display()
+        );
+        return exit::HARNESS;
+    }
     let mut strips = strips(&records, &names);
     let mut failed = strips
         .iter()
@@ -235,7 +313,7 @@ pub async fn run(args: MapArgs) -> i32 {
                             scenario: &scenario,
                             variant: variant.as_deref(),
                         };
-                        let (ok, said) = confirm(&at, boundary, &e.hash, &out);
+                        let (ok, said) = confirmed(&at, boundary, &e.hash, &out);
                         failed |= !ok;
                         e.confirmed = Some(ok);
                         e.confirmation = Some(said);
@@ -255,7 +333,11 @@ pub async fn run(args: MapArgs) -> i32 {
         clones: args.src.clone(),
         strips,
     };
-    if let Err(e) = write(&dir, &record, &args) {
+    let drawn = Drawn {
+        scenarios: args.scenarios.clone(),
+        explain: args.explain,
+    };
+    if let Err(e) = write(&dir, &record, &drawn) {
         eprintln!("error: cannot write the map into {}: {e}", dir.display());
         return exit::HARNESS;
     }
@@ -269,6 +351,240 @@ pub async fn run(args: MapArgs) -> i32 {
     } else {
         exit::OK
     }
+}
+
+/// One shard of a sharded map: its part of the matrix, into the map's folder; the map itself
+/// is drawn by `haprepro report map` over every shard's folder.
+fn measure_shard(
+    exe: &Path,
+    args: &MapArgs,
+    names: &[String],
+    shard: super::matrix::Shard,
+    dir: &Path,
+) -> i32 {
+    let mut matrix = Command::new(exe);
+    matrix
+        .env_remove("HAPREPRO_SHARD")
+        .args(["matrix", "--scenarios", &args.scenarios.join(",")])
+        .args(["--versions", &names.join(",")])
+        .args(["--jobs", &args.jobs.to_string()])
+        .args(["--shard", &shard.to_string()]);
+    for src in &args.src {
+        matrix.args(["--src", src]);
+    }
+    matrix
+        .arg("--scenarios-dir")
+        .arg(args.case.scenarios_dir())
+        .arg("--results-dir")
+        .arg(dir.join("matrix"));
+    match matrix.status() {
+        Ok(s) if matches!(s.code(), Some(0) | Some(1)) => {
+            println!(
+                "map shard {shard} measured in {}; `haprepro report map <every shard's folder>` draws the map",
+                dir.display()
+            );
+            exit::OK
+        }
+        Ok(s) => {
+            eprintln!("error: the shard's matrix did not run to its end ({s})");
+            s.code().unwrap_or(exit::HARNESS)
+        }
+        Err(e) => {
+            eprintln!("error: cannot run haprepro matrix: {e}");
+            exit::HARNESS
+        }
+    }
+}
+
+/// `haprepro report map DIR...`: the map of shards measured apart (each DIR a shard's map
+/// folder, or a folder holding several), without `--explain`: their records merged as
+/// `report merge` merges a matrix's (a case measured twice, by a retried job, is kept the
+/// same way every time), then strips, boundaries and answers as `haprepro map` draws them.
+pub fn draw_from(dirs: &[PathBuf], out: &Path) -> i32 {
+    let mut plans: Vec<(PathBuf, MapPlan)> = Vec::new();
+    for d in dirs {
+        for entry in walkdir_plans(d) {
+            match std::fs::read_to_string(&entry)
+                .map_err(|e| e.to_string())
+                .and_then(|t| serde_json::from_str::<MapPlan>(&t).map_err(|e| e.to_string()))
+            {
+                Ok(p) => plans.push((entry, p)),
+                Err(e) => {
+                    eprintln!("error: {}: {e}", entry.display());
+                    return exit::USAGE;
+                }
+            }
+        }
+    }
+    let Some((first_path, plan)) = plans.first() else {
+        eprintln!(
+            "error: no map-plan.json under {}: give the folders `haprepro map --shard K/N` wrote",
+            dirs.iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return exit::USAGE;
+    };
+    if let Some((other, _)) = plans.iter().find(|(_, p)| p != plan) {
+        eprintln!(
+            "error: {} and {} are shards of two different maps (scenarios, versions or clones differ)",
+            first_path.display(),
+            other.display()
+        );
+        return exit::USAGE;
+    }
+    let merged = match haprepro::report::merge::collect_all(dirs) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::HARNESS;
+        }
+    };
+    for problem in merged.problems() {
+        eprintln!("note: {problem}");
+    }
+    let records: Vec<serde_json::Value> = merged
+        .records
+        .iter()
+        .filter_map(|r| serde_json::to_value(r).ok())
+        .collect();
+    let mut strips = strips(&records, &plan.versions);
+    for strip in &mut strips {
+        for b in &mut strip.boundaries {
+            b.unexplained =
+                Some("a sharded map is not bisected (run `haprepro map --explain` on it)".into());
+        }
+        strip.answer = answer(strip);
+    }
+    let record = MapRecord {
+        versions: plan.versions.clone(),
+        clones: plan.clones.clone(),
+        strips,
+    };
+    let args_like = Drawn {
+        scenarios: plan.scenarios.clone(),
+        explain: false,
+    };
+    if let Err(e) = write(out, &record, &args_like) {
+        eprintln!("error: cannot write the map into {}: {e}", out.display());
+        return exit::HARNESS;
+    }
+    for s in &record.strips {
+        println!("{}: {}", s.case, s.answer);
+    }
+    println!("map: {}/map.md, map.html, map.json", out.display());
+    let whole = merged.problems().is_empty()
+        && record
+            .strips
+            .iter()
+            .all(|s| s.cells.iter().all(|c| definite(&c.outcome)));
+    if whole {
+        exit::OK
+    } else {
+        exit::FAILED
+    }
+}
+
+/// Every `map-plan.json` at or under `dir` (a shard's folder, or a folder of shards).
+fn walkdir_plans(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let plan = d.join("map-plan.json");
+        if plan.is_file() {
+            found.push(plan);
+            continue;
+        }
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(e.path());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// What the written map says of how it was made.
+struct Drawn {
+    scenarios: Vec<String>,
+    explain: bool,
+}
+
+/// The map's folder name: the same scenarios, versions and clones give the same folder, so a
+/// map run again resumes; `--fresh` gives a new one.
+fn map_id(args: &MapArgs, names: &[String]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [&args.scenarios, names, &args.src] {
+        for p in part {
+            h.update(p.as_bytes());
+            h.update([0]);
+        }
+        h.update([1]);
+    }
+    let (first, last) = (
+        names.first().map(String::as_str).unwrap_or(""),
+        names.last().map(String::as_str).unwrap_or(""),
+    );
+    let mut id = format!("map-{first}..{last}-{}", &hex::encode(h.finalize())[..10]);
+    if args.fresh {
+        id.push_str(&format!("-{:04x}", rand::random::<u16>()));
+    }
+    id
+}
+
+/// The cases (`scenario` or `scenario/variant`) of the map's scenarios.
+fn case_keys(args: &MapArgs) -> Result<Vec<String>, String> {
+    let dir = args.case.scenarios_dir();
+    let mut keys = Vec::new();
+    for name in &args.scenarios {
+        let found = haprepro::scenario::find(name, &dir)
+            .ok_or_else(|| format!("no scenario {name} in {}", dir.display()))?;
+        let scenario = haprepro::scenario::load(&found).map_err(|errors| {
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })?;
+        for v in &scenario.variants {
+            keys.push(match &v.name {
+                Some(n) => format!("{}/{n}", scenario.name),
+                None => scenario.name.clone(),
+            });
+        }
+    }
+    Ok(keys)
+}
+
+/// Every record of the matrices run under `dir` by their plan item (`case@version`), a later
+/// run's over an earlier one's (run folders are named by their start time).
+fn read_matrices(dir: &Path) -> BTreeMap<String, serde_json::Value> {
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|run| run.path().join("matrix.json"))
+        .filter(|p| p.is_file())
+        .collect();
+    runs.sort();
+    let mut by_item = BTreeMap::new();
+    for path in runs {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let Ok(serde_json::Value::Array(records)) = serde_json::from_str(&text) else {
+            continue;
+        };
+        for r in records {
+            if let Some(item) = r["provenance"]["planned"]["item"].as_str() {
+                by_item.insert(item.to_string(), r.clone());
+            }
+        }
+    }
+    by_item
 }
 
 fn read_matrix(dir: &Path) -> Result<Vec<serde_json::Value>, String> {
@@ -289,7 +605,8 @@ fn read_matrix(dir: &Path) -> Result<Vec<serde_json::Value>, String> {
 
 /// The strips of a matrix's records, each version in the set's order, with its boundaries.
 fn strips(records: &[serde_json::Value], versions: &[String]) -> Vec<Strip> {
-    let mut by_case: BTreeMap<String, BTreeMap<String, (String, Option<String>)>> = BTreeMap::new();
+    type Measured = (String, Option<String>, Option<String>);
+    let mut by_case: BTreeMap<String, BTreeMap<String, Measured>> = BTreeMap::new();
     for r in records {
         let Some((case, version)) = r["provenance"]["planned"]["item"]
             .as_str()
@@ -303,6 +620,7 @@ fn strips(records: &[serde_json::Value], versions: &[String]) -> Vec<Strip> {
             (
                 r["outcome"].as_str().unwrap_or("error").to_string(),
                 r["evidence_dir"].as_str().map(str::to_string),
+                r["image"].as_str().map(str::to_string),
             ),
         );
     }
@@ -312,14 +630,15 @@ fn strips(records: &[serde_json::Value], versions: &[String]) -> Vec<Strip> {
             let cells: Vec<Cell> = versions
                 .iter()
                 .map(|v| {
-                    let (outcome, evidence) = outcomes
+                    let (outcome, evidence, image) = outcomes
                         .get(v)
                         .cloned()
-                        .unwrap_or_else(|| ("missing".into(), None));
+                        .unwrap_or_else(|| ("missing".into(), None, None));
                     Cell {
                         version: v.clone(),
                         outcome,
                         evidence,
+                        image,
                     }
                 })
                 .collect();
@@ -390,24 +709,47 @@ fn explain(
         .arg(args.case.scenarios_dir())
         .arg("--results-dir")
         .arg(out);
-    eprintln!(
-        "map: bisecting {scenario}{} between {} ({}) and {} ({})",
-        variant.map(|v| format!("/{v}")).unwrap_or_default(),
-        boundary.from,
-        boundary.before,
-        boundary.to,
-        boundary.after
-    );
-    let status = cmd
-        .status()
-        .map_err(|e| format!("cannot run haprepro bisect: {e}"))?;
+    let bisected = || {
+        std::fs::read_dir(out)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|run| run.path().join("bisect.json"))
+            .find(|p| p.is_file())
+    };
+    // A map resumed: this boundary's bisect ran before (its folder is the boundary's own).
+    let status = match bisected() {
+        Some(json) => {
+            eprintln!("map: reusing {}", json.display());
+            None
+        }
+        None => {
+            eprintln!(
+                "map: bisecting {scenario}{} between {} ({}) and {} ({})",
+                variant.map(|v| format!("/{v}")).unwrap_or_default(),
+                boundary.from,
+                boundary.before,
+                boundary.to,
+                boundary.after
+            );
+            Some(
+                cmd.status()
+                    .map_err(|e| format!("cannot run haprepro bisect: {e}"))?,
+            )
+        }
+    };
     let json = std::fs::read_dir(out)
         .into_iter()
         .flatten()
         .flatten()
         .map(|run| run.path().join("bisect.json"))
         .find(|p| p.is_file())
-        .ok_or_else(|| format!("the bisect gave no answer ({status}); its output is above"))?;
+        .ok_or_else(|| {
+            format!(
+                "the bisect gave no answer ({}); its output is above",
+                status.map(|s| s.to_string()).unwrap_or_default()
+            )
+        })?;
     let text = std::fs::read_to_string(&json).map_err(|e| format!("{}: {e}", json.display()))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", json.display()))?;
@@ -482,6 +824,32 @@ impl Target<'_> {
         }
         Ok(by_ref)
     }
+}
+
+/// [`confirm`], or its answer kept from an earlier run of the same map (same commit, same
+/// number of runs) in `confirmation.json` of the boundary's folder.
+fn confirmed(at: &Target<'_>, b: &Boundary, commit: &str, out: &Path) -> (bool, String) {
+    let kept = out.join("confirmation.json");
+    let key = serde_json::json!({ "commit": commit, "runs": at.args.confirm });
+    if let Some(v) = std::fs::read_to_string(&kept)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .filter(|v| v["key"] == key)
+    {
+        if let (Some(ok), Some(said)) = (v["confirmed"].as_bool(), v["said"].as_str()) {
+            eprintln!("map: reusing {}", kept.display());
+            return (ok, said.to_string());
+        }
+    }
+    let (ok, said) = confirm(at, b, commit, out);
+    let json = serde_json::json!({ "key": key, "confirmed": ok, "said": said });
+    if let Err(e) = haprepro::report::write_atomic(&kept, json.to_string().as_bytes()) {
+        eprintln!(
+            "warning: cannot keep {} for a resumed map: {e}",
+            kept.display()
+        );
+    }
+    (ok, said)
 }
 
 /// Confirms a named commit as syzbot does: the commit and its parent, run `--confirm` times
@@ -611,7 +979,7 @@ fn answer(strip: &Strip) -> String {
     parts.join("; ")
 }
 
-fn write(dir: &Path, record: &MapRecord, args: &MapArgs) -> std::io::Result<()> {
+fn write(dir: &Path, record: &MapRecord, args: &Drawn) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let json = serde_json::to_vec_pretty(record).map_err(std::io::Error::other)?;
     haprepro::report::write_atomic(&dir.join("map.json"), &json)?;
@@ -619,10 +987,60 @@ fn write(dir: &Path, record: &MapRecord, args: &MapArgs) -> std::io::Result<()> 
     haprepro::report::write_atomic(&dir.join("map.html"), html(record).as_bytes())
 }
 
-fn markdown(r: &MapRecord, args: &MapArgs) -> String {
+/// `haproxy -vv` of a source build, kept beside its binary in the binary cache.
+fn vv_of(cell: &Cell) -> Option<String> {
+    let tag = cell.image.as_deref()?.strip_prefix("haprepro/haproxy:")?;
+    let path = haprepro::images::source::binary_cache::dir()
+        .join(tag)
+        .join("haproxy-vv.txt");
+    std::fs::read_to_string(path).ok()
+}
+
+fn markdown(r: &MapRecord, args: &Drawn) -> String {
     let mut md = String::from("# haprepro map\n\n");
     for s in &r.strips {
         md.push_str(&format!("- **{}**: {}\n", s.case, s.answer));
+    }
+    // Paste-ready for a HAProxy issue: per boundary, the commit, the command that reproduces
+    // each side, and `haproxy -vv` of both ends.
+    for s in &r.strips {
+        let (scenario, variant) = match s.case.split_once('/') {
+            Some((sc, v)) => (sc, format!(" --variant {v}")),
+            None => (s.case.as_str(), String::new()),
+        };
+        for b in &s.boundaries {
+            md.push_str(&format!(
+                "\n### {}: {} ({}) → {} ({})\n\n",
+                s.case, b.from, b.before, b.to, b.after
+            ));
+            if let Some(c) = &b.commit {
+                md.push_str(&format!(
+                    "{} commit: `{}` {:?}{}\n\n",
+                    if c.kind.is_empty() { "the" } else { &c.kind },
+                    c.hash,
+                    c.subject,
+                    c.confirmation
+                        .as_ref()
+                        .map(|t| format!(" ({t})"))
+                        .unwrap_or_default()
+                ));
+            }
+            let clone = r.clones.first().map(String::as_str).unwrap_or("CLONE");
+            md.push_str(&format!(
+                "Reproduce: `haprepro run {scenario}{variant} --src {clone} --ref {}` ({}), \
+                 `--ref {}` ({})\n",
+                b.to, b.after, b.from, b.before
+            ));
+            for v in [&b.from, &b.to] {
+                let vv = s.cells.iter().find(|c| &c.version == v).and_then(vv_of);
+                if let Some(vv) = vv {
+                    md.push_str(&format!(
+                        "\n<details><summary><code>haproxy -vv</code> of {v}</summary>\n\n```\n{}\n```\n</details>\n",
+                        vv.trim_end()
+                    ));
+                }
+            }
+        }
     }
     md.push_str(&format!(
         "\nClones: {}. Versions, in HAProxy's order: {}.\n\nReproduce one version: `haprepro run {} --src {} --ref <tag>`{}.\n",
@@ -722,6 +1140,7 @@ mod tests {
                 version: v.to_string(),
                 outcome: o.to_string(),
                 evidence: None,
+                image: None,
             })
             .collect()
     }

@@ -1,5 +1,5 @@
 //! `haprepro report`: views of results already on disk. `merge` joins the result folders of
-//! several runs (CI shards) into one matrix.
+//! several runs (CI shards) into one matrix; `map` draws one map from a sharded map's folders.
 
 use std::path::PathBuf;
 
@@ -13,6 +13,19 @@ pub enum ReportCommand {
     /// Reads every case.json under the folders and writes one matrix.json, matrix.md,
     /// matrix.html and junit.xml.
     Merge(MergeArgs),
+    /// Draws one map (map.md, map.html, map.json) from the folders of a sharded
+    /// `haprepro map --shard K/N` (each shard's map folder, or folders holding them).
+    Map(MapArgs),
+}
+
+#[derive(Args)]
+pub struct MapArgs {
+    /// The shards' map folders, searched recursively for map-plan.json.
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Where the map goes; results/map-merged-<id> by default.
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -29,6 +42,13 @@ pub struct MergeArgs {
 pub async fn run(cmd: ReportCommand) -> i32 {
     match cmd {
         ReportCommand::Merge(args) => merge_cmd(args),
+        ReportCommand::Map(args) => {
+            let out = args.out.unwrap_or_else(|| {
+                PathBuf::from("results")
+                    .join(format!("map-merged-{}", haprepro::runtime::new_run_id()))
+            });
+            super::map::draw_from(&args.dirs, &out)
+        }
     }
 }
 

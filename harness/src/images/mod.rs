@@ -202,9 +202,33 @@ pub struct ResolvedImage {
     pub version: String,
     /// How it was obtained, in words.
     pub source: String,
+    /// A HAProxy built from source (the binary cache's file): put into every container of
+    /// this image over its `/usr/sbin/haproxy` before the container starts. `id` is then the
+    /// runtime image's and `reference` a name only (`haprepro/haproxy:src-...`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub binary: Option<PathBuf>,
 }
 
 impl ResolvedImage {
+    /// What haprepro knows of how the image was made: a source build's labels from its binary
+    /// cache entry, the image's own labels otherwise.
+    pub async fn labels(&self, engine: &Engine) -> HashMap<String, String> {
+        if let Some(binary) = &self.binary {
+            return binary
+                .parent()
+                .and_then(|d| std::fs::read_to_string(d.join("entry.json")).ok())
+                .and_then(|t| serde_json::from_str::<source::binary_cache::Entry>(&t).ok())
+                .map(|e| e.labels)
+                .unwrap_or_default();
+        }
+        engine
+            .image_labels(self.to_run())
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
     /// What a container of this image is created from: the ID read at resolve time (the tag
     /// only for an image made by hand, without one).
     pub fn to_run(&self) -> &str {
@@ -238,6 +262,9 @@ pub async fn resolve_with(
     progress: &(dyn Fn(BuildEvent) + Sync),
 ) -> Result<ResolvedImage, ImageError> {
     let mut image = resolve_reference(engine, source, progress).await?;
+    if image.binary.is_some() {
+        return Ok(image); // its id is the runtime image's, read when it was built or found
+    }
     image.id = engine.image_id(&image.reference).await?.ok_or_else(|| {
         ImageError::Io(
             format!("read the ID of {}", image.reference),
@@ -291,6 +318,7 @@ async fn resolve_catalog(engine: &Engine, wanted: &str) -> Result<ResolvedImage,
         return Ok(ResolvedImage {
             id: String::new(),
             reference: image.reference.clone(),
+            binary: None,
             version: image.version.clone(),
             source: format!("Debian {} (built offline)", image.suite),
         });
@@ -337,6 +365,7 @@ async fn probe(engine: &Engine, reference: &str, how: &str) -> Result<ResolvedIm
         reference: reference.to_string(),
         version,
         source: format!("{how} {reference}"),
+        binary: None,
     })
 }
 
@@ -372,8 +401,9 @@ pub async fn list_built(engine: &Engine) -> Result<Vec<BuiltImage>, ImageError> 
     Ok(built)
 }
 
-/// Removes every image haprepro built (catalog, `--haproxy-bin`, source and builder images)
-/// and the compiler cache's volume, and returns what it removed: images are kept across runs on
+/// Removes every image haprepro built (catalog, `--haproxy-bin`, builder images, and source
+/// images of versions before the binary cache), the compiler cache's volume and the binary
+/// cache, and returns what it removed: images are kept across runs on
 /// purpose, so this is the one way to get the disk back, or to force every suite to be built
 /// again from scratch. Children go before their parents (source and local-binary images are
 /// layers on a catalog image; Docker refuses to remove a parent first, with a 409).
@@ -391,6 +421,12 @@ pub async fn remove_built(engine: &Engine) -> Result<Vec<String>, ImageError> {
     }
     if engine.remove_volume(source::CCACHE_VOLUME).await? {
         removed.push(format!("volume {}", source::CCACHE_VOLUME));
+    }
+    if source::binary_cache::remove_all()? {
+        removed.push(format!(
+            "binary cache {}",
+            source::binary_cache::dir().display()
+        ));
     }
     Ok(removed)
 }

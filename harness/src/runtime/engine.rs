@@ -86,6 +86,8 @@ pub struct ContainerConfig {
     pub working_dir: Option<String>,
     /// Lift the core-size limit, so a crash leaves a core dump.
     pub core_dumps: bool,
+    /// Memory-backed mounts: path and mount options (`rw,exec,size=2g`).
+    pub tmpfs: HashMap<String, String>,
 }
 
 /// How a container's main process ended, as Docker recorded it.
@@ -265,6 +267,7 @@ impl Engine {
                 network_mode: Some(config.network.clone()),
                 binds: (!config.binds.is_empty()).then(|| config.binds.clone()),
                 sysctls: (!config.sysctls.is_empty()).then(|| config.sysctls.clone()),
+                tmpfs: (!config.tmpfs.is_empty()).then(|| config.tmpfs.clone()),
                 init: Some(false),
                 ulimits: config.core_dumps.then(|| {
                     vec![bollard::models::ResourcesUlimits {
@@ -796,27 +799,31 @@ impl Engine {
                 ..Default::default()
             })
             .await?;
-        let result = within(
-            || format!("run {entrypoint:?} in {image}"),
-            RUN_ONCE_TIMEOUT,
-            async {
-                self.start(&id).await?;
-                let code = self
-                    .docker
-                    .wait_container(&id, None::<bollard::query_parameters::WaitContainerOptions>)
-                    .try_collect::<Vec<_>>()
-                    .await
-                    .map(|r| r.last().map(|w| w.status_code).unwrap_or(0))
-                    .or_else(|e| match e {
-                        bollard::errors::Error::DockerContainerWaitError { code, .. } => Ok(code),
-                        e => Err(RuntimeError::docker(format!("wait for {image}"), e)),
-                    })?;
-                Ok((code, self.logs(&id).await?))
-            },
-        )
-        .await;
+        let result = self
+            .run_to_exit(&id, &format!("run {entrypoint:?} in {image}"))
+            .await;
         self.remove_container(&id).await?;
         result
+    }
+
+    /// Starts a created container and waits (at most a minute) for it to exit: its exit code
+    /// and output.
+    pub async fn run_to_exit(&self, id: &str, what: &str) -> Result<(i64, String), RuntimeError> {
+        within(|| what.to_string(), RUN_ONCE_TIMEOUT, async {
+            self.start(id).await?;
+            let code = self
+                .docker
+                .wait_container(id, None::<bollard::query_parameters::WaitContainerOptions>)
+                .try_collect::<Vec<_>>()
+                .await
+                .map(|r| r.last().map(|w| w.status_code).unwrap_or(0))
+                .or_else(|e| match e {
+                    bollard::errors::Error::DockerContainerWaitError { code, .. } => Ok(code),
+                    e => Err(RuntimeError::docker(what.to_string(), e)),
+                })?;
+            Ok((code, self.logs(id).await?))
+        })
+        .await
     }
 
     /// Creates a stopped container from `image`, for [`Engine::upload`] then [`Engine::commit`].

@@ -226,6 +226,7 @@ impl Sandbox {
                 user: spec.user.clone(),
                 working_dir: spec.working_dir.clone(),
                 core_dumps: spec.core_dumps,
+                tmpfs: HashMap::new(),
             })
             .await?;
         let container = Container {

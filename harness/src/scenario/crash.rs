@@ -186,19 +186,23 @@ pub(crate) async fn write_report(state: &mut CaseState<'_>, record: &CaseRecord)
     };
     let engine = state.live.sandbox.engine().clone();
     let image = state.image.to_run();
-    let vv = match engine
-        .run_once(image, &["haproxy", "-vv"], Default::default())
-        .await
-    {
-        Ok((_, out)) => out,
-        Err(e) => format!("(haproxy -vv could not be run: {e})"),
+    // A source build's `haproxy -vv` was kept beside its binary when it was built.
+    let kept_vv = state
+        .image
+        .binary
+        .as_ref()
+        .and_then(|b| std::fs::read_to_string(b.with_file_name("haproxy-vv.txt")).ok());
+    let vv = match kept_vv {
+        Some(vv) => vv,
+        None => match engine
+            .run_once(image, &["haproxy", "-vv"], Default::default())
+            .await
+        {
+            Ok((_, out)) => out,
+            Err(e) => format!("(haproxy -vv could not be run: {e})"),
+        },
     };
-    let labels = engine
-        .image_labels(image)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let labels = state.image.labels(&engine).await;
     let mut md = String::new();
     let _ = writeln!(md, "# HAProxy crash: {}\n", exit.headline());
     let _ = writeln!(

@@ -134,6 +134,11 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
         state.live.backends.push(backend);
     }
     let mut specs = Vec::new();
+    // A source build is a binary over the runtime image's own (see images::source).
+    let built_binary = match &state.image.binary {
+        Some(path) => Some(crate::images::source::binary_cache::read_binary(path)?),
+        None => None,
+    };
     for setup in &topology.haproxy.get_ref().0 {
         let template = state
             .scenario
@@ -191,6 +196,11 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
                     contents: f.contents().into_bytes(),
                     mode: 0o644,
                 })
+                .chain(built_binary.iter().map(|b| FileIn {
+                    path: "/usr/sbin/haproxy".into(),
+                    contents: b.clone(),
+                    mode: 0o755,
+                }))
                 .collect(),
             binds: vec![format!("{}:{SOCK_DIR}", sock_dir.display())],
             sysctls,

@@ -298,15 +298,14 @@ async fn two_columns_of_one_version_do_not_collide() {
 }
 
 /// An official image is slim: no `ss`, no `ps` or `pgrep`. Built here offline the nearest way
-/// (the catalog's 3.0.11 image with iproute2 and procps purged, committed and tagged locally
-/// as `haproxy:<tag>`), its column must measure every scenario and variant as the catalog's
-/// 3.0.11 column does: sockets are read from the host, workers are signalled from the host.
+/// (each catalog image with iproute2 and procps purged, committed and tagged locally as
+/// `haproxy:<tag>`), every slim column must measure every scenario and variant as the catalog
+/// column of its version does: sockets are read from the host, workers are signalled from the
+/// host.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_slim_official_column_measures_every_case_like_the_catalog_column() {
+async fn every_slim_official_column_measures_every_case_like_its_catalog_column() {
     let engine = Engine::connect().await.unwrap_or_else(|e| panic!("{e}"));
     ensure_images(&engine).await;
-    let tag = "haprepro-test-slim-3.0.11";
-    let image = format!("haproxy:{tag}");
     let docker = |args: &[&str]| {
         let out = Command::new("docker")
             .args(args)
@@ -315,50 +314,56 @@ async fn a_slim_official_column_measures_every_case_like_the_catalog_column() {
         assert!(out.status.success(), "docker {args:?}: {}", text(&out));
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
-    // Labelled as haprepro's scratch work, so `haprepro clean` finds it if this test dies.
-    let slimmer = docker(&[
-        "create",
-        "--label",
-        "haprepro.run=images",
-        "--entrypoint",
-        "sh",
-        "haprepro/haproxy:suite-trixie",
-        "-c",
-        "dpkg --purge --force-depends iproute2 procps >/dev/null && ! command -v ss && ! command -v ps && ! command -v pgrep",
-    ]);
-    let started = Command::new("docker")
-        .args(["start", "-a", &slimmer])
-        .output()
-        .expect("docker runs");
-    if started.status.success() {
-        docker(&["commit", &slimmer, &image]);
+    let suites = haprepro::images::Catalog::builtin().suites;
+    let mut tags = Vec::new();
+    for suite in &suites {
+        let tag = format!("haprepro-test-slim-{}", suite.name);
+        // Labelled as haprepro's scratch work, so `haprepro clean` finds it if this test dies.
+        let slimmer = docker(&[
+            "create",
+            "--label",
+            "haprepro.run=images",
+            "--entrypoint",
+            "sh",
+            &format!("haprepro/haproxy:suite-{}", suite.name),
+            "-c",
+            "dpkg --purge --force-depends iproute2 procps >/dev/null && ! command -v ss && ! command -v ps && ! command -v pgrep",
+        ]);
+        let started = Command::new("docker")
+            .args(["start", "-a", &slimmer])
+            .output()
+            .expect("docker runs");
+        if started.status.success() {
+            docker(&["commit", &slimmer, &format!("haproxy:{tag}")]);
+        }
+        docker(&["rm", "-f", &slimmer]);
+        assert!(
+            started.status.success(),
+            "iproute2 and procps purged from {}: {}",
+            suite.name,
+            text(&started)
+        );
+        tags.push(tag);
     }
-    docker(&["rm", "-f", &slimmer]);
-    assert!(
-        started.status.success(),
-        "iproute2 and procps purged: {}",
-        text(&started)
-    );
     let results = scratch("slim");
-    let out = crate::support::haprepro_into(
-        &results,
-        &[
-            "matrix",
-            "--versions",
-            "3.0.11",
-            "--official",
-            tag,
-            "--jobs",
-            "2",
-        ],
-    );
-    let _ = Command::new("docker").args(["rmi", &image]).output();
+    let versions: Vec<String> = suites.iter().map(|s| s.version_hint.clone()).collect();
+    let versions = versions.join(",");
+    let mut args = vec!["matrix", "--jobs", "3", "--versions", &versions];
+    for tag in &tags {
+        args.extend(["--official", tag.as_str()]);
+    }
+    let out = crate::support::haprepro_into(&results, &args);
+    for tag in &tags {
+        let _ = Command::new("docker")
+            .args(["rmi", &format!("haproxy:{tag}")])
+            .output();
+    }
     let records = crate::support::matrix_records(&results);
     let _ = std::fs::remove_dir_all(&results);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let records = records.expect("matrix.json");
     let column = |official: bool| {
-        let mut cells: Vec<(String, String)> = records
+        let mut cells: Vec<(String, String, String)> = records
             .iter()
             .filter(|r| {
                 r["image_source"]
@@ -369,16 +374,24 @@ async fn a_slim_official_column_measures_every_case_like_the_catalog_column() {
             })
             .map(|r| {
                 let name = format!("{}/{}", r["scenario"], r["variant"]);
-                (name, r["outcome"].as_str().unwrap_or("").to_string())
+                let version = r["version"].as_str().unwrap_or("").to_string();
+                (
+                    version,
+                    name,
+                    r["outcome"].as_str().unwrap_or("").to_string(),
+                )
             })
             .collect();
         cells.sort();
         cells
     };
     let (slim, catalog) = (column(true), column(false));
-    assert!(slim.len() >= 18, "every scenario and variant: {slim:?}");
     assert!(
-        slim.iter().all(|(_, outcome)| outcome != "error"),
+        slim.len() >= 18 * suites.len(),
+        "every scenario and variant on every version: {slim:?}"
+    );
+    assert!(
+        slim.iter().all(|(_, _, outcome)| outcome != "error"),
         "{slim:?}"
     );
     assert_eq!(slim, catalog);

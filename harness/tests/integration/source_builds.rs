@@ -1,7 +1,7 @@
 //! HAProxy built from source, on real HAProxy code: Debian trixie's 3.0.11 orig tarball made
 //! into a git repository ([`crate::source_repo`]) where one commit reintroduces haproxy#2578 and
 //! a later one undoes it. The scenario must tell the commits apart by measurement, bisect must
-//! name the two commits, and a tree built twice must be one image, as Docker sees it.
+//! name the two commits, and a tree built twice must be one binary in the binary cache.
 //!
 //! Cost: the first build of a machine is a cold compile (plus the builder image, once); every
 //! later tree recompiles only what changed (ccache in the `haprepro-ccache` volume) and a tree
@@ -105,79 +105,129 @@ async fn the_pristine_tree_does_not_reproduce_and_the_mutant_does() {
 }
 
 #[tokio::test]
-async fn the_same_tree_built_twice_is_one_image() {
+async fn the_same_tree_built_twice_is_one_binary() {
     let engine = engine().await;
     let r = repo();
     let first = build(&engine, r.commit(1)).await;
-    let id = |reference: String| {
-        let engine = engine.clone();
-        async move {
-            engine
-                .images_labelled(&[("haprepro.src.tree", "")])
-                .await
-                .expect("list images")
-                .into_iter()
-                .find(|i| i.tags.contains(&reference))
-                .map(|i| (i.id, i.labels))
-        }
-    };
-    let (id_before, labels) = id(first.image.reference.clone())
-        .await
-        .expect("the image exists");
-    // Again, by another name of the same commit: no build, the same image.
+    let binary = first
+        .image
+        .binary
+        .clone()
+        .expect("a source build is a cached binary");
+    let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let before = modified(&binary).expect("the binary is in the cache");
+    // Again, by another name of the same commit: no build, the same binary.
     let again = images::source::build(&engine, &spec_at("HEAD~7"), &|_| {})
         .await
         .expect("build HEAD~7");
-    let (id_after, _) = id(again.image.reference.clone())
-        .await
-        .expect("the image exists");
-    assert_eq!(id_before, id_after, "Docker holds the same image");
+    assert_eq!(again.image.binary.as_ref(), Some(&binary));
+    assert_eq!(
+        modified(&binary),
+        Some(before),
+        "the entry was not written again"
+    );
     assert!(
         again.cached && again.log.is_none(),
         "no build ran the second time"
     );
-    let same_tree: Vec<_> = engine
-        .images_labelled(&[
-            ("haprepro.src.tree", first.tree.as_str()),
-            ("haprepro.src.profile", "minimal"),
-            ("haprepro.suite", "trixie"),
-        ])
+    // Cases run the runtime image (its ID) with the binary put in: no image per build.
+    let runtime = engine
+        .image_id("haprepro/haproxy:suite-trixie")
         .await
-        .expect("list images")
-        .into_iter()
-        .filter(|i| {
-            i.labels
-                .get("haprepro.src.patches")
-                .is_some_and(|p| p.is_empty())
-        })
-        .collect();
-    assert_eq!(
-        same_tree.len(),
-        1,
-        "one image for tree {} (profile minimal)",
-        first.tree
-    );
+        .expect("inspect")
+        .expect("the trixie image");
+    assert_eq!(first.image.id, runtime);
+    let entry: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(binary.with_file_name("entry.json")).expect("entry.json"),
+    )
+    .expect("entry.json is JSON");
+    let labels = &entry["labels"];
     // The commit label names the first commit built with this tree (another commit of the
     // same tree, in another checkout, may have been first): the tree is what identifies it.
-    assert_eq!(
-        labels.get("haprepro.src.tree").map(String::as_str),
-        Some(first.tree.as_str())
-    );
+    assert_eq!(labels["haprepro.src.tree"], first.tree.as_str(), "{entry}");
     assert!(
-        labels
-            .get("haprepro.src.commit")
+        labels["haprepro.src.commit"]
+            .as_str()
             .is_some_and(|c| c.len() == 40),
-        "{labels:?}"
+        "{entry}"
     );
-    assert_eq!(
-        labels.get("haprepro.src.profile").map(String::as_str),
-        Some("minimal")
-    );
+    assert_eq!(labels["haprepro.src.profile"], "minimal", "{entry}");
     assert!(
-        labels
-            .get("haprepro.haproxy.version")
+        entry["version"]
+            .as_str()
             .is_some_and(|v| v.starts_with("3.0.11")),
-        "{labels:?}"
+        "{entry}"
+    );
+    let vv = std::fs::read_to_string(binary.with_file_name("haproxy-vv.txt")).expect("-vv");
+    assert!(vv.contains("3.0.11"), "{vv}");
+}
+
+/// Between commits HAProxy's version changes, and the Makefile passes it to every file: the
+/// build keeps it out of the compiler cache's key except for the files that use it. A tree
+/// that differs from a built one only in its VERSION file must be that cache's hits for every
+/// other file, and its binary must still say its own version.
+#[tokio::test]
+async fn a_new_version_string_recompiles_only_the_files_that_use_it() {
+    let engine = engine().await;
+    let pristine = build(&engine, repo().commit(1)).await;
+    let dir = std::env::temp_dir().join(format!("haprepro-version-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    let patch = dir.join("version.patch");
+    let version = "3.0.11-haprepro-version-test";
+    std::fs::write(
+        &patch,
+        format!("--- a/VERSION\n+++ b/VERSION\n@@ -1 +1 @@\n-3.0.11\n+{version}\n"),
+    )
+    .expect("write the patch");
+    let mut spec = spec_at(repo().commit(1));
+    spec.patches = vec![patch];
+    let renamed = images::source::build(&engine, &spec, &|_| {})
+        .await
+        .unwrap_or_else(|e| panic!("building commit #1 with a new VERSION: {e}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        renamed.image.version.starts_with(version),
+        "the binary says the tree's version: {} (pristine: {})",
+        renamed.image.version,
+        pristine.image.version
+    );
+    let Some(log) = &renamed.log else {
+        return; // built by an earlier run: nothing was compiled now to count
+    };
+    let text = std::fs::read_to_string(log).expect("the build log");
+    let users = text
+        .lines()
+        .find_map(|l| {
+            l.split_once("haprepro-version-users: ")
+                .map(|(_, users)| users)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "the build names the files that use the version: {}",
+                log.display()
+            )
+        });
+    assert!(users.contains("src/version.c"), "{users}");
+    // Misses: the version users, compiled afresh (the rest come from the pristine build).
+    let misses: usize = renamed
+        .ccache
+        .as_deref()
+        .and_then(|c| c.split("misses ").nth(1))
+        .and_then(|m| m.split('/').next())
+        .and_then(|m| m.trim().parse().ok())
+        .unwrap_or_else(|| panic!("ccache's count: {:?}", renamed.ccache));
+    let n_users: usize = users
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a count of files");
+    // The pristine tree was built with this build script on this machine (the script is part
+    // of the image's key), so its objects are in the cache.
+    assert!(
+        misses <= n_users,
+        "{misses} misses for {n_users} version users ({users}); ccache {:?}, log {}",
+        renamed.ccache,
+        log.display()
     );
 }
 
@@ -629,9 +679,9 @@ fn a_map_marks_each_boundary_and_explains_it_with_its_commit() {
         .map(|d| d.path().join("map.json"))
         .find(|p| p.is_file())
         .unwrap_or_else(|| panic!("no map.json\n{}", show(&out)));
-    let map: serde_json::Value =
+    let mapped: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let strip = &map["strips"][0];
+    let strip = &mapped["strips"][0];
     let outcomes: Vec<&str> = strip["cells"]
         .as_array()
         .unwrap()
@@ -661,5 +711,124 @@ fn a_map_marks_each_boundary_and_explains_it_with_its_commit() {
         )) && answer.contains(&format!("fixed in v3.0-dev3 ({}", &r.commit(7)[..12])),
         "{answer}"
     );
+    // Paste-ready: each boundary with its commit, the command for each side, and both ends'
+    // `haproxy -vv` (from the binary cache).
+    let md = std::fs::read_to_string(json.with_file_name("map.md")).unwrap();
+    assert!(
+        md.contains(&format!("`{}`", r.commit(4)))
+            && md.contains("--ref v3.0-dev2")
+            && md.matches("<code>haproxy -vv</code> of").count() == 4
+            && md.contains("HAProxy version 3.0.11"),
+        "{md}"
+    );
+    // The same map again resumes: nothing measured or bisected again, the same answer.
+    let out = map(&["--explain"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("3 of 3 version(s) measured before; running none")
+            && err.matches("map: reusing").count() == 4
+            && !err.contains("bisecting"),
+        "{}",
+        show(&out)
+    );
+    let again: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(again["strips"][0]["answer"], strip["answer"]);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// The nightly's map: shards measured apart (one by `--shard`, one by HAPREPRO_SHARD as a CI
+/// job's index gives it), one of them retried, drawn into one map by `haprepro report map`:
+/// the same strip as one map of the whole set, and the retried shard's cases kept once.
+#[test]
+fn a_sharded_map_drawn_from_its_shards_folders_is_the_whole_map() {
+    let r = repo();
+    let (root, mainline, _) = tagged_clones("shards");
+    let ok = Command::new("git")
+        .arg("-C")
+        .arg(&mainline)
+        .args(["tag", "v3.0-dev3", r.commit(7)])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let shard = |results: &std::path::Path, flag: Option<&str>, env: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_haprepro"));
+        cmd.args(["map", "dns-flap-check-port-zero", "--src"])
+            .arg(&mainline)
+            .args(["--versions", "v3.0-dev*"])
+            .arg("--scenarios-dir")
+            .arg(scenarios_dir())
+            .arg("--results-dir")
+            .arg(results)
+            .env("CI", "true")
+            .env_remove("HAPREPRO_SHARD");
+        if let Some(k) = flag {
+            cmd.args(["--shard", k]);
+        }
+        if let Some(k) = env {
+            cmd.env("HAPREPRO_SHARD", k);
+        }
+        let out = cmd.output().expect("haprepro runs");
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+        out
+    };
+    let (one, two, retried) = (
+        root.join("shard-1"),
+        root.join("shard-2"),
+        root.join("shard-2-retried"),
+    );
+    shard(&one, Some("1/2"), None);
+    shard(&two, None, Some("2/2"));
+    shard(&retried, None, Some("2/2"));
+    let out_dir = root.join("map");
+    let out = Command::new(env!("CARGO_BIN_EXE_haprepro"))
+        .args(["report", "map"])
+        .args([&one, &two, &retried])
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .expect("haprepro runs");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("duplicate"),
+        "the retried shard's cases are named as duplicates: {}",
+        show(&out)
+    );
+    let mapped: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("map.json")).expect("map.json"))
+            .unwrap();
+    let strip = &mapped["strips"][0];
+    let outcomes: Vec<&str> = strip["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["not-reproduced", "reproduced", "not-reproduced"],
+        "{strip}"
+    );
+    assert!(
+        strip["answer"]
+            .as_str()
+            .unwrap()
+            .ends_with("reproduced from v3.0-dev2 to v3.0-dev2; fixed in v3.0-dev3"),
+        "{strip}"
+    );
+    // Drawn twice from the same folders: the same map.
+    let again = root.join("map-again");
+    let out = Command::new(env!("CARGO_BIN_EXE_haprepro"))
+        .args(["report", "map"])
+        .args([&retried, &two, &one])
+        .arg("--out")
+        .arg(&again)
+        .output()
+        .expect("haprepro runs");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let drawn_again: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(again.join("map.json")).unwrap()).unwrap();
+    assert_eq!(drawn_again, mapped);
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -41,7 +41,7 @@ pub struct BuildOutput {
     pub binary: Vec<u8>,
     /// `haproxy -vv` of the binary, in the builder.
     pub vv: String,
-    pub make_seconds: Option<u64>,
+    pub make_seconds: Option<f64>,
     /// The compiler cache's hits and misses for this build.
     pub ccache: Option<String>,
 }
@@ -133,6 +133,9 @@ pub async fn run(
             labels,
             network: "none".into(),
             binds: vec![format!("{CCACHE_VOLUME}:/ccache")],
+            // Unpacking HAProxy's tree into the container's own layer took 2.2 s of a 10 s
+            // neighbouring build (overlay on overlay); in memory it is a fraction of that.
+            tmpfs: HashMap::from([("/build".to_string(), "rw,exec,size=3g".to_string())]),
             user: Some("0".into()),
             ..Default::default()
         })
@@ -161,8 +164,8 @@ pub async fn run(
             progress(stage.to_string());
         } else if let Some(e) = line.strip_prefix("haprepro-error: ") {
             error_line = Some(e.to_string());
-        } else if let Some(s) = line.strip_prefix("haprepro-make-seconds: ") {
-            make_seconds = s.trim().parse().ok();
+        } else if let Some(s) = line.strip_prefix("haprepro-make-ms: ") {
+            make_seconds = s.trim().parse::<f64>().ok().map(|ms| ms / 1000.0);
         } else if let Some(s) = line.strip_prefix("haprepro-ccache: ") {
             ccache = Some(s.trim().to_string());
         } else {
@@ -213,7 +216,7 @@ pub async fn run(
     };
     result?;
     let _ = writeln!(log, "[{:>6.1}s] (exit 0)", started.elapsed().as_secs_f64());
-    let archive = engine.download(&id, "/build/out").await?;
+    let archive = engine.download(&id, "/out").await?;
     if let Some(id) = removal.id.take() {
         engine.remove_container(&id).await?;
     }
@@ -234,7 +237,7 @@ pub async fn run(
     }
     let binary = binary.ok_or_else(|| ImageError::SourceBuildFailed {
         what: input.what.clone(),
-        reason: "the build left no haproxy binary in /build/out".into(),
+        reason: "the build left no haproxy binary in /out".into(),
         log: log_path.clone(),
     })?;
     Ok(BuildOutput {

@@ -5,7 +5,7 @@
 # tarball), optionally /in/debian.tar.xz (Debian's packaging, whose patch series is applied)
 # and /in/patches/NN-*.patch (applied in order, -p1). Environment: MAKE_VARS (the profile's
 # switches), JOBS, VERSION_FALLBACK (for a git archive whose VERSION file was not filled in).
-# Output: /build/out/haproxy and /build/out/haproxy-vv.txt.
+# Output: /out/haproxy and /out/haproxy-vv.txt.
 #
 # The exit code says which stage failed, so the harness can name it without parsing text:
 # 10 not a HAProxy source tree, 11 a Debian patch did not apply, 12 a --patch did not apply,
@@ -16,10 +16,10 @@ stage() { echo "haprepro-stage: $*"; }
 fail() { code=$1; shift; echo "haprepro-error: $*"; exit "$code"; }
 
 stage unpack
-mkdir -p /build/x /build/out
+mkdir -p /build/x /out
 src=$(ls /in/source.* 2>/dev/null | head -n 1)
 [ -n "$src" ] || fail 10 "no source archive was given"
-tar -xf "$src" -C /build/x 2>/build/out/tar.err || fail 10 "cannot unpack the source archive: $(head -c 300 /build/out/tar.err)"
+tar -xf "$src" -C /build/x 2>/out/tar.err || fail 10 "cannot unpack the source archive: $(head -c 300 /out/tar.err)"
 top=/build/x
 if [ ! -f "$top/Makefile" ]; then
     set -- /build/x/*
@@ -64,17 +64,50 @@ stage make
 # The tree is unpacked afresh for every build, so each header's ctime is "too new" for ccache's
 # direct mode, which then preprocesses every file. Header contents are still hashed; only their
 # times are ignored. This helps builds of one version (a commit with and without a --patch, or
-# another profile); between commits it cannot: HAProxy's Makefile passes the version to every
-# file (-DCONFIG_HAPROXY_VERSION="3.3-dev8-822ee90dc"), so each commit's command lines differ and
-# only preprocessed-mode hits remain (measured on v3.3-dev9~N: 165 of 167, make 7-8 s).
+# another profile).
 export CCACHE_DIR=/ccache CCACHE_BASEDIR=/build/src CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-3G}
 export CCACHE_SLOPPINESS=include_file_mtime,include_file_ctime
+# Between commits, HAProxy's Makefile passes the version to every file
+# (-DCONFIG_HAPROXY_VERSION="3.3-dev8-822ee90dc", and the date), so every command line differs
+# and direct mode never hits. Only a few files use it: those naming the version macros, or a
+# macro defined from them (STATS_VERSION_STRING), found to a fixpoint over the tree's defines.
+# Those are compiled with the version in their cache key; every other file without it, so a
+# neighbouring commit's unchanged files are direct hits. `haproxy -vv` below shows the version
+# the binary really carries.
+cc="ccache gcc"
+if ccache --get-config ignore_options >/dev/null 2>&1; then
+    tokens="CONFIG_HAPROXY_VERSION CONFIG_HAPROXY_DATE HAPROXY_VERSION HAPROXY_DATE"
+    defines=$(find . -name '*.[ch]' -exec cat {} + 2>/dev/null | tr -d '\000' | sed -e ':a' -e '/\\$/{N;s/\\\n/ /;ba}' \
+        | grep -aE '^[[:space:]]*#[[:space:]]*define[[:space:]]+[A-Za-z_][A-Za-z0-9_]*' || true)
+    while :; do
+        pattern=$(echo "$tokens" | tr ' ' '|')
+        more=$(echo "$defines" | grep -awE "$pattern" \
+            | sed -E 's/^[[:space:]]*#[[:space:]]*define[[:space:]]+([A-Za-z_][A-Za-z0-9_]*).*/\1/' \
+            | sort -u | grep -vxF "$(echo "$tokens" | tr ' ' '\n')" || true)
+        [ -n "$more" ] || break
+        tokens="$tokens $(echo "$more" | tr '\n' ' ')"
+        tokens=$(echo "$tokens" | xargs)
+    done
+    pattern=$(echo "$tokens" | tr ' ' '|')
+    find . -name '*.c' -exec grep -alwE "$pattern" {} + 2>/dev/null | sed 's|^\./||' > /build/version-users
+    echo "haprepro-version-users: $(wc -l < /build/version-users) file(s) use the version ($(tr '\n' ' ' < /build/version-users | head -c 300))"
+    cat > /build/cc <<'CC'
+#!/bin/sh
+for arg; do case "$arg" in *.c) src=$arg ;; esac; done
+if [ -n "${src:-}" ] && grep -qxF "${src#./}" /build/version-users; then
+    exec ccache gcc "$@"
+fi
+CCACHE_IGNOREOPTIONS="-DCONFIG_HAPROXY_VERSION=* -DCONFIG_HAPROXY_DATE=*" exec ccache gcc "$@"
+CC
+    chmod +x /build/cc
+    cc=/build/cc
+fi
 ccache -z >/dev/null 2>&1
-started=$(date +%s)
+started=$(date +%s%N)
 # shellcheck disable=SC2086
-make -j"${JOBS:-2}" TARGET=linux-glibc CC="ccache gcc" $MAKE_VARS $version_var \
+make -j"${JOBS:-2}" TARGET=linux-glibc CC="$cc" $MAKE_VARS $version_var \
     || fail 13 "make failed"
-echo "haprepro-make-seconds: $(( $(date +%s) - started ))"
+echo "haprepro-make-ms: $(( ($(date +%s%N) - started) / 1000000 ))"
 # ccache 4.4+ prints "Hits: 3 / 154"; older ones "cache hit (direct) 3" and "cache miss 151".
 echo "haprepro-ccache: $(ccache -s 2>/dev/null | awk '
     /^ *Hits:/ && !h { h = $2 "/" $4 } /^ *Misses:/ && !m { m = $2 "/" $4 }
@@ -82,7 +115,7 @@ echo "haprepro-ccache: $(ccache -s 2>/dev/null | awk '
     END { if (h == "" && (d != "" || p != "")) h = d + p; printf "hits %s, misses %s", h, m }')"
 
 stage check
-cp haproxy /build/out/haproxy || fail 13 "make left no haproxy binary"
-./haproxy -vv > /build/out/haproxy-vv.txt 2>&1 || fail 14 "the built haproxy does not run: $(head -c 300 /build/out/haproxy-vv.txt)"
-head -n 1 /build/out/haproxy-vv.txt
+cp haproxy /out/haproxy || fail 13 "make left no haproxy binary"
+./haproxy -vv > /out/haproxy-vv.txt 2>&1 || fail 14 "the built haproxy does not run: $(head -c 300 /out/haproxy-vv.txt)"
+head -n 1 /out/haproxy-vv.txt
 stage done

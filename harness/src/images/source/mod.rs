@@ -9,6 +9,7 @@
 //! recipe, build script, runtime image); an image whose key label matches is used as is, so the
 //! same commit built twice costs nothing, and a tree shared by two commits is built once.
 
+pub mod binary_cache;
 mod build;
 mod builder;
 mod debian_src;
@@ -172,7 +173,7 @@ pub struct SourceBuild {
     /// Compiler-cache hits and misses of the build, when one ran.
     pub ccache: Option<String>,
     /// Seconds `make` itself took, when a build ran.
-    pub make_seconds: Option<u64>,
+    pub make_seconds: Option<f64>,
     pub features: Vec<String>,
 }
 
@@ -465,13 +466,24 @@ async fn build_or_find(
         hex::encode(&h.finalize()[..16])
     };
     let reference = format!("{HAPROXY_REPO}:{tag}");
+    // Cases run the runtime image with the binary put in; its ID is read once, so that a
+    // catalog image rebuilt during a matrix cannot change what later cases run.
+    let runtime_id =
+        engine
+            .image_id(&runtime.reference)
+            .await?
+            .ok_or_else(|| ImageError::NotBuilt {
+                wanted: suite.name.clone(),
+                suite: suite.name.clone(),
+            })?;
 
-    let found = |labels: &std::collections::HashMap<String, String>| SourceBuild {
+    let found = |cached: binary_cache::Cached| SourceBuild {
         image: ResolvedImage {
-            id: String::new(),
+            id: runtime_id.clone(),
             reference: reference.clone(),
-            version: labels.get(labels::VERSION).cloned().unwrap_or_default(),
+            version: cached.entry.version.clone(),
             source: format!("built from {} as {reference}", identified.what),
+            binary: Some(cached.binary()),
         },
         cached: true,
         build_ms: started.elapsed().as_millis() as u64,
@@ -481,7 +493,9 @@ async fn build_or_find(
         tag: tag.clone(),
         ccache: None,
         make_seconds: None,
-        features: labels
+        features: cached
+            .entry
+            .labels
             .get(source_labels::FEATURES)
             .map(|f| {
                 f.split(',')
@@ -491,16 +505,8 @@ async fn build_or_find(
             })
             .unwrap_or_default(),
     };
-    let lookup = || async {
-        Ok::<_, ImageError>(
-            engine
-                .image_labels(&reference)
-                .await?
-                .filter(|existing| existing.get(source_labels::KEY) == Some(&key)),
-        )
-    };
     if find_only {
-        return Ok(lookup().await?.map(|labels| found(&labels)));
+        return Ok(binary_cache::find(&tag, &key).map(found));
     }
     let _lock = super::build_lock::acquire(builds_dir().join("build.lock"), &|path| {
         event(
@@ -509,18 +515,17 @@ async fn build_or_find(
         )
     })
     .await?;
-    if let Some(existing) = lookup().await? {
-        event("cached", format!("{reference} ({})", identified.what));
-        return Ok(Some(found(&existing)));
+    if let Some(cached) = binary_cache::find(&tag, &key) {
+        event(
+            "cached",
+            format!(
+                "{reference} ({}) in {}",
+                identified.what,
+                cached.dir.display()
+            ),
+        );
+        return Ok(Some(found(cached)));
     }
-    // An image under this tag with another key (an older builder or script) is replaced: its
-    // id is kept to remove it once the new one holds the tag, so it does not linger untagged.
-    let superseded = engine
-        .images_labelled(&[(labels::SOURCE, "source")])
-        .await?
-        .into_iter()
-        .find(|i| i.tags.contains(&reference))
-        .map(|i| i.id);
 
     let t_prepare = Instant::now();
     let builder_ref = builder::ensure(engine, &catalog, &suite, progress).await?;
@@ -577,10 +582,9 @@ async fn build_or_find(
     let features = features_of(&output.vv);
 
     event(
-        "image",
-        format!("into {} as {reference}", runtime.reference),
+        "check",
+        format!("haproxy -v with {}'s libraries", runtime.reference),
     );
-    let quote = |v: &str| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""));
     let label_pairs = [
         (labels::SOURCE, "source".to_string()),
         (labels::SUITE, suite.name.clone()),
@@ -597,55 +601,42 @@ async fn build_or_find(
         (source_labels::BUILDER, builder_recipe.clone()),
         (source_labels::FEATURES, features.join(",")),
     ];
-    let changes = format!(
-        "LABEL {}",
-        label_pairs
-            .iter()
-            .map(|(k, v)| format!("{k}={}", quote(v)))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
-    let container = engine
-        .create_stopped(&runtime.reference, super::debian::scratch_labels())
-        .await?;
-    let committed = async {
-        engine
-            .upload(&container, binary_tar(&output.binary)?)
-            .await?;
-        engine
-            .commit(&container, HAPROXY_REPO, &tag, &changes)
-            .await?;
-        Ok::<_, ImageError>(())
-    }
-    .await;
-    engine.remove_container(&container).await?;
-    committed?;
-    let probed = super::probe(engine, &reference, "built").await;
-    let probed = match probed {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = engine.remove_image(&reference).await;
+    let probed_version = match runs_in(engine, &runtime_id, &output.binary).await? {
+        Ok(v) => v,
+        Err(said) => {
             return Err(ImageError::SourceBuildFailed {
                 what: identified.what.clone(),
-                reason: format!("the binary does not run in {}: {e}", runtime.reference),
+                reason: format!(
+                    "the binary does not run in {}: `haproxy -v` said {:?}",
+                    runtime.reference,
+                    said.trim()
+                ),
                 log,
             });
         }
     };
-    if let Some(old) = superseded {
-        // Best effort: a container of another run may still use it.
-        let _ = engine.remove_image(&old).await;
-    }
+    let cached = binary_cache::store(
+        &tag,
+        &output.binary,
+        &output.vv,
+        binary_cache::Entry {
+            key: key.clone(),
+            version: probed_version.clone(),
+            labels: label_pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        },
+    )?;
     let build_ms = started.elapsed().as_millis() as u64;
     event(
         "done",
         format!(
-            "HAProxy {} as {reference} in {:.1}s (builder image and archive {prepare_s:.1}s, build container {build_s:.1}s{}, image {:.1}s{})",
-            probed.version,
+            "HAProxy {probed_version} as {reference} in {:.1}s (builder image and archive {prepare_s:.1}s, build container {build_s:.1}s{}, check and cache {:.1}s{})",
             build_ms as f64 / 1000.0,
             output
                 .make_seconds
-                .map(|m| format!(" of which make {m}s"))
+                .map(|m| format!(" of which make {m:.1}s"))
                 .unwrap_or_default(),
             t_image.elapsed().as_secs_f64(),
             output
@@ -657,10 +648,11 @@ async fn build_or_find(
     );
     Ok(Some(SourceBuild {
         image: ResolvedImage {
-            id: String::new(),
+            id: runtime_id,
             reference: reference.clone(),
-            version: probed.version,
+            version: probed_version,
             source: format!("built from {} as {reference}", identified.what),
+            binary: Some(cached.binary()),
         },
         cached: false,
         build_ms,
@@ -674,7 +666,8 @@ async fn build_or_find(
     }))
 }
 
-fn binary_tar(binary: &[u8]) -> Result<Vec<u8>, ImageError> {
+/// The tar that puts a binary at `/usr/sbin/haproxy`.
+pub fn binary_tar(binary: &[u8]) -> Result<Vec<u8>, ImageError> {
     let mut tar = tar::Builder::new(Vec::new());
     let mut header = tar::Header::new_gnu();
     header.set_size(binary.len() as u64);
@@ -685,34 +678,64 @@ fn binary_tar(binary: &[u8]) -> Result<Vec<u8>, ImageError> {
         .map_err(|e| ImageError::Io("pack the binary".into(), e))
 }
 
-/// The source images on this machine, newest first.
-pub async fn list(engine: &Engine) -> Result<Vec<SourceImage>, ImageError> {
-    let images = engine
-        .images_labelled(&[(labels::SOURCE, "source")])
+/// Runs `haproxy -v` of a built binary in the runtime image (its libraries, not the
+/// builder's): the version it prints, or (as `Err` inside) what it said instead.
+async fn runs_in(
+    engine: &Engine,
+    runtime_id: &str,
+    binary: &[u8],
+) -> Result<Result<String, String>, ImageError> {
+    let container = engine
+        .create_container(crate::runtime::ContainerConfig {
+            name: format!("haprepro-probe-{:08x}", rand::random::<u32>()),
+            image: runtime_id.to_string(),
+            entrypoint: Some(vec!["/usr/sbin/haproxy".into(), "-v".into()]),
+            labels: super::debian::scratch_labels(),
+            network: "none".into(),
+            user: Some("0".into()),
+            ..Default::default()
+        })
         .await?;
-    Ok(images
+    let ran = async {
+        engine.upload(&container, binary_tar(binary)?).await?;
+        Ok::<_, ImageError>(engine.run_to_exit(&container, "haproxy -v").await?)
+    }
+    .await;
+    engine.remove_container(&container).await?;
+    let (code, said) = ran?;
+    Ok((code == 0)
+        .then(|| super::version_from_haproxy_v(&said))
+        .flatten()
+        .ok_or(said))
+}
+
+/// The source builds in the binary cache, by tag.
+pub fn list() -> Vec<SourceImage> {
+    binary_cache::list()
         .into_iter()
-        .map(|image| {
-            let get = |k: &str| image.labels.get(k).cloned().unwrap_or_default();
+        .map(|cached| {
+            let get = |k: &str| cached.entry.labels.get(k).cloned().unwrap_or_default();
             SourceImage {
-                reference: image
-                    .tags
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| image.id.clone()),
-                version: get(labels::VERSION),
+                reference: format!(
+                    "{HAPROXY_REPO}:{}",
+                    cached.dir.file_name().unwrap_or_default().to_string_lossy()
+                ),
+                version: cached.entry.version.clone(),
                 origin: get(source_labels::ORIGIN),
-                commit: image
+                commit: cached
+                    .entry
                     .labels
                     .get(source_labels::COMMIT)
                     .filter(|c| c.as_str() != "-")
                     .cloned(),
                 profile: get(source_labels::PROFILE),
                 patches: get(source_labels::PATCHES),
-                size: image.size,
+                size: std::fs::metadata(cached.binary())
+                    .map(|m| m.len() as i64)
+                    .unwrap_or(0),
             }
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]
