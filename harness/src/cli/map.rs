@@ -474,7 +474,10 @@ pub fn draw_from(dirs: &[PathBuf], out: &Path) -> i32 {
         println!("{}: {}", s.case, s.answer);
     }
     println!("map: {}/map.md, map.html, map.json", out.display());
-    let whole = merged.problems().is_empty()
+    // A retried job's case (a duplicate) is kept once, the same way every time: not a gap.
+    let whole = merged.unreadable.is_empty()
+        && merged.missing.is_empty()
+        && merged.mixed.is_empty()
         && record
             .strips
             .iter()
