@@ -14,7 +14,7 @@ use std::future::Future;
 use std::path::Path;
 use std::rc::Rc;
 
-use super::{bisect, max_probes, BisectError};
+use super::{bisect_ahead, max_probes, BisectError};
 use crate::images::source::git::{self, Commit};
 use crate::images::ImageError;
 use crate::scenario::Outcome;
@@ -145,6 +145,22 @@ where
     F: FnMut(usize, usize) -> Fut,
     Fut: Future<Output = Outcome>,
 {
+    run_ahead(n, plan, expected_old, measure, |_| {}).await
+}
+
+/// [`run`], telling `ahead` before each measurement which candidates (indices) the next one
+/// may be, so that they can be built while this one runs.
+pub async fn run_ahead<F, Fut>(
+    n: usize,
+    plan: &Plan,
+    expected_old: Outcome,
+    measure: F,
+    ahead: impl Fn(&[usize]),
+) -> Result<CommitBisection, BisectError>
+where
+    F: FnMut(usize, usize) -> Fut,
+    Fut: Future<Output = Outcome>,
+{
     if n < 2 {
         return Err(BisectError::TooFew(n));
     }
@@ -196,15 +212,25 @@ where
             },
         });
     }
+    let not_measured = |next: &[&usize]| {
+        let wanted: Vec<usize> = next
+            .iter()
+            .map(|&&i| i)
+            .filter(|i| !memo.borrow().contains_key(i))
+            .collect();
+        if !wanted.is_empty() {
+            ahead(&wanted);
+        }
+    };
     let (lo, hi) = match &plan.tag_stage {
         Some(points) => {
-            let b = bisect(points, |_, &i| probe(i, 1)).await?;
+            let b = bisect_ahead(points, |_, &i| probe(i, 1), not_measured).await?;
             (points[b.last_same], points[b.first_different])
         }
         None => (0, n - 1),
     };
     let span: Vec<usize> = (lo..=hi).collect();
-    let b = bisect(&span, |_, &i| probe(i, 2)).await?;
+    let b = bisect_ahead(&span, |_, &i| probe(i, 2), not_measured).await?;
     let measured = order.borrow().clone();
     Ok(CommitBisection {
         reference: b.reference,

@@ -88,7 +88,21 @@ pub fn max_probes(n: usize) -> usize {
 
 /// Finds the first candidate whose outcome differs from the first one's. `measure` gets the
 /// index and the candidate and runs the experiment; it is called once per probe, one at a time.
-pub async fn bisect<C, F, Fut>(candidates: &[C], mut measure: F) -> Result<Bisection, BisectError>
+pub async fn bisect<C, F, Fut>(candidates: &[C], measure: F) -> Result<Bisection, BisectError>
+where
+    F: FnMut(usize, &C) -> Fut,
+    Fut: Future<Output = Outcome>,
+{
+    bisect_ahead(candidates, measure, |_| {}).await
+}
+
+/// [`bisect`], telling `ahead` before each measurement which candidates the next one may be
+/// (either half's next probe), so that they can be prepared (built) while this one runs.
+pub async fn bisect_ahead<C, F, Fut>(
+    candidates: &[C],
+    mut measure: F,
+    mut ahead: impl FnMut(&[&C]),
+) -> Result<Bisection, BisectError>
 where
     F: FnMut(usize, &C) -> Fut,
     Fut: Future<Output = Outcome>,
@@ -98,6 +112,9 @@ where
         return Err(BisectError::TooFew(n));
     }
     let mut probes = Vec::new();
+    if n >= 2 {
+        ahead(&[&candidates[n - 1]]);
+    }
     let reference = measure(0, &candidates[0]).await;
     probes.push(Probe {
         index: 0,
@@ -108,6 +125,9 @@ where
             which: "first",
             index: 0,
         });
+    }
+    if let Some(first) = next_probe(0, n - 1, &BTreeSet::new()) {
+        ahead(&[&candidates[first]]);
     }
     let last = measure(n - 1, &candidates[n - 1]).await;
     probes.push(Probe {
@@ -128,6 +148,12 @@ where
     let (mut lo, mut hi) = (0, n - 1);
     let mut skipped = BTreeSet::new();
     while let Some(mid) = next_probe(lo, hi, &skipped) {
+        let next: Vec<&C> = [next_probe(lo, mid, &skipped), next_probe(mid, hi, &skipped)]
+            .into_iter()
+            .flatten()
+            .map(|i| &candidates[i])
+            .collect();
+        ahead(&next);
         let outcome = measure(mid, &candidates[mid]).await;
         probes.push(Probe {
             index: mid,
@@ -207,6 +233,54 @@ pub(crate) mod tests {
                 );
                 let unique: BTreeSet<_> = calls.iter().collect();
                 assert_eq!(unique.len(), calls.len(), "a candidate measured twice");
+            }
+        }
+    }
+
+    /// Every candidate measured after the first was among those `ahead` named just before the
+    /// measurement before it (so it could be built while that one ran), and `ahead` never
+    /// names more than the two halves' next probes.
+    #[tokio::test]
+    async fn ahead_names_the_next_candidate_before_it_is_measured() {
+        for n in 2..=40 {
+            for first_bad in 1..n {
+                let outcomes: Vec<(usize, Outcome)> = regression_at(n, first_bad)
+                    .into_iter()
+                    .enumerate()
+                    .collect();
+                let events = RefCell::new(Vec::new());
+                let result = bisect_ahead(
+                    &outcomes,
+                    |_, &(i, o)| {
+                        events.borrow_mut().push(Err(i));
+                        async move { o }
+                    },
+                    |next: &[&(usize, Outcome)]| {
+                        assert!(next.len() <= 2);
+                        events
+                            .borrow_mut()
+                            .push(Ok(next.iter().map(|c| c.0).collect::<Vec<_>>()));
+                    },
+                )
+                .await;
+                assert!(result.is_ok());
+                let events = events.into_inner();
+                // What was announced before a measurement is what may come after it.
+                let (mut fresh, mut pending): (Vec<usize>, Option<Vec<usize>>) = (vec![], None);
+                for e in &events {
+                    match e {
+                        Ok(next) => fresh = next.clone(),
+                        Err(i) => {
+                            if let Some(announced) = &pending {
+                                assert!(
+                                    announced.contains(i),
+                                    "n={n} first_bad={first_bad}: {i} measured, {announced:?} announced ({events:?})"
+                                );
+                            }
+                            pending = Some(std::mem::take(&mut fresh));
+                        }
+                    }
+                }
             }
         }
     }

@@ -18,12 +18,14 @@ use super::source_args::BuildOpts;
 use super::{engine, exit};
 
 #[derive(Args)]
-#[command(group(clap::ArgGroup::new("candidates").required(true).args(["versions", "images", "src"])))]
+#[command(group(clap::ArgGroup::new("candidates").required(true).multiple(true).args(["versions", "images", "src"])))]
 pub struct BisectArgs {
     /// The scenario: a folder name under --scenarios-dir, or a path to a scenario folder.
     pub(super) scenario: String,
     /// Catalog versions in order, oldest first (comma-separated), at least two; `A..B` is the
-    /// catalog's versions from A to B (`2.6.12..3.4.7`, `..3.0.11`).
+    /// catalog's versions from A to B (`2.6.12..3.4.7`, `..3.0.11`). With --src (and no
+    /// --good/--bad): a set of the clone's tags (`v3.0-dev0..v3.0.0`, `v3.1-dev*`), each built
+    /// when the bisect probes it.
     #[arg(long, value_delimiter = ',')]
     versions: Vec<String>,
     /// Image references in order (comma-separated), at least two: for builds of your own.
@@ -57,16 +59,31 @@ pub struct BisectArgs {
 }
 
 pub async fn run(args: BisectArgs) -> i32 {
-    if args.src.is_some() {
+    if !args.images.is_empty() && (args.src.is_some() || !args.versions.is_empty()) {
+        eprintln!("error: --images is a list of its own: give it without --versions and --src");
+        return exit::USAGE;
+    }
+    if args.src.is_some() && args.versions.is_empty() {
         return super::bisect_commits::run(args).await;
     }
-    if args.build.any() {
+    if args.src.is_some() && (args.good.is_some() || args.bad.is_some()) {
+        eprintln!(
+            "error: --good/--bad bisect the commits between two refs; --versions bisects a set of tags: give one of the two"
+        );
+        return exit::USAGE;
+    }
+    if args.build.any() && args.src.is_none() {
         eprintln!(
             "error: --ref, --patch, --profile, --debian-patches and --build-suite need --src"
         );
         return exit::USAGE;
     }
-    let (names, sources): (Vec<String>, Vec<ImageSource>) = if !args.versions.is_empty() {
+    let (names, sources): (Vec<String>, Vec<ImageSource>) = if let Some(src) = &args.src {
+        match tag_candidates(&args, src) {
+            Ok(c) => c.into_iter().unzip(),
+            Err(code) => return code,
+        }
+    } else if !args.versions.is_empty() {
         let v: Vec<String> = args
             .versions
             .iter()
@@ -109,10 +126,16 @@ pub async fn run(args: BisectArgs) -> i32 {
         Ok(e) => e,
         Err(code) => return code,
     };
-    let mut candidates: Vec<ResolvedImage> = Vec::new();
-    for source in &sources {
-        match super::resolve_image(&engine, source).await {
-            Ok(image) => candidates.push(image),
+    // Catalog versions and images are resolved before the first run (a missing one stops the
+    // bisect at once); tags of a clone are built only when probed.
+    let mut candidates: Vec<(ImageSource, Option<ResolvedImage>)> = Vec::new();
+    for source in sources {
+        if matches!(source, ImageSource::Source(_)) {
+            candidates.push((source, None));
+            continue;
+        }
+        match super::resolve_image(&engine, &source).await {
+            Ok(image) => candidates.push((source, Some(image))),
             Err(code) => return code,
         }
     }
@@ -139,8 +162,22 @@ pub async fn run(args: BisectArgs) -> i32 {
         };
         let (engine, scenario, records, names) = (&engine, &scenario, &records, &names);
         let probe = records.borrow().len() + 1;
-        let image = image.clone();
+        let (source, resolved) = image.clone();
         async move {
+            let image = match resolved {
+                Some(image) => image,
+                None => match super::resolve_image(engine, &source).await {
+                    Ok(image) => image,
+                    Err(_) => {
+                        println!(
+                            "  run {probe}: #{:<2} {:<24} could not be built (its error is above; skipped, like git bisect skip)",
+                            i + 1,
+                            names[i]
+                        );
+                        return scenario::Outcome::Error;
+                    }
+                },
+            };
             let r = scenario::run_variant(engine, scenario, variant, &image, &opts, &|_| {}).await;
             println!(
                 "  run {probe}: #{:<2} {:<24} HAProxy {:<20} measured {:<15} {:>5.1}s  evidence {}{}",
@@ -171,11 +208,11 @@ pub async fn run(args: BisectArgs) -> i32 {
     }
     match result {
         Ok(b) => {
+            // The probe of the first candidate to differ: the one run with its run id.
+            let differing = format!("{run_id}-c{:0width$}", b.first_different + 1);
             let other = records
                 .iter()
-                .find(|r| {
-                    r.version == candidates[b.first_different].version && r.outcome != b.reference
-                })
+                .find(|r| r.run_id == differing && r.outcome != b.reference)
                 .map(|r| r.outcome.to_string())
                 .unwrap_or_else(|| "a different outcome".into());
             println!(
@@ -224,4 +261,34 @@ pub async fn run(args: BisectArgs) -> i32 {
             exit::FAILED
         }
     }
+}
+
+/// `--src CLONE --versions SET`: the set's tags of the clone in HAProxy's version order, each a
+/// source build of the clone at that tag (with --profile, --patch, ...).
+fn tag_candidates(args: &BisectArgs, src: &str) -> Result<Vec<(String, ImageSource)>, i32> {
+    use haprepro::images::source::version_set;
+    let usage = |message: String| {
+        eprintln!("error: {message}");
+        exit::USAGE
+    };
+    let spec = args.build.spec(src).map_err(usage)?;
+    if !matches!(spec.tree, haprepro::images::TreeSource::Git { .. }) {
+        return Err(usage(format!(
+            "--src {src} with --versions: a set of tags needs a git clone of HAProxy"
+        )));
+    }
+    let dir = std::path::PathBuf::from(src);
+    let tags = version_set::clone_tags(&dir)
+        .map(|t| vec![(dir, t)])
+        .and_then(|clones| version_set::merge(&clones))
+        .map_err(|e| usage(format!("--src: {e}")))?;
+    let members = version_set::expand(&args.versions, &tags)
+        .map_err(|e| usage(format!("--versions: {e}")))?;
+    Ok(members
+        .into_iter()
+        .map(|m| {
+            let source = ImageSource::Source(Box::new(spec.at(&m.name)));
+            (m.name, source)
+        })
+        .collect())
 }

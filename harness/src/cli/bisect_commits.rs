@@ -232,7 +232,29 @@ pub async fn run(args: BisectArgs) -> i32 {
             outcome
         }
     };
-    let result = commits::run(n, &plan, expected_old, measure).await;
+    // Builds ahead: while a candidate's case runs, the candidates that may come next are built
+    // into the binary cache on a thread of its own. One next candidate (an end, the first
+    // middle) is certain and always built ahead; of two (either half), both are built only
+    // when this bisect's last build took less time than its last run, so that a cold build of
+    // the candidate not taken never holds up the one taken.
+    let builder = BuildAhead::start();
+    let ahead = |next: &[usize]| {
+        let cheap = steps
+            .borrow()
+            .iter()
+            .rev()
+            .find(|s| !s.build.cached && s.build.error.is_none() && s.run_ms > 0)
+            .is_some_and(|s| s.build.ms < s.run_ms);
+        if next.len() == 1 || cheap {
+            builder.want(
+                next.iter()
+                    .map(|&i| spec.at(&range.commits[i].hash))
+                    .collect(),
+            );
+        }
+    };
+    let result = commits::run_ahead(n, &plan, expected_old, measure, ahead).await;
+    builder.stop();
     let steps = steps.into_inner();
     let records = records.into_inner();
     let builds = steps.iter().filter(|s| !s.build.cached).count();
@@ -336,6 +358,65 @@ pub async fn run(args: BisectArgs) -> i32 {
         ),
     }
     code
+}
+
+/// A thread that builds the candidates it is told may come next, newest wish first: a wish
+/// replaces the ones not started yet. What it builds lands in the binary cache, where the
+/// candidate's own build finds it (the build lock makes a build asked for twice run once).
+struct BuildAhead {
+    wishes: std::sync::mpsc::Sender<Vec<images::SourceSpec>>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl BuildAhead {
+    fn start() -> BuildAhead {
+        let (wishes, rx) = std::sync::mpsc::channel::<Vec<images::SourceSpec>>();
+        let thread = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                let Ok(engine) = haprepro::runtime::Engine::connect().await else {
+                    return;
+                };
+                let mut queue: Vec<images::SourceSpec> = Vec::new();
+                loop {
+                    // The newest wish wins over what is left of an older one.
+                    loop {
+                        match rx.try_recv() {
+                            Ok(newer) => queue = newer,
+                            Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                            Err(std::sync::mpsc::TryRecvError::Disconnected) => return,
+                        }
+                    }
+                    if queue.is_empty() {
+                        match rx.recv() {
+                            Ok(wish) => queue = wish,
+                            Err(_) => return,
+                        }
+                        continue;
+                    }
+                    let spec = queue.remove(0);
+                    // A failure is left to the candidate's own build, which reports it.
+                    let _ = images::source::build(&engine, &spec, &|_| {}).await;
+                }
+            })
+        });
+        BuildAhead { wishes, thread }
+    }
+
+    fn want(&self, specs: Vec<images::SourceSpec>) {
+        let _ = self.wishes.send(specs);
+    }
+
+    /// Ends the thread after the build it is in, if any.
+    fn stop(self) {
+        drop(self.wishes);
+        let _ = self.thread.join();
+    }
 }
 
 fn first_line(s: &str) -> &str {

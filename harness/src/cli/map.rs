@@ -228,37 +228,47 @@ pub async fn run(args: MapArgs) -> i32 {
         );
     }
     if !to_run.is_empty() {
-        let mut matrix = Command::new(&exe);
-        matrix
-            .env_remove("HAPREPRO_SHARD")
-            .args(["matrix", "--scenarios", &args.scenarios.join(",")])
-            .args([
-                "--versions",
-                &to_run
-                    .iter()
-                    .map(|v| v.as_str())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ])
-            .args(["--jobs", &args.jobs.to_string()]);
-        for src in &args.src {
-            matrix.args(["--src", src]);
-        }
-        matrix
-            .arg("--scenarios-dir")
-            .arg(args.case.scenarios_dir())
-            .arg("--results-dir")
-            .arg(dir.join("matrix"));
-        let status = match matrix.status() {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("error: cannot run haprepro matrix: {e}");
-                return exit::HARNESS;
+        // Builds overlap runs: a builder thread builds the versions in order into the binary
+        // cache while a matrix per version runs the cases of the one built before (a matrix
+        // that reaches a version first builds it itself: the build lock keeps it to one build).
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let ahead = build_ahead(&args, &members, &to_run, stop.clone());
+        let mut stopped = None;
+        for v in &to_run {
+            let mut matrix = Command::new(&exe);
+            matrix
+                .env_remove("HAPREPRO_SHARD")
+                .args(["matrix", "--scenarios", &args.scenarios.join(",")])
+                .args(["--versions", v.as_str()])
+                .args(["--jobs", &args.jobs.to_string()]);
+            for src in &args.src {
+                matrix.args(["--src", src]);
             }
-        };
-        if !matches!(status.code(), Some(0) | Some(1)) {
-            eprintln!("error: the map's matrix did not run to its end ({status}); nothing mapped");
-            return status.code().unwrap_or(exit::HARNESS);
+            matrix
+                .arg("--scenarios-dir")
+                .arg(args.case.scenarios_dir())
+                .arg("--results-dir")
+                .arg(dir.join("matrix"));
+            match matrix.status() {
+                Ok(s) if matches!(s.code(), Some(0) | Some(1)) => {}
+                Ok(s) => {
+                    eprintln!(
+                        "error: the map's matrix of {v} did not run to its end ({s}); nothing mapped"
+                    );
+                    stopped = Some(s.code().unwrap_or(exit::HARNESS));
+                    break;
+                }
+                Err(e) => {
+                    eprintln!("error: cannot run haprepro matrix: {e}");
+                    stopped = Some(exit::HARNESS);
+                    break;
+                }
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = ahead.join();
+        if let Some(code) = stopped {
+            return code;
         }
     }
     let records: Vec<serde_json::Value> =
@@ -351,6 +361,51 @@ pub async fn run(args: MapArgs) -> i32 {
     } else {
         exit::OK
     }
+}
+
+/// Builds the versions to run, in order, on a thread of its own (the binary cache keeps what
+/// it builds), until `stop` is set; a failed build is left for the version's matrix to report.
+fn build_ahead(
+    args: &MapArgs,
+    members: &[version_set::Member],
+    to_run: &[&String],
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    let specs: Vec<haprepro::images::SourceSpec> = to_run
+        .iter()
+        .filter_map(|v| {
+            let m = members.iter().find(|m| &&m.name == v)?;
+            haprepro::images::SourceSpec::parse(&args.src[m.clone], Some(&m.name)).ok()
+        })
+        .collect();
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async move {
+            let Ok(engine) = haprepro::runtime::Engine::connect().await else {
+                return;
+            };
+            for spec in specs {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
+                match haprepro::images::source::build(&engine, &spec, &|_| {}).await {
+                    Ok(b) if !b.cached => eprintln!(
+                        "map: built {} ahead in {:.1}s ({})",
+                        spec,
+                        b.build_ms as f64 / 1000.0,
+                        b.image.version
+                    ),
+                    // Found in the cache, or failed: the version's matrix says which.
+                    _ => {}
+                }
+            }
+        })
+    })
 }
 
 /// One shard of a sharded map: its part of the matrix, into the map's folder; the map itself

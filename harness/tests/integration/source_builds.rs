@@ -832,3 +832,45 @@ fn a_sharded_map_drawn_from_its_shards_folders_is_the_whole_map() {
     assert_eq!(drawn_again, mapped);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// `bisect --src CLONE --versions SET`: the set's tags are the candidates, in HAProxy's order,
+/// each built when probed; the answer is the first tag that measures otherwise.
+#[test]
+fn bisect_over_a_set_of_tags_names_the_first_tag_that_differs() {
+    let r = repo();
+    let (root, mainline, _) = tagged_clones("bisect-set");
+    for (tag, n) in [("v3.0-dev3", 7), ("v3.0-dev4", 8)] {
+        let ok = Command::new("git")
+            .arg("-C")
+            .arg(&mainline)
+            .args(["tag", tag, r.commit(n)])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    let bisect = |versions: &str| {
+        crate::support::haprepro_into(
+            &root.join("results"),
+            &[
+                "bisect",
+                "dns-flap-check-port-zero",
+                "--src",
+                mainline.to_str().unwrap(),
+                "--versions",
+                versions,
+            ],
+        )
+    };
+    // v3.0-dev2 (the mutant) onwards up to dev3 (the undo): from dev2, the first to differ is dev3.
+    let out = bisect("v3.0-dev2..v3.0-dev4");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("first to differ: #2 v3.0-dev3"),
+        "{}",
+        show(&out)
+    );
+    let out = bisect("v9.9-dev*");
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let _ = std::fs::remove_dir_all(&root);
+}
