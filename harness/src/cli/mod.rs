@@ -19,7 +19,7 @@ mod source_args;
 
 use clap::{Parser, Subcommand};
 
-/// Exit codes, documented in the README.
+/// Exit codes, documented in docs/verdicts.md ("Exit codes").
 pub mod exit {
     /// Every case passed (its measured outcome matched the expectation).
     pub const OK: i32 = 0;
