@@ -11,6 +11,7 @@ mod map;
 mod matrix;
 mod new;
 mod preflight;
+mod reference;
 mod report;
 mod run;
 mod scenarios;
@@ -18,7 +19,7 @@ mod source_args;
 
 use clap::{Parser, Subcommand};
 
-/// Exit codes, documented in the README.
+/// Exit codes, documented in docs/verdicts.md ("Exit codes").
 pub mod exit {
     /// Every case passed (its measured outcome matched the expectation).
     pub const OK: i32 = 0;
@@ -64,6 +65,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// List the scenarios, their cases and expectations, checking every file (no Docker needed).
     Scenarios(scenarios::ScenariosArgs),
+    /// Print the step and measure reference (Markdown, from the code's own word registries:
+    /// docs/reference.md is this output).
+    Reference(reference::ReferenceArgs),
     /// Write a new scenario folder to start from (scenario.toml, haproxy.cfg, README.md).
     New(new::NewArgs),
     /// Remove containers and networks that earlier runs left behind (and, with --images, the
@@ -111,6 +115,7 @@ pub fn main() -> i32 {
             Command::Report(cmd) => report::run(cmd).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Scenarios(args) => scenarios::run(args),
+            Command::Reference(args) => reference::run(args),
             Command::New(args) => new::run(args),
             Command::Clean(args) => clean::run(args).await,
         };

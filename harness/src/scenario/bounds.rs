@@ -1,7 +1,7 @@
 //! Upper bounds on every count and duration a scenario file may ask for, checked at load: a
 //! typo (`count = 20000000`, `within = "5h"`) is an error with its line, never a case that
-//! floods the machine or never ends. README.md lists them ("Bounds"); each step word's `check`
-//! applies those of its fields.
+//! floods the machine or never ends. docs/writing-scenarios.md lists them ("Deadlines and
+//! bounds"); each step word's `check` applies those of its fields.
 
 use std::time::Duration;
 

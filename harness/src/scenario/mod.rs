@@ -20,6 +20,7 @@ mod measure;
 mod model;
 mod outcome;
 mod record;
+pub mod reference;
 pub mod runner;
 mod setup;
 mod step;

@@ -593,8 +593,8 @@ fn position(text: &str, needle: &str) -> String {
     format!("{line}:{column}")
 }
 
-/// Names and paths are contained (README, "Writing a scenario"; DESIGN, "The trust
-/// boundary"): each field, given an absolute path, a `..` path or (for files) a link out of
+/// Names and paths are contained (docs/writing-scenarios.md, "Names and paths"; DESIGN, "The
+/// trust boundary"): each field, given an absolute path, a `..` path or (for files) a link out of
 /// the folder, is refused at its line and column, and loading writes nothing anywhere.
 #[test]
 fn names_and_paths_are_contained_in_their_folders() {

@@ -1,0 +1,14 @@
+//! `haprepro reference`: the step and measure reference in Markdown, written from the word
+//! registries (`docs/reference.md` is this output, checked by a unit test). Needs no Docker.
+
+use clap::Args;
+
+use super::exit;
+
+#[derive(Args)]
+pub struct ReferenceArgs {}
+
+pub fn run(_: ReferenceArgs) -> i32 {
+    print!("{}", haprepro::scenario::reference::markdown());
+    exit::OK
+}
