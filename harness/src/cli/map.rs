@@ -1073,8 +1073,8 @@ fn markdown(r: &MapRecord, args: &Drawn) -> String {
             ));
             if let Some(c) = &b.commit {
                 md.push_str(&format!(
-                    "{} commit: `{}` {:?}{}\n\n",
-                    if c.kind.is_empty() { "the" } else { &c.kind },
+                    "{}: `{}` {:?}{}\n\n",
+                    if c.kind.is_empty() { "commit" } else { &c.kind },
                     c.hash,
                     c.subject,
                     c.confirmation
