@@ -371,39 +371,28 @@ struct BuildAhead {
 impl BuildAhead {
     fn start() -> BuildAhead {
         let (wishes, rx) = std::sync::mpsc::channel::<Vec<images::SourceSpec>>();
-        let thread = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async move {
-                let Ok(engine) = haprepro::runtime::Engine::connect().await else {
-                    return;
-                };
-                let mut queue: Vec<images::SourceSpec> = Vec::new();
+        let thread = haprepro::runtime::with_engine_on_own_thread(move |engine| async move {
+            let mut queue: Vec<images::SourceSpec> = Vec::new();
+            loop {
+                // The newest wish wins over what is left of an older one.
                 loop {
-                    // The newest wish wins over what is left of an older one.
-                    loop {
-                        match rx.try_recv() {
-                            Ok(newer) => queue = newer,
-                            Err(std::sync::mpsc::TryRecvError::Empty) => break,
-                            Err(std::sync::mpsc::TryRecvError::Disconnected) => return,
-                        }
+                    match rx.try_recv() {
+                        Ok(newer) => queue = newer,
+                        Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                        Err(std::sync::mpsc::TryRecvError::Disconnected) => return,
                     }
-                    if queue.is_empty() {
-                        match rx.recv() {
-                            Ok(wish) => queue = wish,
-                            Err(_) => return,
-                        }
-                        continue;
-                    }
-                    let spec = queue.remove(0);
-                    // A failure is left to the candidate's own build, which reports it.
-                    let _ = images::source::build(&engine, &spec, &|_| {}).await;
                 }
-            })
+                if queue.is_empty() {
+                    match rx.recv() {
+                        Ok(wish) => queue = wish,
+                        Err(_) => return,
+                    }
+                    continue;
+                }
+                let spec = queue.remove(0);
+                // A failure is left to the candidate's own build, which reports it.
+                let _ = images::source::build(&engine, &spec, &|_| {}).await;
+            }
         });
         BuildAhead { wishes, thread }
     }

@@ -235,21 +235,7 @@ pub async fn run(args: MapArgs) -> i32 {
         let ahead = build_ahead(&args, &members, &to_run, stop.clone());
         let mut stopped = None;
         for v in &to_run {
-            let mut matrix = Command::new(&exe);
-            matrix
-                .env_remove("HAPREPRO_SHARD")
-                .args(["matrix", "--scenarios", &args.scenarios.join(",")])
-                .args(["--versions", v.as_str()])
-                .args(["--jobs", &args.jobs.to_string()]);
-            for src in &args.src {
-                matrix.args(["--src", src]);
-            }
-            matrix
-                .arg("--scenarios-dir")
-                .arg(args.case.scenarios_dir())
-                .arg("--results-dir")
-                .arg(dir.join("matrix"));
-            match matrix.status() {
+            match matrix_of(&exe, &args, v, &dir).status() {
                 Ok(s) if matches!(s.code(), Some(0) | Some(1)) => {}
                 Ok(s) => {
                     eprintln!(
@@ -363,6 +349,26 @@ pub async fn run(args: MapArgs) -> i32 {
     }
 }
 
+/// The `haprepro matrix` of the map's scenarios on `versions` (a comma-separated list), into
+/// the map's folder; a shard is said by the map, never inherited from the environment.
+fn matrix_of(exe: &Path, args: &MapArgs, versions: &str, dir: &Path) -> Command {
+    let mut matrix = Command::new(exe);
+    matrix
+        .env_remove("HAPREPRO_SHARD")
+        .args(["matrix", "--scenarios", &args.scenarios.join(",")])
+        .args(["--versions", versions])
+        .args(["--jobs", &args.jobs.to_string()]);
+    for src in &args.src {
+        matrix.args(["--src", src]);
+    }
+    matrix
+        .arg("--scenarios-dir")
+        .arg(args.case.scenarios_dir())
+        .arg("--results-dir")
+        .arg(dir.join("matrix"));
+    matrix
+}
+
 /// Builds the versions to run, in order, on a thread of its own (the binary cache keeps what
 /// it builds), until `stop` is set; a failed build is left for the version's matrix to report.
 fn build_ahead(
@@ -378,33 +384,22 @@ fn build_ahead(
             haprepro::images::SourceSpec::parse(&args.src[m.clone], Some(&m.name)).ok()
         })
         .collect();
-    std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            return;
-        };
-        rt.block_on(async move {
-            let Ok(engine) = haprepro::runtime::Engine::connect().await else {
+    haprepro::runtime::with_engine_on_own_thread(move |engine| async move {
+        for spec in specs {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
                 return;
-            };
-            for spec in specs {
-                if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    return;
-                }
-                match haprepro::images::source::build(&engine, &spec, &|_| {}).await {
-                    Ok(b) if !b.cached => eprintln!(
-                        "map: built {} ahead in {:.1}s ({})",
-                        spec,
-                        b.build_ms as f64 / 1000.0,
-                        b.image.version
-                    ),
-                    // Found in the cache, or failed: the version's matrix says which.
-                    _ => {}
-                }
             }
-        })
+            match haprepro::images::source::build(&engine, &spec, &|_| {}).await {
+                Ok(b) if !b.cached => eprintln!(
+                    "map: built {} ahead in {:.1}s ({})",
+                    spec,
+                    b.build_ms as f64 / 1000.0,
+                    b.image.version
+                ),
+                // Found in the cache, or failed: the version's matrix says which.
+                _ => {}
+            }
+        }
     })
 }
 
@@ -417,21 +412,8 @@ fn measure_shard(
     shard: super::matrix::Shard,
     dir: &Path,
 ) -> i32 {
-    let mut matrix = Command::new(exe);
-    matrix
-        .env_remove("HAPREPRO_SHARD")
-        .args(["matrix", "--scenarios", &args.scenarios.join(",")])
-        .args(["--versions", &names.join(",")])
-        .args(["--jobs", &args.jobs.to_string()])
-        .args(["--shard", &shard.to_string()]);
-    for src in &args.src {
-        matrix.args(["--src", src]);
-    }
-    matrix
-        .arg("--scenarios-dir")
-        .arg(args.case.scenarios_dir())
-        .arg("--results-dir")
-        .arg(dir.join("matrix"));
+    let mut matrix = matrix_of(exe, args, &names.join(","), dir);
+    matrix.args(["--shard", &shard.to_string()]);
     match matrix.status() {
         Ok(s) if matches!(s.code(), Some(0) | Some(1)) => {
             println!(

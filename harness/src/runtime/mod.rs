@@ -182,6 +182,21 @@ where
     })
 }
 
+/// Runs `work` with an engine of its own on a thread of its own (its own runtime), for work
+/// that goes on beside the caller's, such as builds ahead of a bisect's or a map's runs. If
+/// the Docker daemon cannot be reached, nothing runs: the caller's own calls report it.
+pub fn with_engine_on_own_thread<W, F>(work: W) -> std::thread::JoinHandle<()>
+where
+    W: FnOnce(Engine) -> F + Send + 'static,
+    F: std::future::Future<Output = ()>,
+{
+    on_own_runtime(move || async move {
+        if let Ok(engine) = Engine::connect().await {
+            work(engine).await;
+        }
+    })
+}
+
 pub(crate) async fn remove_labelled(
     engine: &Engine,
     filter: &[(&str, &str)],

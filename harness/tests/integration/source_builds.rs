@@ -515,6 +515,17 @@ fn tagged_clones(name: &str) -> (PathBuf, PathBuf, PathBuf) {
     (root, mainline, branch)
 }
 
+/// Tags a commit of a test clone.
+fn tag(clone: &std::path::Path, name: &str, commit: &str) {
+    let ok = Command::new("git")
+        .arg("-C")
+        .arg(clone)
+        .args(["tag", name, commit])
+        .status()
+        .unwrap();
+    assert!(ok.success(), "git tag {name} {commit}");
+}
+
 /// A set over a mainline and a branch clone: each tag built from the clone that has it, and
 /// each column measured (the mutant's tag reproduces, the pristine ones do not).
 #[test]
@@ -648,13 +659,7 @@ fn a_set_matching_nothing_or_a_tag_at_two_commits_is_bad_input() {
 fn a_map_marks_each_boundary_and_explains_it_with_its_commit() {
     let r = repo();
     let (root, mainline, _) = tagged_clones("map");
-    let ok = Command::new("git")
-        .arg("-C")
-        .arg(&mainline)
-        .args(["tag", "v3.0-dev3", r.commit(7)])
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    tag(&mainline, "v3.0-dev3", r.commit(7));
     let results = root.join("results");
     let map = |extra: &[&str]| {
         let mut args = vec!["map", "dns-flap-check-port-zero", "--src"];
@@ -745,13 +750,7 @@ fn a_map_marks_each_boundary_and_explains_it_with_its_commit() {
 fn a_sharded_map_drawn_from_its_shards_folders_is_the_whole_map() {
     let r = repo();
     let (root, mainline, _) = tagged_clones("shards");
-    let ok = Command::new("git")
-        .arg("-C")
-        .arg(&mainline)
-        .args(["tag", "v3.0-dev3", r.commit(7)])
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    tag(&mainline, "v3.0-dev3", r.commit(7));
     let shard = |results: &std::path::Path, flag: Option<&str>, env: Option<&str>| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_haprepro"));
         cmd.args(["map", "dns-flap-check-port-zero", "--src"])
@@ -839,14 +838,8 @@ fn a_sharded_map_drawn_from_its_shards_folders_is_the_whole_map() {
 fn bisect_over_a_set_of_tags_names_the_first_tag_that_differs() {
     let r = repo();
     let (root, mainline, _) = tagged_clones("bisect-set");
-    for (tag, n) in [("v3.0-dev3", 7), ("v3.0-dev4", 8)] {
-        let ok = Command::new("git")
-            .arg("-C")
-            .arg(&mainline)
-            .args(["tag", tag, r.commit(n)])
-            .status()
-            .unwrap();
-        assert!(ok.success());
+    for (name, n) in [("v3.0-dev3", 7), ("v3.0-dev4", 8)] {
+        tag(&mainline, name, r.commit(n));
     }
     let bisect = |versions: &str| {
         crate::support::haprepro_into(
