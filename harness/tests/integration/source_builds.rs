@@ -515,6 +515,16 @@ fn tagged_clones(name: &str) -> (PathBuf, PathBuf, PathBuf) {
     (root, mainline, branch)
 }
 
+/// The outcomes of a map.json strip's cells, in order.
+fn cell_outcomes(strip: &serde_json::Value) -> Vec<&str> {
+    strip["cells"]
+        .as_array()
+        .expect("a strip has cells")
+        .iter()
+        .map(|c| c["outcome"].as_str().unwrap_or("?"))
+        .collect()
+}
+
 /// Tags a commit of a test clone.
 fn tag(clone: &std::path::Path, name: &str, commit: &str) {
     let ok = Command::new("git")
@@ -687,12 +697,7 @@ fn a_map_marks_each_boundary_and_explains_it_with_its_commit() {
     let mapped: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let strip = &mapped["strips"][0];
-    let outcomes: Vec<&str> = strip["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["outcome"].as_str().unwrap())
-        .collect();
+    let outcomes = cell_outcomes(strip);
     assert_eq!(outcomes, ["not-reproduced", "reproduced", "not-reproduced"]);
     let b = strip["boundaries"].as_array().unwrap();
     assert_eq!(b.len(), 2, "{strip}");
@@ -798,12 +803,7 @@ fn a_sharded_map_drawn_from_its_shards_folders_is_the_whole_map() {
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("map.json")).expect("map.json"))
             .unwrap();
     let strip = &mapped["strips"][0];
-    let outcomes: Vec<&str> = strip["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["outcome"].as_str().unwrap())
-        .collect();
+    let outcomes = cell_outcomes(strip);
     assert_eq!(
         outcomes,
         ["not-reproduced", "reproduced", "not-reproduced"],
