@@ -189,11 +189,15 @@ impl Canvas {
         let _ = write!(
             self.out,
             "<rect x=\"{LEFT}\" y=\"{top:.1}\" width=\"{:.1}\" height=\"{LANE}\" class=\"bg\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" class=\"lbl {class}\">{}</text>",
+             <text x=\"{:.1}\" y=\"{:.1}\" class=\"lbl {class}\"><title>{}</title>{}</text>",
             WIDTH - LEFT - RIGHT,
             LEFT - 6.0,
             top + LANE - 4.0,
-            esc(&clip(label, 32))
+            esc(label),
+            // 28 characters fit the label column at 11 px (checked in headless Chromium: 31 did
+            // not, "harness → haproxy:8080 requests" lost its first letter); the whole label is
+            // the element's title.
+            esc(&clip(label, 28))
         );
         self.y += LANE + GAP;
         top
@@ -772,7 +776,10 @@ fn client_lanes(c: &mut Canvas, t: &Timeline) {
         }
     }
     for client in order {
-        let top = c.lane(&format!("{client} requests"), "");
+        // The count in the label: requests a millisecond apart share a pixel column and are
+        // drawn as one mark (its tooltip says how many), so four requests may show three.
+        let n = requests.iter().filter(|r| r.client == client).count();
+        let top = c.lane(&format!("{client} ({n})"), "");
         let mut thin: BTreeMap<(i64, String), (f64, usize, String)> = BTreeMap::new();
         for r in requests.iter().filter(|r| r.client == client) {
             let x = c.x(r.at_ms as f64);
@@ -1038,7 +1045,7 @@ mod tests {
             "be/app1",
             "→ web1:8000",
             "→ port 0 (1)",
-            "c1 requests",
+            "c1 (1)",
             "s1: 1 (1 closed)",
             "syn_to_port_zero",
             "haproxy died",
