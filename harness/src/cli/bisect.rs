@@ -150,11 +150,12 @@ pub async fn run(args: BisectArgs) -> i32 {
     );
     let records: RefCell<Vec<CaseRecord>> = RefCell::new(Vec::new());
     let width = candidates.len().to_string().len();
+    // One run id per candidate: two images may report the same version, and case folders and
+    // container names are made of scenario, version and run id.
+    let candidate_run = |i: usize| format!("{run_id}-c{:0width$}", i + 1);
     let result = bisect::bisect(&candidates, |i, image| {
-        // One run id per candidate: two images may report the same version, and case folders
-        // and container names are made of scenario, version and run id.
         let opts = RunOptions {
-            run_id: format!("{run_id}-c{:0width$}", i + 1),
+            run_id: candidate_run(i),
             results_dir: run_dir.clone(),
             keep: args.case.keep,
             column: None,
@@ -209,7 +210,7 @@ pub async fn run(args: BisectArgs) -> i32 {
     match result {
         Ok(b) => {
             // The probe of the first candidate to differ: the one run with its run id.
-            let differing = format!("{run_id}-c{:0width$}", b.first_different + 1);
+            let differing = candidate_run(b.first_different);
             let other = records
                 .iter()
                 .find(|r| r.run_id == differing && r.outcome != b.reference)

@@ -14,6 +14,7 @@ use haprepro::report::{self, CaseRecord};
 use haprepro::scenario::{self, Outcome, RunOptions};
 
 use super::bisect::BisectArgs;
+use super::build_ahead::BuildAhead;
 use super::build_progress::BuildProgress;
 use super::run::{load_scenario, pick_variant};
 use super::source_args::check_requires;
@@ -237,7 +238,7 @@ pub async fn run(args: BisectArgs) -> i32 {
     // middle) is certain and always built ahead; of two (either half), both are built only
     // when this bisect's last build took less time than its last run, so that a cold build of
     // the candidate not taken never holds up the one taken.
-    let builder = BuildAhead::start();
+    let builder = BuildAhead::start(None);
     let ahead = |next: &[usize]| {
         let cheap = steps
             .borrow()
@@ -358,54 +359,6 @@ pub async fn run(args: BisectArgs) -> i32 {
         ),
     }
     code
-}
-
-/// A thread that builds the candidates it is told may come next, newest wish first: a wish
-/// replaces the ones not started yet. What it builds lands in the binary cache, where the
-/// candidate's own build finds it (the build lock makes a build asked for twice run once).
-struct BuildAhead {
-    wishes: std::sync::mpsc::Sender<Vec<images::SourceSpec>>,
-    thread: std::thread::JoinHandle<()>,
-}
-
-impl BuildAhead {
-    fn start() -> BuildAhead {
-        let (wishes, rx) = std::sync::mpsc::channel::<Vec<images::SourceSpec>>();
-        let thread = haprepro::runtime::with_engine_on_own_thread(move |engine| async move {
-            let mut queue: Vec<images::SourceSpec> = Vec::new();
-            loop {
-                // The newest wish wins over what is left of an older one.
-                loop {
-                    match rx.try_recv() {
-                        Ok(newer) => queue = newer,
-                        Err(std::sync::mpsc::TryRecvError::Empty) => break,
-                        Err(std::sync::mpsc::TryRecvError::Disconnected) => return,
-                    }
-                }
-                if queue.is_empty() {
-                    match rx.recv() {
-                        Ok(wish) => queue = wish,
-                        Err(_) => return,
-                    }
-                    continue;
-                }
-                let spec = queue.remove(0);
-                // A failure is left to the candidate's own build, which reports it.
-                let _ = images::source::build(&engine, &spec, &|_| {}).await;
-            }
-        });
-        BuildAhead { wishes, thread }
-    }
-
-    fn want(&self, specs: Vec<images::SourceSpec>) {
-        let _ = self.wishes.send(specs);
-    }
-
-    /// Ends the thread after the build it is in, if any.
-    fn stop(self) {
-        drop(self.wishes);
-        let _ = self.thread.join();
-    }
 }
 
 fn first_line(s: &str) -> &str {

@@ -231,8 +231,16 @@ pub async fn run(args: MapArgs) -> i32 {
         // Builds overlap runs: a builder thread builds the versions in order into the binary
         // cache while a matrix per version runs the cases of the one built before (a matrix
         // that reaches a version first builds it itself: the build lock keeps it to one build).
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let ahead = build_ahead(&args, &members, &to_run, stop.clone());
+        let ahead = super::build_ahead::BuildAhead::start(Some("map"));
+        ahead.want(
+            to_run
+                .iter()
+                .filter_map(|v| {
+                    let m = members.iter().find(|m| &m.name == *v)?;
+                    haprepro::images::SourceSpec::parse(&args.src[m.clone], Some(&m.name)).ok()
+                })
+                .collect(),
+        );
         let mut stopped = None;
         for v in &to_run {
             match matrix_of(&exe, &args, v, &dir).status() {
@@ -251,8 +259,7 @@ pub async fn run(args: MapArgs) -> i32 {
                 }
             }
         }
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        let _ = ahead.join();
+        ahead.stop();
         if let Some(code) = stopped {
             return code;
         }
@@ -367,40 +374,6 @@ fn matrix_of(exe: &Path, args: &MapArgs, versions: &str, dir: &Path) -> Command 
         .arg("--results-dir")
         .arg(dir.join("matrix"));
     matrix
-}
-
-/// Builds the versions to run, in order, on a thread of its own (the binary cache keeps what
-/// it builds), until `stop` is set; a failed build is left for the version's matrix to report.
-fn build_ahead(
-    args: &MapArgs,
-    members: &[version_set::Member],
-    to_run: &[&String],
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-) -> std::thread::JoinHandle<()> {
-    let specs: Vec<haprepro::images::SourceSpec> = to_run
-        .iter()
-        .filter_map(|v| {
-            let m = members.iter().find(|m| &&m.name == v)?;
-            haprepro::images::SourceSpec::parse(&args.src[m.clone], Some(&m.name)).ok()
-        })
-        .collect();
-    haprepro::runtime::with_engine_on_own_thread(move |engine| async move {
-        for spec in specs {
-            if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                return;
-            }
-            match haprepro::images::source::build(&engine, &spec, &|_| {}).await {
-                Ok(b) if !b.cached => eprintln!(
-                    "map: built {} ahead in {:.1}s ({})",
-                    spec,
-                    b.build_ms as f64 / 1000.0,
-                    b.image.version
-                ),
-                // Found in the cache, or failed: the version's matrix says which.
-                _ => {}
-            }
-        }
-    })
 }
 
 /// One shard of a sharded map: its part of the matrix, into the map's folder; the map itself
@@ -627,22 +600,6 @@ fn read_matrices(dir: &Path) -> BTreeMap<String, serde_json::Value> {
     by_item
 }
 
-fn read_matrix(dir: &Path) -> Result<Vec<serde_json::Value>, String> {
-    let path = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .flatten()
-        .map(|run| run.path().join("matrix.json"))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            format!(
-                "the map's matrix wrote no matrix.json under {}",
-                dir.display()
-            )
-        })?;
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 /// The strips of a matrix's records, each version in the set's order, with its boundaries.
 fn strips(records: &[serde_json::Value], versions: &[String]) -> Vec<Strip> {
     type Measured = (String, Option<String>, Option<String>);
@@ -778,18 +735,12 @@ fn explain(
             )
         }
     };
-    let json = std::fs::read_dir(out)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|run| run.path().join("bisect.json"))
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            format!(
-                "the bisect gave no answer ({}); its output is above",
-                status.map(|s| s.to_string()).unwrap_or_default()
-            )
-        })?;
+    let json = bisected().ok_or_else(|| {
+        format!(
+            "the bisect gave no answer ({}); its output is above",
+            status.map(|s| s.to_string()).unwrap_or_default()
+        )
+    })?;
     let text = std::fs::read_to_string(&json).map_err(|e| format!("{}: {e}", json.display()))?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", json.display()))?;
@@ -841,7 +792,13 @@ impl Target<'_> {
             .arg(out)
             .status()
             .map_err(|e| format!("cannot run haprepro matrix: {e}"))?;
-        let records = read_matrix(out).map_err(|e| format!("{e} ({status})"))?;
+        let records: Vec<serde_json::Value> = read_matrices(out).into_values().collect();
+        if records.is_empty() {
+            return Err(format!(
+                "the map's matrix wrote no matrix.json under {} ({status})",
+                out.display()
+            ));
+        }
         let case = match self.variant {
             Some(v) => format!("{}/{v}", self.scenario),
             None => self.scenario.to_string(),
@@ -1029,11 +986,14 @@ fn write(dir: &Path, record: &MapRecord, args: &Drawn) -> std::io::Result<()> {
 
 /// `haproxy -vv` of a source build, kept beside its binary in the binary cache.
 fn vv_of(cell: &Cell) -> Option<String> {
-    let tag = cell.image.as_deref()?.strip_prefix("haprepro/haproxy:")?;
-    let path = haprepro::images::source::binary_cache::dir()
-        .join(tag)
-        .join("haproxy-vv.txt");
-    std::fs::read_to_string(path).ok()
+    // The tag comes from a matrix.json (perhaps a downloaded shard's): a plain name only.
+    let tag = cell
+        .image
+        .as_deref()?
+        .strip_prefix("haprepro/haproxy:")
+        .filter(|t| !t.contains('/') && !t.starts_with('.'))?;
+    use haprepro::images::source::binary_cache;
+    binary_cache::read(&binary_cache::dir().join(tag))?.vv()
 }
 
 fn markdown(r: &MapRecord, args: &Drawn) -> String {

@@ -3,6 +3,7 @@
 mod bench;
 mod bisect;
 mod bisect_commits;
+mod build_ahead;
 mod build_progress;
 mod check;
 mod clean;

@@ -24,15 +24,7 @@ pub(super) async fn resolve(engine: &Engine, path: &Path) -> Result<ResolvedImag
     let container = engine
         .create_stopped(&base, super::debian::scratch_labels())
         .await?;
-    let mut tar = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_size(bytes.len() as u64);
-    header.set_mode(0o755);
-    header.set_cksum();
-    let packed = tar
-        .append_data(&mut header, "usr/sbin/haproxy", &bytes[..])
-        .and_then(|_| tar.into_inner())
-        .map_err(|e| ImageError::Io("pack the binary".into(), e));
+    let packed = super::source::binary_tar(&bytes);
     let committed = async {
         engine.upload(&container, packed?).await?;
         engine

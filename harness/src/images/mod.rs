@@ -216,9 +216,8 @@ impl ResolvedImage {
         if let Some(binary) = &self.binary {
             return binary
                 .parent()
-                .and_then(|d| std::fs::read_to_string(d.join("entry.json")).ok())
-                .and_then(|t| serde_json::from_str::<source::binary_cache::Entry>(&t).ok())
-                .map(|e| e.labels)
+                .and_then(source::binary_cache::read)
+                .map(|c| c.entry.labels)
                 .unwrap_or_default();
         }
         engine

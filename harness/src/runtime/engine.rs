@@ -787,6 +787,18 @@ impl Engine {
         entrypoint: &[&str],
         labels: HashMap<String, String>,
     ) -> Result<(i64, String), RuntimeError> {
+        self.run_once_with(image, entrypoint, labels, None).await
+    }
+
+    /// [`Engine::run_once`], with a tar archive copied in at `/` before the command starts
+    /// (a built binary over the image's own).
+    pub async fn run_once_with(
+        &self,
+        image: &str,
+        entrypoint: &[&str],
+        labels: HashMap<String, String>,
+        files: Option<Vec<u8>>,
+    ) -> Result<(i64, String), RuntimeError> {
         let name = format!("haprepro-probe-{:08x}", rand::random::<u32>());
         let id = self
             .create_container(ContainerConfig {
@@ -799,9 +811,14 @@ impl Engine {
                 ..Default::default()
             })
             .await?;
-        let result = self
-            .run_to_exit(&id, &format!("run {entrypoint:?} in {image}"))
-            .await;
+        let result = async {
+            if let Some(tar) = files {
+                self.upload(&id, tar).await?;
+            }
+            self.run_to_exit(&id, &format!("run {entrypoint:?} in {image}"))
+                .await
+        }
+        .await;
         self.remove_container(&id).await?;
         result
     }

@@ -191,7 +191,9 @@ pub(crate) async fn write_report(state: &mut CaseState<'_>, record: &CaseRecord)
         .image
         .binary
         .as_ref()
-        .and_then(|b| std::fs::read_to_string(b.with_file_name("haproxy-vv.txt")).ok());
+        .and_then(|b| b.parent())
+        .and_then(crate::images::source::binary_cache::read)
+        .and_then(|c| c.vv());
     let vv = match kept_vv {
         Some(vv) => vv,
         None => match engine

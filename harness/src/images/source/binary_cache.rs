@@ -38,6 +38,11 @@ pub struct Entry {
     pub labels: HashMap<String, String>,
 }
 
+/// An entry's files.
+const BINARY: &str = "haproxy";
+const VV: &str = "haproxy-vv.txt";
+const ENTRY: &str = "entry.json";
+
 /// A cached binary: its folder and what it is.
 #[derive(Debug, Clone)]
 pub struct Cached {
@@ -47,16 +52,28 @@ pub struct Cached {
 
 impl Cached {
     pub fn binary(&self) -> PathBuf {
-        self.dir.join("haproxy")
+        self.dir.join(BINARY)
     }
+
+    /// `haproxy -vv` of the binary, as the build printed it.
+    pub fn vv(&self) -> Option<String> {
+        std::fs::read_to_string(self.dir.join(VV)).ok()
+    }
+}
+
+/// The entry in `dir`, if it is there whole (its `entry.json` and its binary).
+pub fn read(dir: &Path) -> Option<Cached> {
+    let text = std::fs::read_to_string(dir.join(ENTRY)).ok()?;
+    let entry: Entry = serde_json::from_str(&text).ok()?;
+    dir.join(BINARY).is_file().then(|| Cached {
+        dir: dir.to_path_buf(),
+        entry,
+    })
 }
 
 /// The entry of `tag`, if it is there whole and made with `key`.
 pub fn find(tag: &str, key: &str) -> Option<Cached> {
-    let dir = dir().join(tag);
-    let text = std::fs::read_to_string(dir.join("entry.json")).ok()?;
-    let entry: Entry = serde_json::from_str(&text).ok()?;
-    (entry.key == key && dir.join("haproxy").is_file()).then_some(Cached { dir, entry })
+    read(&dir().join(tag)).filter(|c| c.entry.key == key)
 }
 
 /// Writes the entry of `tag` (replacing an older one) and returns it.
@@ -68,11 +85,11 @@ pub fn store(tag: &str, binary: &[u8], vv: &str, entry: Entry) -> Result<Cached,
     let tmp = root.join(format!(".{tag}.{:08x}", rand::random::<u32>()));
     let write = || -> std::io::Result<()> {
         std::fs::create_dir(&tmp)?;
-        std::fs::write(tmp.join("haproxy"), binary)?;
-        std::fs::set_permissions(tmp.join("haproxy"), std::fs::Permissions::from_mode(0o755))?;
-        std::fs::write(tmp.join("haproxy-vv.txt"), vv)?;
+        std::fs::write(tmp.join(BINARY), binary)?;
+        std::fs::set_permissions(tmp.join(BINARY), std::fs::Permissions::from_mode(0o755))?;
+        std::fs::write(tmp.join(VV), vv)?;
         let json = serde_json::to_vec_pretty(&entry).expect("an entry serializes");
-        std::fs::write(tmp.join("entry.json"), json)?;
+        std::fs::write(tmp.join(ENTRY), json)?;
         std::fs::File::open(&tmp)?.sync_all()
     };
     let final_dir = root.join(tag);
@@ -98,20 +115,13 @@ pub fn store(tag: &str, binary: &[u8], vv: &str, entry: Entry) -> Result<Cached,
 
 /// Every whole entry, for `images list`.
 pub fn list() -> Vec<Cached> {
-    let Ok(read) = std::fs::read_dir(dir()) else {
+    let Ok(folders) = std::fs::read_dir(dir()) else {
         return Vec::new();
     };
-    let mut entries: Vec<Cached> = read
+    let mut entries: Vec<Cached> = folders
         .flatten()
         .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        .filter_map(|e| {
-            let dir = e.path();
-            let text = std::fs::read_to_string(dir.join("entry.json")).ok()?;
-            let entry = serde_json::from_str(&text).ok()?;
-            dir.join("haproxy")
-                .is_file()
-                .then_some(Cached { dir, entry })
-        })
+        .filter_map(|e| read(&e.path()))
         .collect();
     entries.sort_by(|a, b| a.dir.cmp(&b.dir));
     entries

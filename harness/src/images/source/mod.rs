@@ -685,24 +685,14 @@ async fn runs_in(
     runtime_id: &str,
     binary: &[u8],
 ) -> Result<Result<String, String>, ImageError> {
-    let container = engine
-        .create_container(crate::runtime::ContainerConfig {
-            name: format!("haprepro-probe-{:08x}", rand::random::<u32>()),
-            image: runtime_id.to_string(),
-            entrypoint: Some(vec!["/usr/sbin/haproxy".into(), "-v".into()]),
-            labels: super::debian::scratch_labels(),
-            network: "none".into(),
-            user: Some("0".into()),
-            ..Default::default()
-        })
+    let (code, said) = engine
+        .run_once_with(
+            runtime_id,
+            &["/usr/sbin/haproxy", "-v"],
+            super::debian::scratch_labels(),
+            Some(binary_tar(binary)?),
+        )
         .await?;
-    let ran = async {
-        engine.upload(&container, binary_tar(binary)?).await?;
-        Ok::<_, ImageError>(engine.run_to_exit(&container, "haproxy -v").await?)
-    }
-    .await;
-    engine.remove_container(&container).await?;
-    let (code, said) = ran?;
     Ok((code == 0)
         .then(|| super::version_from_haproxy_v(&said))
         .flatten()
