@@ -4,17 +4,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use toml::Spanned;
 
+use super::check::{Checker, Cx, Flow, Names};
 use super::error::ScenarioError;
 use super::expr::Condition;
 use super::model::*;
 use super::outcome::Expectations;
 use super::template;
 use crate::haproxy::config::ConfigBackend;
-use crate::position::locate;
 
 /// A rendered config's backends, by name.
 type ConfigServers = BTreeMap<String, ConfigBackend>;
@@ -23,94 +23,6 @@ use crate::haproxy::VersionRange;
 
 /// The file of a scenario folder.
 pub const SCENARIO_FILE: &str = "scenario.toml";
-
-pub(crate) struct Checker<'a> {
-    file: PathBuf,
-    text: &'a str,
-    errors: Vec<ScenarioError>,
-}
-
-impl Checker<'_> {
-    pub(crate) fn error(&mut self, span: Range<usize>, field: &str, message: impl Into<String>) {
-        let (line, column) = locate(self.text, span.start);
-        self.errors.push(ScenarioError {
-            file: self.file.clone(),
-            line,
-            column,
-            field: field.to_string(),
-            message: message.into(),
-        });
-    }
-
-    /// A name that becomes a file name (role, instance, variant, record, generated file): a
-    /// plain word (`contain.rs`).
-    pub(crate) fn plain(&mut self, name: &str, span: Range<usize>, field: &str) {
-        if let Err(e) = super::contain::plain_word(name) {
-            self.error(
-                span,
-                field,
-                format!("{e}; it names evidence files and folders, never a path"),
-            );
-        }
-    }
-
-    /// Where the string `value` is written in the table at `span` (for a field without a span
-    /// of its own): its first quoted occurrence from the span's start up to the next table
-    /// header (a `[[step]]`'s span is its header), or the span itself.
-    pub(crate) fn quoted(&self, span: Range<usize>, value: &str) -> Range<usize> {
-        let end = span.end.min(self.text.len());
-        let end = self.text[end..]
-            .find("\n[")
-            .map_or(self.text.len(), |i| end + i);
-        let inside = self.text.get(span.start..end).unwrap_or_default();
-        [format!("\"{value}\""), format!("'{value}'")]
-            .iter()
-            .filter_map(|q| inside.find(q.as_str()))
-            .min()
-            .map(|at| span.start + at..span.start + at + value.len() + 2)
-            .unwrap_or(span)
-    }
-
-    pub(crate) fn role(&mut self, roles: &BTreeSet<String>, name: &Spanned<String>, field: &str) {
-        if !roles.contains(name.get_ref()) {
-            let known = roles.iter().cloned().collect::<Vec<_>>().join(", ");
-            self.error(
-                name.span(),
-                field,
-                format!(
-                    "undefined name {:?}: the topology defines {known}",
-                    name.get_ref()
-                ),
-            );
-        }
-    }
-
-    /// A destination `role:port`: a defined role and a port number.
-    pub(crate) fn role_port(
-        &mut self,
-        roles: &BTreeSet<String>,
-        to: &Spanned<String>,
-        field: &str,
-    ) {
-        match to.get_ref().split_once(':') {
-            Some((role, port)) if port.parse::<u16>().is_ok() => {
-                self.role(roles, &Spanned::new(to.span(), role.to_string()), field)
-            }
-            _ => self.error(to.span(), field, "expected role:port, like haproxy:8080"),
-        }
-    }
-
-    pub(crate) fn role_or_ip(
-        &mut self,
-        roles: &BTreeSet<String>,
-        name: &Spanned<String>,
-        field: &str,
-    ) {
-        if name.get_ref().parse::<std::net::Ipv4Addr>().is_err() {
-            self.role(roles, name, field);
-        }
-    }
-}
 
 /// Loads and checks `dir/scenario.toml` and its template. Returns every problem found, first
 /// one first.
@@ -464,7 +376,12 @@ fn check(
             );
             continue;
         };
-        let mut flow = Flow::new(raw.topology.capture.as_ref());
+        let mut flow = Flow::new(
+            raw.topology
+                .capture
+                .as_ref()
+                .map(|c| c.syn_from.get_ref().clone()),
+        );
         for step in steps {
             check_step(c, &names, step, &mut flow);
         }
@@ -581,211 +498,6 @@ fn check_backends(c: &mut Checker, topology: &Topology) {
     }
 }
 
-/// The names a step or measure may refer to, by kind.
-pub(crate) struct Names<'a> {
-    pub roles: &'a BTreeSet<String>,
-    pub instances: &'a BTreeSet<String>,
-    pub clients: &'a BTreeSet<String>,
-    /// Backends and their modes, for the `backend` step.
-    pub backends: BTreeMap<String, crate::backend::Mode>,
-    /// The instance a step without `on` talks to.
-    pub first_instance: Option<String>,
-    /// Names the DNS server knows of (records, faults, names steps change), relative to the zone.
-    pub dns_names: BTreeSet<String>,
-    pub has_dns: bool,
-    pub step_started: BTreeSet<String>,
-    /// Instances in master-worker mode (`master_cli = true`).
-    pub master_cli: BTreeSet<String>,
-}
-
-impl Names<'_> {
-    pub(crate) fn instance(&self, c: &mut Checker, on: &Option<Spanned<String>>, field: &str) {
-        if let Some(on) = on {
-            c.role(self.instances, on, field);
-        }
-    }
-
-    /// The instance a step talks to: its `on`, or the first.
-    pub(crate) fn target(&self, on: &Option<Spanned<String>>) -> Option<String> {
-        on.as_ref()
-            .map(|o| o.get_ref().clone())
-            .or_else(|| self.first_instance.clone())
-    }
-}
-
-/// What a step records, so a measure can be checked against the kind it reads.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum RecordKind {
-    /// A runtime API answer, with its command and the instance asked.
-    Api {
-        command: String,
-        instance: Option<String>,
-    },
-    /// A command's output in a container.
-    Exec,
-    /// A `removable` step's answer (`removable=1`...).
-    Removable,
-    Http,
-    Start,
-    /// A `unix` step's tally; `holds` when it keeps connections open (for `release`).
-    Unix {
-        holds: bool,
-    },
-    /// A running `sessions` load (for `snapshot`, not for measures).
-    Load,
-    /// A `snapshot` of a load.
-    Snapshot,
-    /// A count wait's tally.
-    Count,
-    /// A `flap` step's flips.
-    Flap,
-    /// A `reload` step's workers.
-    Reload,
-}
-
-impl RecordKind {
-    pub(crate) fn words(&self) -> String {
-        match self {
-            RecordKind::Api { command, .. } => format!("an api step (`{command}`)"),
-            RecordKind::Exec => "an exec step".into(),
-            RecordKind::Removable => "a removable step".into(),
-            RecordKind::Http => "an http step".into(),
-            RecordKind::Start => "a start step".into(),
-            RecordKind::Unix { .. } => "a unix step".into(),
-            RecordKind::Load => "a sessions step (snapshot it to measure it)".into(),
-            RecordKind::Snapshot => "a snapshot step".into(),
-            RecordKind::Count => "a count wait".into(),
-            RecordKind::Flap => "a flap step".into(),
-            RecordKind::Reload => "a reload step".into(),
-        }
-    }
-
-    pub(crate) fn is_text(&self) -> bool {
-        matches!(
-            self,
-            RecordKind::Api { .. } | RecordKind::Exec | RecordKind::Removable
-        )
-    }
-
-    /// An api record of this runtime API command (`show servers state` matches
-    /// `show servers state be`).
-    pub(crate) fn is_api(&self, wanted: &str) -> bool {
-        match self {
-            RecordKind::Api { command, .. } => {
-                let words: Vec<&str> = command.split_whitespace().collect();
-                let wanted: Vec<&str> = wanted.split_whitespace().collect();
-                // A master CLI prefix (`@1 show info`) talks to a worker: same answer.
-                let words = match words.first() {
-                    Some(w) if w.starts_with('@') => &words[1..],
-                    _ => &words[..],
-                };
-                words.len() >= wanted.len() && words[..wanted.len()] == wanted[..]
-            }
-            _ => false,
-        }
-    }
-}
-
-/// What the steps of one variant leave, in file order: records and captures, and the
-/// `backend/server` names to check against the rendered config.
-pub(crate) struct Flow {
-    pub records: BTreeMap<String, (RecordKind, Range<usize>)>,
-    /// The role whose SYNs the running capture takes.
-    pub capture: Option<String>,
-    /// Every role whose SYNs some capture took.
-    pub captured: BTreeSet<String>,
-    /// `(instance, backend/server, span, field)`.
-    servers: Vec<(Option<String>, String, Range<usize>, String)>,
-    /// Servers an api step adds (`add server be/s9 ...`).
-    pub added: BTreeSet<String>,
-}
-
-impl Flow {
-    fn new(capture: Option<&CaptureSetup>) -> Flow {
-        let running = capture.map(|c| c.syn_from.get_ref().clone());
-        Flow {
-            records: BTreeMap::new(),
-            captured: running.iter().cloned().collect(),
-            capture: running,
-            servers: Vec::new(),
-            added: BTreeSet::new(),
-        }
-    }
-
-    /// Keeps a record name; a name written twice is an error (a later step would overwrite
-    /// what an earlier one kept).
-    pub(crate) fn record(
-        &mut self,
-        c: &mut Checker,
-        name: &str,
-        kind: RecordKind,
-        span: Range<usize>,
-    ) {
-        if let Err(e) = super::contain::plain_word(name) {
-            let at = c.quoted(span.clone(), name);
-            c.error(
-                at,
-                "step.record",
-                format!("{e}; a record names its evidence file, never a path"),
-            );
-        }
-        if let Some((_, first)) = self.records.get(name) {
-            let (line, _) = locate(c.text, first.start);
-            c.error(
-                span,
-                "step.record",
-                format!("record {name:?} is already written by the step at line {line}: each step needs a name of its own"),
-            );
-            return;
-        }
-        self.records.insert(name.to_string(), (kind, span));
-    }
-
-    pub(crate) fn server(
-        &mut self,
-        instance: Option<String>,
-        id: &str,
-        span: Range<usize>,
-        field: &str,
-    ) {
-        self.servers
-            .push((instance, id.to_string(), span, field.to_string()));
-    }
-
-    /// Every `backend/server` named, against the config of the instance it is asked of.
-    fn check_servers(
-        &self,
-        c: &mut Checker,
-        names: &Names,
-        config: &BTreeMap<String, ConfigServers>,
-    ) {
-        for (instance, id, span, field) in &self.servers {
-            if !id.contains('/') {
-                c.error(
-                    span.clone(),
-                    field,
-                    format!("expected backend/server, like be/s1, found {id:?}"),
-                );
-                continue;
-            }
-            if self.added.contains(id) {
-                continue;
-            }
-            let instance = instance.clone().or_else(|| names.first_instance.clone());
-            let Some(backends) = instance.as_ref().and_then(|i| config.get(i)) else {
-                continue;
-            };
-            if let Err(e) = crate::haproxy::config::check_pattern(backends, id) {
-                let of = instance
-                    .filter(|_| names.instances.len() > 1)
-                    .map(|i| format!(" ({i})"))
-                    .unwrap_or_default();
-                c.error(span.clone(), field, format!("{e}{of}"));
-            }
-        }
-    }
-}
-
 /// Names the DNS server knows of: records, faults, and names steps set, remove or fault, all
 /// relative to the zone and lowercase.
 fn dns_names(raw: &ScenarioFile) -> BTreeSet<String> {
@@ -823,43 +535,14 @@ fn dns_names(raw: &ScenarioFile) -> BTreeSet<String> {
 
 /// A step's load-time checks are its word's (`step/<word>.rs`).
 fn check_step(c: &mut Checker, names: &Names, step: &Spanned<Step>, flow: &mut Flow) {
-    let mut cx = super::step::CheckCx {
+    let mut cx = Cx {
         c,
         names,
         flow,
         span: step.span(),
+        field: "step".into(),
     };
     step.get_ref().word().check(&mut cx);
-}
-
-pub(crate) fn check_dns_name(
-    c: &mut Checker,
-    names: &Names,
-    name: &str,
-    span: Range<usize>,
-    field: &str,
-) {
-    let relative = name.trim_end_matches('.').to_ascii_lowercase();
-    let known = names.dns_names.contains(&relative)
-        || names
-            .dns_names
-            .iter()
-            .any(|n| relative.starts_with(&format!("{n}.")));
-    if !known {
-        c.error(
-            span,
-            field,
-            format!(
-                "{name:?} is no name of the zone: it has {}",
-                names
-                    .dns_names
-                    .iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        );
-    }
 }
 
 /// A measure's load-time checks are its own (`measure/<name>.rs`).
@@ -870,7 +553,7 @@ fn check_measure(
     name: &str,
     measure: &Spanned<Measure>,
 ) {
-    let mut cx = super::measure::MeasureCx {
+    let mut cx = Cx {
         c,
         names,
         flow,
@@ -886,8 +569,8 @@ pub(crate) fn placeholder_values(
     roles: &BTreeSet<String>,
 ) -> BTreeMap<String, String> {
     let mut values = BTreeMap::new();
-    values.insert("sock.dir".into(), super::setup::SOCK_DIR.into());
-    values.insert("files.dir".into(), super::setup::FILES_DIR.into());
+    values.insert("sock.dir".into(), super::case::SOCK_DIR.into());
+    values.insert("files.dir".into(), super::case::FILES_DIR.into());
     values.insert("spare.ip".into(), "192.0.2.250".to_string());
     for role in roles {
         values.insert(format!("{role}.ip"), "192.0.2.1".to_string());

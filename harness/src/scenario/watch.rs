@@ -194,8 +194,8 @@ async fn watch_one(engine: Engine, shared: Arc<Shared>, instance: String, contai
             Err(e) => {
                 outside = Some(format!(
                     "the Docker daemon went away while HAProxy ran: {}",
-                    super::runner::error_chain(&e)
-                        .trim_start_matches(super::runner::HARNESS_PROBLEM)
+                    super::problem::error_chain(&e)
+                        .trim_start_matches(super::problem::HARNESS_PROBLEM)
                 ));
                 break;
             }
@@ -208,7 +208,7 @@ async fn watch_one(engine: Engine, shared: Arc<Shared>, instance: String, contai
             Ok(logged) => crate::runtime::outside::stopped_from_outside(&container, &logged),
             Err(e @ crate::runtime::RuntimeError::DockerUnavailable { .. }) => Some(format!(
                 "the Docker daemon went away while HAProxy ran: {}",
-                super::runner::error_chain(&e).trim_start_matches(super::runner::HARNESS_PROBLEM)
+                super::problem::error_chain(&e).trim_start_matches(super::problem::HARNESS_PROBLEM)
             )),
             Err(_) => None,
         };

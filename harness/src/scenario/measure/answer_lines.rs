@@ -3,9 +3,9 @@
 
 use serde::Deserialize;
 
-use super::{answer, count, MeasureCx, MeasureWord};
+use super::{answer, count, Cx, MeasureWord};
 use crate::scenario::evidence::Evidence;
-use crate::scenario::loader::RecordKind;
+use crate::scenario::record::RecordKind;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -15,8 +15,8 @@ pub struct AnswerMatch {
 }
 
 impl MeasureWord for AnswerMatch {
-    fn check(&self, cx: &mut MeasureCx<'_, '_, '_>) {
-        cx.record(
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
+        cx.reads(
             &self.record,
             &RecordKind::is_text,
             "a text answer (api, exec or removable)",

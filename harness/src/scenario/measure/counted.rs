@@ -3,10 +3,10 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{record, wrong_kind, MeasureCx, MeasureWord};
-use crate::scenario::count_wait::CountTally;
+use super::{record, wrong_kind, Cx, MeasureWord};
+use crate::scenario::record::CountTally;
 use crate::scenario::evidence::Evidence;
-use crate::scenario::loader::RecordKind;
+use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;
 
 #[derive(Debug, Deserialize)]
@@ -19,8 +19,8 @@ pub struct CountedMatch {
 }
 
 impl MeasureWord for CountedMatch {
-    fn check(&self, cx: &mut MeasureCx<'_, '_, '_>) {
-        cx.record(
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
+        cx.reads(
             &self.record,
             &|k| *k == RecordKind::Count,
             "a count wait's tally",

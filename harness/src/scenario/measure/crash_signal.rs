@@ -6,7 +6,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::crashed::{death, instance};
-use super::{MeasureCx, MeasureWord};
+use super::{Cx, MeasureWord};
 use crate::scenario::evidence::Evidence;
 
 #[derive(Debug, Deserialize)]
@@ -14,7 +14,7 @@ use crate::scenario::evidence::Evidence;
 pub struct SignalOf(pub Spanned<String>);
 
 impl MeasureWord for SignalOf {
-    fn check(&self, cx: &mut MeasureCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         instance(cx, &self.0);
     }
 

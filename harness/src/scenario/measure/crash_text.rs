@@ -6,7 +6,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::crashed::{death, instance};
-use super::{MeasureCx, MeasureWord};
+use super::{Cx, MeasureWord};
 use crate::scenario::evidence::Evidence;
 
 #[derive(Debug, Deserialize)]
@@ -17,10 +17,10 @@ pub struct CrashTextMatch {
 }
 
 impl MeasureWord for CrashTextMatch {
-    fn check(&self, cx: &mut MeasureCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         instance(cx, &self.instance);
         if self.contains.get_ref().is_empty() {
-            cx.error_at(self.contains.span(), "an empty text matches every death");
+            cx.error_here_at(self.contains.span(), "an empty text matches every death");
         }
     }
 

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{MeasureCx, MeasureWord};
+use super::{Cx, MeasureWord};
 use crate::report::HaproxyExit;
 use crate::scenario::evidence::Evidence;
 
@@ -15,7 +15,7 @@ use crate::scenario::evidence::Evidence;
 pub struct CrashedInstance(pub Spanned<String>);
 
 impl MeasureWord for CrashedInstance {
-    fn check(&self, cx: &mut MeasureCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         instance(cx, &self.0);
     }
 
@@ -33,7 +33,7 @@ impl MeasureWord for CrashedInstance {
 }
 
 /// The instance a crash measure names must be an HAProxy instance of the topology.
-pub(crate) fn instance(cx: &mut MeasureCx<'_, '_, '_>, name: &Spanned<String>) {
+pub(crate) fn instance(cx: &mut Cx<'_, '_, '_>, name: &Spanned<String>) {
     let field = cx.field.clone();
     cx.c.role(cx.names.instances, name, &field);
 }

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{count, MeasureCx, MeasureWord};
+use super::{count, Cx, MeasureWord};
 use crate::scenario::evidence::Evidence;
 use crate::scenario::step::qualify;
 
@@ -25,12 +25,12 @@ const QTYPES: [&str; 10] = [
 ];
 
 impl MeasureWord for DnsQueryMatch {
-    fn check(&self, cx: &mut MeasureCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         if !cx.names.has_dns {
-            cx.error("the topology has no [topology.dns]");
+            cx.error_here("the topology has no [topology.dns]");
         } else if let Some(n) = &self.name {
             let field = format!("{}.name", cx.field);
-            crate::scenario::loader::check_dns_name(cx.c, cx.names, n, cx.span.clone(), &field);
+            crate::scenario::check::check_dns_name(cx.c, cx.names, n, cx.span.clone(), &field);
         }
         if let Some(t) = &self.qtype {
             if !QTYPES.iter().any(|k| k.eq_ignore_ascii_case(t)) {

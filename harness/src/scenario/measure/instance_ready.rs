@@ -4,9 +4,9 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{MeasureCx, MeasureWord};
+use super::{Cx, MeasureWord};
 use crate::scenario::evidence::Evidence;
-use crate::scenario::loader::RecordKind;
+use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;
 
 /// An instance with `start = "step"`.
@@ -15,10 +15,10 @@ use crate::scenario::record::Recorded;
 pub struct InstanceName(pub Spanned<String>);
 
 impl MeasureWord for InstanceName {
-    fn check(&self, cx: &mut MeasureCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         let i = &self.0;
         if !cx.names.step_started.contains(i.get_ref()) {
-            cx.error_at(
+            cx.error_here_at(
                 i.span(),
                 format!("{:?} is not an instance with start = \"step\"", i.get_ref()),
             );
@@ -26,7 +26,7 @@ impl MeasureWord for InstanceName {
             cx.flow.records.get(i.get_ref()),
             Some((RecordKind::Start, _))
         ) {
-            cx.error_at(i.span(), format!("no start step starts {:?}", i.get_ref()));
+            cx.error_here_at(i.span(), format!("no start step starts {:?}", i.get_ref()));
         }
     }
 

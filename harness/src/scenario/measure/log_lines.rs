@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{count, MeasureCx, MeasureWord};
+use super::{count, Cx, MeasureWord};
 use crate::scenario::evidence::Evidence;
 
 #[derive(Debug, Deserialize)]
@@ -15,7 +15,7 @@ pub struct LogMatch {
 }
 
 impl MeasureWord for LogMatch {
-    fn check(&self, cx: &mut MeasureCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         let field = cx.field.clone();
         cx.role(&self.role, &field);
     }

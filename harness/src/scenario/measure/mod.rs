@@ -11,96 +11,15 @@
 //! generated with its dispatch from the list below: a new measure is one file and one line.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 
 use serde::Deserialize;
 use toml::Spanned;
 
+pub(crate) use super::check::Cx;
 use super::evidence::Evidence;
-use super::loader::{Checker, Flow, Names, RecordKind};
-use super::outcome::Outcome;
+use super::record::RecordKind;
 use super::record::Recorded;
-use super::reference::{shape, Entry, WordDoc};
-use super::VariantPlan;
-
-/// What a measure's load-time check sees: the checker, the topology's names, the records and
-/// captures the variant's steps leave, the measure's span and its field (`observe.measure.x`).
-pub(crate) struct MeasureCx<'x, 't, 'n> {
-    pub c: &'x mut Checker<'t>,
-    pub names: &'x Names<'n>,
-    pub flow: &'x mut Flow,
-    pub span: Range<usize>,
-    pub field: String,
-}
-
-impl MeasureCx<'_, '_, '_> {
-    /// An error about the measure as a whole.
-    pub fn error(&mut self, message: impl Into<String>) {
-        let (span, field) = (self.span.clone(), self.field.clone());
-        self.c.error(span, &field, message);
-    }
-
-    /// An error about a sub-field (`observe.measure.x.server`).
-    pub fn error_in(&mut self, sub: &str, message: impl Into<String>) {
-        let (span, field) = (self.span.clone(), format!("{}.{sub}", self.field));
-        self.c.error(span, &field, message);
-    }
-
-    /// An error at a span of its own.
-    pub fn error_at(&mut self, span: Range<usize>, message: impl Into<String>) {
-        let field = self.field.clone();
-        self.c.error(span, &field, message);
-    }
-
-    /// A record's `value` must be one of those its kind has.
-    pub fn one_of(&mut self, value: &Spanned<String>, values: &[&str]) {
-        if !values.contains(&value.get_ref().as_str()) {
-            self.error_at(
-                value.span(),
-                format!(
-                    "unknown value {:?}: expected one of {}",
-                    value.get_ref(),
-                    values.join(", ")
-                ),
-            );
-        }
-    }
-
-    /// A role of the topology, the error under `field`.
-    pub fn role(&mut self, name: &Spanned<String>, field: &str) {
-        self.c.role(self.names.roles, name, field);
-    }
-
-    /// The record a measure reads must exist and be of a kind it can read (`wanted` says
-    /// which, in words); its kind when it is.
-    pub fn record(
-        &mut self,
-        name: &str,
-        ok: &dyn Fn(&RecordKind) -> bool,
-        wanted: &str,
-    ) -> Option<RecordKind> {
-        match self.flow.records.get(name).map(|(kind, _)| kind.clone()) {
-            Some(kind) if ok(&kind) => Some(kind),
-            Some(kind) => {
-                self.error(format!(
-                    "{name:?} is recorded by {}, but this measure reads {wanted}",
-                    kind.words()
-                ));
-                None
-            }
-            None => {
-                self.error(format!("no step records {name:?} (add `record = {name:?}` to the step whose result this measure reads)"));
-                None
-            }
-        }
-    }
-
-    /// A `backend/server` the measure names, checked against the config of the instance asked.
-    pub fn server(&mut self, instance: Option<String>, id: &str, sub: &str) {
-        let field = format!("{}.{sub}", self.field);
-        self.flow.server(instance, id, self.span.clone(), &field);
-    }
-}
+use super::reference::doc::{shape, Entry, WordDoc};
 
 /// A record kind that is a runtime API answer of this command.
 pub(crate) fn api(command: &'static str) -> impl Fn(&RecordKind) -> bool {
@@ -111,7 +30,7 @@ pub(crate) fn api(command: &'static str) -> impl Fn(&RecordKind) -> bool {
 pub(crate) trait MeasureWord {
     /// What can be checked when the file loads: the record it reads and its kind, names,
     /// fields.
-    fn check(&self, cx: &mut MeasureCx<'_, '_, '_>);
+    fn check(&self, cx: &mut Cx<'_, '_, '_>);
 
     /// The number, from the evidence; an error when the evidence it needs is missing.
     fn compute(&self, ev: &Evidence) -> Result<f64, String>;
@@ -149,7 +68,7 @@ macro_rules! measures {
 
         /// The measures of the registry with their docs and keys (`haprepro reference`).
         pub(crate) fn entries() -> Vec<Entry> {
-            super::reference::entries::<Measure>(DOCS)
+            super::reference::doc::entries::<Measure>(DOCS)
         }
 
         impl Measure {
@@ -315,33 +234,6 @@ pub(crate) fn crash_measures(
         .collect()
 }
 
-/// The outcome of a case in which HAProxy died: `reproduced` when `reproduced_if` names the
-/// death (a crash measure) and holds, else `crashed`. `valid_if` is not asked: the steps it
-/// would judge were cut short by the death, which is itself what was measured.
-pub(crate) fn outcome_after_death(
-    variant: &VariantPlan,
-    measures: &BTreeMap<String, f64>,
-    crash_measures: &std::collections::BTreeSet<String>,
-    death: &crate::report::HaproxyExit,
-) -> (Outcome, String) {
-    let died = format!("HAProxy died during {}: {}", death.during, death.headline());
-    let named = variant
-        .reproduced_if
-        .measures()
-        .any(|m| crash_measures.contains(m));
-    let explained = variant.reproduced_if.explain(measures);
-    if named && variant.reproduced_if.eval(measures) {
-        (Outcome::Reproduced, format!("{explained} holds ({died})"))
-    } else if named {
-        (
-            Outcome::Crashed,
-            format!("{died}; reproduced_if {explained} does not hold"),
-        )
-    } else {
-        (Outcome::Crashed, died)
-    }
-}
-
 pub(crate) fn compute(ev: &Evidence, measure: &Measure) -> Result<f64, String> {
     measure.word().compute(ev)
 }
@@ -374,31 +266,6 @@ pub(crate) fn join<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> 
         "none".into()
     } else {
         items.join(", ")
-    }
-}
-
-/// The outcome from the measures: `error` when a validity condition fails (the experiment did
-/// not exercise what it must), else reproduced or not, with the condition and its values.
-pub(crate) fn outcome(
-    variant: &VariantPlan,
-    measures: &BTreeMap<String, f64>,
-) -> (Outcome, String) {
-    for valid in &variant.valid_if {
-        if !valid.eval(measures) {
-            return (
-                Outcome::Error,
-                format!(
-                    "experiment invalid: valid_if {} does not hold",
-                    valid.explain(measures)
-                ),
-            );
-        }
-    }
-    let explained = variant.reproduced_if.explain(measures);
-    if variant.reproduced_if.eval(measures) {
-        (Outcome::Reproduced, format!("{explained} holds"))
-    } else {
-        (Outcome::NotReproduced, format!("{explained} does not hold"))
     }
 }
 

@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{count, record, wrong_kind, MeasureCx, MeasureWord};
+use super::{count, record, wrong_kind, Cx, MeasureWord};
 use crate::scenario::evidence::Evidence;
-use crate::scenario::loader::RecordKind;
+use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;
 
 #[derive(Debug, Deserialize)]
@@ -26,8 +26,8 @@ pub struct ResponseMatch {
 }
 
 impl MeasureWord for ResponseMatch {
-    fn check(&self, cx: &mut MeasureCx<'_, '_, '_>) {
-        cx.record(
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
+        cx.reads(
             &self.record,
             &|k| *k == RecordKind::Http,
             "an http step's exchanges",

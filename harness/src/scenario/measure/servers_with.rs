@@ -3,10 +3,10 @@
 
 use serde::Deserialize;
 
-use super::{answer, api, count, join, MeasureCx, MeasureWord};
+use super::{answer, api, count, join, Cx, MeasureWord};
 use crate::haproxy::ServerState;
 use crate::scenario::evidence::Evidence;
-use crate::scenario::loader::RecordKind;
+use crate::scenario::record::RecordKind;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,8 +49,8 @@ const SERVER_STATE_COLUMNS: [&str; 25] = [
 ];
 
 impl MeasureWord for FieldMatch {
-    fn check(&self, cx: &mut MeasureCx<'_, '_, '_>) {
-        let kind = cx.record(
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
+        let kind = cx.reads(
             &self.record,
             &api("show servers state"),
             "a `show servers state` answer",
@@ -66,7 +66,7 @@ impl MeasureWord for FieldMatch {
             );
         }
         if let (Some(server), Some(RecordKind::Api { instance, .. })) = (&self.server, kind) {
-            cx.server(instance, server, "server");
+            cx.server_in(instance, server, "server");
         }
     }
 

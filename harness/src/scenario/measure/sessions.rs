@@ -4,9 +4,9 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{count, record, wrong_kind, MeasureCx, MeasureWord};
+use super::{count, record, wrong_kind, Cx, MeasureWord};
 use crate::scenario::evidence::Evidence;
-use crate::scenario::loader::RecordKind;
+use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;
 
 #[derive(Debug, Deserialize)]
@@ -19,14 +19,14 @@ pub struct SessionsMatch {
 }
 
 impl MeasureWord for SessionsMatch {
-    fn check(&self, cx: &mut MeasureCx<'_, '_, '_>) {
-        cx.record(
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
+        cx.reads(
             &self.record,
             &|k| *k == RecordKind::Snapshot,
             "a snapshot (snapshot = { of = ..., record = ... })",
         );
         if !crate::load::sessions::STATES.contains(&self.state.get_ref().as_str()) {
-            cx.error_at(
+            cx.error_here_at(
                 self.state.span(),
                 format!(
                     "unknown state {:?}: expected open, closed or any",

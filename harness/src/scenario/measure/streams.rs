@@ -3,11 +3,11 @@
 
 use serde::Deserialize;
 
-use super::{answer, api, count, MeasureCx, MeasureWord};
+use super::{answer, api, count, Cx, MeasureWord};
 use crate::haproxy::Session;
 use crate::scenario::duration::Dur;
 use crate::scenario::evidence::Evidence;
-use crate::scenario::loader::RecordKind;
+use crate::scenario::record::RecordKind;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,13 +20,13 @@ pub struct StreamsMatch {
 }
 
 impl MeasureWord for StreamsMatch {
-    fn check(&self, cx: &mut MeasureCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         if let Some(RecordKind::Api { instance, .. }) =
-            cx.record(&self.record, &api("show sess"), "a `show sess` answer")
+            cx.reads(&self.record, &api("show sess"), "a `show sess` answer")
         {
-            cx.server(instance, &self.server, "server");
+            cx.server_in(instance, &self.server, "server");
         } else if !self.server.contains('/') {
-            cx.error("server: expected backend/server, like be/s1");
+            cx.error_here("server: expected backend/server, like be/s1");
         }
     }
 

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{count, join, MeasureCx, MeasureWord};
+use super::{count, join, Cx, MeasureWord};
 use crate::scenario::evidence::Evidence;
 use crate::scenario::step::wait::syn_matches;
 
@@ -20,7 +20,7 @@ pub struct SynMatch {
 }
 
 impl MeasureWord for SynMatch {
-    fn check(&self, cx: &mut MeasureCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         let field = cx.field.clone();
         if let Some(from) = &self.from {
             cx.role(from, &format!("{field}.from"));
@@ -29,14 +29,14 @@ impl MeasureWord for SynMatch {
             cx.role(to, &format!("{field}.to"));
         }
         match &self.from {
-            Some(from) if !cx.flow.captured.contains(from.get_ref()) => cx.error_at(
+            Some(from) if !cx.flow.captured.contains(from.get_ref()) => cx.error_here_at(
                 from.span(),
                 format!(
                     "no capture takes {0}'s SYNs: add `capture = {{ syn_from = {0:?} }}` to [topology] (or a capture step)",
                     from.get_ref()
                 ),
             ),
-            None if cx.flow.captured.is_empty() => cx.error(
+            None if cx.flow.captured.is_empty() => cx.error_here(
                 "no capture runs in this case: add `capture = { syn_from = \"haproxy\" }` to [topology]",
             ),
             _ => {}

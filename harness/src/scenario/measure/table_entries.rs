@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{answer, api, count, join, MeasureCx, MeasureWord};
+use super::{answer, api, count, join, Cx, MeasureWord};
 use crate::haproxy::Table;
 use crate::scenario::evidence::Evidence;
 
@@ -54,8 +54,8 @@ const TABLE_FIELDS: [&str; 31] = [
 ];
 
 impl MeasureWord for TableMatch {
-    fn check(&self, cx: &mut MeasureCx<'_, '_, '_>) {
-        cx.record(&self.record, &api("show table"), "a `show table` answer");
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
+        cx.reads(&self.record, &api("show table"), "a `show table` answer");
         if let Some(f) = &self.field {
             let base = f.split(['(', '[']).next().unwrap_or(f);
             if !TABLE_FIELDS.contains(&base) {
@@ -69,7 +69,7 @@ impl MeasureWord for TableMatch {
             }
         }
         if self.equals.is_some() && self.field.is_none() {
-            cx.error("equals needs a field");
+            cx.error_here("equals needs a field");
         }
     }
 

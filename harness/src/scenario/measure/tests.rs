@@ -9,9 +9,13 @@ use crate::capture::SynEvent;
 use crate::dns::QueryRecord;
 use crate::haproxy::fixtures;
 use crate::load::HttpExchange;
-use crate::scenario::evidence::{CaptureRun, DnsLog};
+use crate::scenario::evidence::DnsLog;
 use crate::scenario::expr::Condition;
 use crate::scenario::outcome::Expectations;
+use crate::scenario::outcome::Outcome;
+use crate::scenario::record::CaptureRun;
+use crate::scenario::run::verdict::{outcome, outcome_after_death};
+use crate::scenario::VariantPlan;
 
 fn measure(text: &str) -> Measure {
     toml::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"))

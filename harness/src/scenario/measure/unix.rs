@@ -3,9 +3,9 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{record, wrong_kind, MeasureCx, MeasureWord};
+use super::{record, wrong_kind, Cx, MeasureWord};
 use crate::scenario::evidence::Evidence;
-use crate::scenario::loader::RecordKind;
+use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;
 
 #[derive(Debug, Deserialize)]
@@ -16,8 +16,8 @@ pub struct UnixMatch {
 }
 
 impl MeasureWord for UnixMatch {
-    fn check(&self, cx: &mut MeasureCx<'_, '_, '_>) {
-        cx.record(
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
+        cx.reads(
             &self.record,
             &|k| matches!(k, RecordKind::Unix { .. }),
             "a unix step's tally",

@@ -5,11 +5,11 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{record, MeasureCx, MeasureWord};
+use super::{record, Cx, MeasureWord};
 use crate::scenario::evidence::Evidence;
-use crate::scenario::loader::RecordKind;
-use crate::scenario::step::flap::FlapLog;
-use crate::scenario::step::reload::ReloadLog;
+use crate::scenario::record::RecordKind;
+use crate::scenario::record::FlapLog;
+use crate::scenario::record::ReloadLog;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,8 +19,8 @@ pub struct ValueMatch {
 }
 
 impl MeasureWord for ValueMatch {
-    fn check(&self, cx: &mut MeasureCx<'_, '_, '_>) {
-        let kind = cx.record(
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
+        let kind = cx.reads(
             &self.record,
             &|k| matches!(k, RecordKind::Flap | RecordKind::Reload),
             "a flap or reload step's record",

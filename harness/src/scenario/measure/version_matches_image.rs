@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{answer, api, MeasureCx, MeasureWord};
+use super::{answer, api, Cx, MeasureWord};
 use crate::haproxy::{HaproxyVersion, Info};
 use crate::scenario::evidence::Evidence;
 
@@ -13,8 +13,8 @@ use crate::scenario::evidence::Evidence;
 pub struct VersionRecord(pub String);
 
 impl MeasureWord for VersionRecord {
-    fn check(&self, cx: &mut MeasureCx<'_, '_, '_>) {
-        cx.record(&self.0, &api("show info"), "a `show info` answer");
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
+        cx.reads(&self.0, &api("show info"), "a `show info` answer");
     }
 
     fn compute(&self, ev: &Evidence) -> Result<f64, String> {

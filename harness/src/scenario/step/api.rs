@@ -5,10 +5,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{first_lines, CheckCx, Run, Word};
-use crate::scenario::loader::RecordKind;
+use super::{first_lines, Cx, Run, Word};
+use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;
-use crate::scenario::runner::CaseState;
+use crate::scenario::case::CaseState;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,7 +26,7 @@ pub struct ApiStep {
 }
 
 impl Word for ApiStep {
-    fn check(&self, cx: &mut CheckCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         cx.instance(&self.on, "step.api.on");
         let words: Vec<&str> = self.command.split_whitespace().collect();
         if let ["add", "server", id, ..] = words.as_slice() {

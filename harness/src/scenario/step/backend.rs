@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{CheckCx, Run, Word};
+use super::{Cx, Run, Word};
 use crate::backend::{Behaviour, Connections, Mode};
 use crate::scenario::duration::Dur;
-use crate::scenario::runner::CaseState;
+use crate::scenario::case::CaseState;
 
 /// `backend = { name = "s1", connections = "unreachable" }`: changes a backend of the
 /// topology. Only what is written changes; the rest stays as it was.
@@ -198,7 +198,7 @@ impl Change<'_> {
 }
 
 impl Word for BackendStep {
-    fn check(&self, cx: &mut CheckCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         let name = self.name.get_ref();
         match cx.names.backends.get(name).copied() {
             None => {

@@ -6,9 +6,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{CheckCx, Run, Word};
-use crate::scenario::runner::CaseState;
-use crate::scenario::setup::start_capture;
+use super::{Cx, Run, Word};
+use crate::scenario::case::CaseState;
+use crate::scenario::case::start_capture;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,7 +23,7 @@ pub struct CaptureStep {
 }
 
 impl Word for CaptureStep {
-    fn check(&self, cx: &mut CheckCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         match (&self.start, self.stop) {
             (Some(start), None) => {
                 if start.get_ref() != "syn" {

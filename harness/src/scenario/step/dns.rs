@@ -5,11 +5,11 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{CheckCx, Run, Word};
+use super::{Cx, Run, Word};
 use crate::scenario::duration::Dur;
 use crate::scenario::model::SrvSpec;
-use crate::scenario::runner::CaseState;
-use crate::scenario::setup::set_srv;
+use crate::scenario::case::CaseState;
+use crate::scenario::case::set_srv;
 use crate::scenario::words::parse_fault;
 
 /// Changes the zone or its faults. Exactly one of `set`, `remove`, `fault`, `clear`.
@@ -39,7 +39,7 @@ pub struct DnsStep {
 }
 
 impl Word for DnsStep {
-    fn check(&self, cx: &mut CheckCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         let d = self;
         if let Some(delay) = d.delay {
             cx.at_most_time(

@@ -5,10 +5,11 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{first_lines, CheckCx, Run, Word};
-use crate::scenario::loader::RecordKind;
+use super::{first_lines, Cx, Run, Word};
+use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;
-use crate::scenario::runner::{error_chain, CaseState};
+use crate::scenario::case::CaseState;
+use crate::scenario::problem::error_chain;
 
 /// A command run inside a container (`ss`, `ps`); fails on a non-zero exit. Arguments may use
 /// the template's placeholders (`{{ s1.ip }}`).
@@ -23,7 +24,7 @@ pub struct ExecStep {
 }
 
 impl Word for ExecStep {
-    fn check(&self, cx: &mut CheckCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         cx.role(&self.container, "step.exec.in");
         if self.command.is_empty() {
             cx.error("step.exec.command", "an empty command");

@@ -13,16 +13,16 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use toml::Spanned;
 
 use super::wait::{wait_for, WaitStep};
-use super::{CheckCx, Run, Word};
+use super::{Cx, Run, Word};
 use crate::scenario::bounds;
 use crate::scenario::duration::Dur;
-use crate::scenario::loader::RecordKind;
-use crate::scenario::record::Recorded;
-use crate::scenario::runner::CaseState;
+use crate::scenario::record::RecordKind;
+use crate::scenario::record::{FlapLog, Flip, Recorded};
+use crate::scenario::case::CaseState;
 use crate::scenario::words::{describe_server, POLL};
 
 #[derive(Debug, Deserialize)]
@@ -50,43 +50,8 @@ pub struct FlapStep {
     pub record: Option<String>,
 }
 
-/// One flip: the set put in place, when, and when HAProxy's server took it (with `follow`).
-#[derive(Debug, Clone, Serialize)]
-pub struct Flip {
-    pub at_ms: u64,
-    pub addrs: Vec<Ipv4Addr>,
-    /// Since the case started; `None`: not followed within the interval (or no `follow`).
-    pub followed_ms: Option<u64>,
-    /// The server as last seen in the interval (with `follow`).
-    pub seen: Option<String>,
-}
-
-/// A `flap` step's record.
-#[derive(Debug, Clone, Serialize)]
-pub struct FlapLog {
-    pub name: String,
-    pub follow: Option<String>,
-    pub flips: Vec<Flip>,
-    /// When `until` held (it ended the flapping).
-    pub until_met_ms: Option<u64>,
-}
-
-impl FlapLog {
-    /// The values a `value` measure may read.
-    pub const VALUES: [&'static str; 3] = ["flips", "followed", "until_met"];
-
-    pub fn value(&self, name: &str) -> Option<f64> {
-        Some(match name {
-            "flips" => self.flips.len() as f64,
-            "followed" => self.flips.iter().filter(|f| f.followed_ms.is_some()).count() as f64,
-            "until_met" => f64::from(u8::from(self.until_met_ms.is_some())),
-            _ => return None,
-        })
-    }
-}
-
 impl Word for FlapStep {
-    fn check(&self, cx: &mut CheckCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         cx.at_most(
             "step.flap.times",
             u64::from(self.times),
@@ -256,7 +221,7 @@ impl Run for FlapStep {
                         break;
                     };
                     let seen = describe_server(s);
-                    crate::scenario::timeline::note_poll(
+                    crate::scenario::record::note_poll(
                         &state.kept.server_polls,
                         state.started,
                         &instance,

@@ -6,12 +6,12 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{CheckCx, Run, Word};
+use super::{Cx, Run, Word};
 use crate::scenario::bounds;
 use crate::scenario::duration::Dur;
-use crate::scenario::loader::RecordKind;
+use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;
-use crate::scenario::runner::CaseState;
+use crate::scenario::case::CaseState;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,7 +44,7 @@ fn default_http_timeout() -> Dur {
 }
 
 impl Word for HttpStep {
-    fn check(&self, cx: &mut CheckCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         cx.at_most(
             "step.http.count",
             u64::from(self.count),

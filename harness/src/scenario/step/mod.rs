@@ -8,114 +8,19 @@
 //! here and one line in that list: the loader, the runner, the deadline and the timeline ask the
 //! word itself and need no edit.
 
-use std::ops::Range;
 use std::time::Duration;
 
 use serde::Deserialize;
-use toml::Spanned;
 
-use super::loader::{Checker, Flow, Names, RecordKind};
-use super::reference::{shape, Entry, WordDoc};
-use super::runner::CaseState;
-
-/// What a word's load-time check sees: the checker (errors with their line), the names the
-/// topology defines, what earlier steps of the variant recorded and captured, and the span of
-/// the whole step (for errors about a field that has no span of its own).
-pub(crate) struct CheckCx<'x, 't, 'n> {
-    pub c: &'x mut Checker<'t>,
-    pub names: &'x Names<'n>,
-    pub flow: &'x mut Flow,
-    pub span: Range<usize>,
-}
-
-impl CheckCx<'_, '_, '_> {
-    /// An error about the step as a whole.
-    pub fn error(&mut self, field: &str, message: impl Into<String>) {
-        let span = self.span.clone();
-        self.c.error(span, field, message);
-    }
-
-    /// An error at a span of its own.
-    pub fn error_at(&mut self, span: Range<usize>, field: &str, message: impl Into<String>) {
-        self.c.error(span, field, message);
-    }
-
-    /// A role of the topology (backend, client or HAProxy instance).
-    pub fn role(&mut self, name: &Spanned<String>, field: &str) {
-        self.c.role(self.names.roles, name, field);
-    }
-
-    /// A role or a literal IPv4 address.
-    pub fn role_or_ip(&mut self, name: &Spanned<String>, field: &str) {
-        self.c.role_or_ip(self.names.roles, name, field);
-    }
-
-    /// `role:port`.
-    pub fn role_port(&mut self, to: &Spanned<String>, field: &str) {
-        self.c.role_port(self.names.roles, to, field);
-    }
-
-    /// A client of the topology (a step's `from`).
-    pub fn client(&mut self, from: &Spanned<String>, field: &str) {
-        self.c.role(self.names.clients, from, field);
-    }
-
-    /// A HAProxy instance, when the step names one (`on`).
-    pub fn instance(&mut self, on: &Option<Spanned<String>>, field: &str) {
-        self.names.instance(self.c, on, field);
-    }
-
-    /// The instance a step talks to: its `on`, or the first.
-    pub fn target(&self, on: &Option<Spanned<String>>) -> Option<String> {
-        self.names.target(on)
-    }
-
-    /// Keeps a record name the step writes (a name written twice is an error).
-    pub fn record(&mut self, name: &str, kind: RecordKind) {
-        let span = self.span.clone();
-        self.flow.record(self.c, name, kind, span);
-    }
-
-    /// A `backend/server` the step names, checked against the rendered config later.
-    pub fn server(&mut self, instance: Option<String>, id: &str, span: Range<usize>, field: &str) {
-        self.flow.server(instance, id, span, field);
-    }
-
-    /// A DNS name the zone must know (records, faults, names steps change).
-    pub fn dns_name(&mut self, name: &str, field: &str) {
-        let span = self.span.clone();
-        super::loader::check_dns_name(self.c, self.names, name, span, field);
-    }
-
-    /// A step that needs `[topology.dns]`; false (with the error) when there is none.
-    pub fn needs_dns(&mut self, field: &str) -> bool {
-        if !self.names.has_dns {
-            self.error(field, "the topology has no [topology.dns]");
-        }
-        self.names.has_dns
-    }
-
-    /// A bound of `bounds.rs`: `value` at most `max`.
-    pub fn at_most(&mut self, field: &str, value: u64, max: u64) {
-        if value > max {
-            self.error(
-                field,
-                format!("{value} is more than {max}, the most allowed"),
-            );
-        }
-    }
-
-    /// A duration bound, in whole seconds as the bounds are written.
-    pub fn at_most_time(&mut self, field: &str, value: Duration, max: Duration) {
-        self.at_most(field, value.as_secs(), max.as_secs());
-    }
-}
+use super::case::CaseState;
+pub(crate) use super::check::Cx;
+use super::reference::doc::{shape, Entry, WordDoc};
 
 /// One step word. The sync part; [`Run`] is the async one.
 pub(crate) trait Word {
     /// Everything that can be checked when the file loads: names, fields that go together,
     /// bounds (`bounds.rs`), the records the step keeps.
-    fn check(&self, cx: &mut CheckCx<'_, '_, '_>);
+    fn check(&self, cx: &mut Cx<'_, '_, '_>);
 
     /// The step in words, for the timeline and the record.
     fn describe(&self) -> String;
@@ -167,7 +72,7 @@ macro_rules! words {
 
         /// The words of the registry with their docs and keys (`haprepro reference`).
         pub(crate) fn entries() -> Vec<Entry> {
-            super::reference::entries::<Step>(DOCS)
+            super::reference::doc::entries::<Step>(DOCS)
         }
 
         impl Step {

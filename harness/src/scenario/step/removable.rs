@@ -8,12 +8,12 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{first_lines, CheckCx, Run, Word};
+use super::{first_lines, Cx, Run, Word};
 use crate::haproxy::{RuntimeApi, StatRow};
 use crate::scenario::duration::Dur;
-use crate::scenario::loader::RecordKind;
+use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;
-use crate::scenario::runner::CaseState;
+use crate::scenario::case::CaseState;
 use crate::scenario::words::POLL;
 
 /// Whether a server could be removed now: in maintenance, with no connection, queue or stream
@@ -39,7 +39,7 @@ fn default_removable_within() -> Dur {
 }
 
 impl Word for RemovableStep {
-    fn check(&self, cx: &mut CheckCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         cx.at_most_time(
             "step.removable.within",
             self.within.0,

@@ -7,12 +7,12 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{CheckCx, Run, Word};
+use super::{Cx, Run, Word};
 use crate::load;
 use crate::scenario::bounds;
 use crate::scenario::duration::Dur;
-use crate::scenario::loader::RecordKind;
-use crate::scenario::runner::CaseState;
+use crate::scenario::record::RecordKind;
+use crate::scenario::case::CaseState;
 
 /// Starts long-lived TCP sessions that exchange a line every `every`, plus a churn of short
 /// connections; the step ends once all sessions are connected (within `within`).
@@ -47,7 +47,7 @@ fn default_every() -> Dur {
 }
 
 impl Word for SessionsStep {
-    fn check(&self, cx: &mut CheckCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         let s = self;
         cx.at_most(
             "step.sessions.churn",

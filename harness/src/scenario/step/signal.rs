@@ -6,9 +6,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{CheckCx, Run, Word};
+use super::{Cx, Run, Word};
 use crate::runtime::host_proc;
-use crate::scenario::runner::{error_chain, CaseState};
+use crate::scenario::case::CaseState;
+use crate::scenario::problem::error_chain;
 
 /// Sends a signal to an instance's main process, or to its worker (master-worker mode).
 #[derive(Debug, Deserialize)]
@@ -23,7 +24,7 @@ pub struct SignalStep {
 }
 
 impl Word for SignalStep {
-    fn check(&self, cx: &mut CheckCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         cx.c.role(cx.names.instances, &self.to, "step.signal.to");
         if self.process.as_deref().is_some_and(|p| p != "worker") {
             cx.error(

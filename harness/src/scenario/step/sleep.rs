@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{CheckCx, Run, Word};
+use super::{Cx, Run, Word};
 use crate::scenario::duration::Dur;
-use crate::scenario::runner::CaseState;
+use crate::scenario::case::CaseState;
 
 /// A pause, only where the bug itself is time-bound; `because` says why, in the timeline.
 #[derive(Debug, Deserialize)]
@@ -19,7 +19,7 @@ pub struct SleepStep {
 }
 
 impl Word for SleepStep {
-    fn check(&self, cx: &mut CheckCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         cx.at_most_time(
             "step.sleep.for",
             self.duration.0,

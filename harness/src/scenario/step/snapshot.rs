@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{CheckCx, Run, Word};
-use crate::scenario::loader::RecordKind;
+use super::{Cx, Run, Word};
+use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;
-use crate::scenario::runner::CaseState;
+use crate::scenario::case::CaseState;
 
 /// Keeps the state of every session of a `sessions` load at this moment.
 #[derive(Debug, Deserialize)]
@@ -20,7 +20,7 @@ pub struct SnapshotStep {
 }
 
 impl Word for SnapshotStep {
-    fn check(&self, cx: &mut CheckCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         match cx.flow.records.get(&self.of).map(|(kind, _)| kind.clone()) {
             Some(RecordKind::Load) => {}
             Some(kind) => cx.error(

@@ -10,11 +10,12 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{first_lines, CheckCx, Run, Word};
+use super::{first_lines, Cx, Run, Word};
 use crate::runtime::host_proc::{self, TcpState};
-use crate::scenario::loader::RecordKind;
+use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;
-use crate::scenario::runner::{error_chain, CaseState};
+use crate::scenario::case::CaseState;
+use crate::scenario::problem::error_chain;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,7 +36,7 @@ pub struct SocketsStep {
 }
 
 impl Word for SocketsStep {
-    fn check(&self, cx: &mut CheckCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         cx.role(&self.container, "step.sockets.in");
         if let Some(state) = &self.state {
             if TcpState::parse(state.get_ref()).is_none() {

@@ -6,10 +6,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{CheckCx, Run, Word};
+use super::{Cx, Run, Word};
 use crate::scenario::duration::Dur;
-use crate::scenario::loader::RecordKind;
-use crate::scenario::runner::CaseState;
+use crate::scenario::record::RecordKind;
+use crate::scenario::case::CaseState;
 
 /// Starts an instance declared with `start = "step"` and records whether it became ready.
 #[derive(Debug, Deserialize)]
@@ -21,7 +21,7 @@ pub struct StartStep {
 }
 
 impl Word for StartStep {
-    fn check(&self, cx: &mut CheckCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         cx.at_most_time(
             "step.start.within",
             self.within.0,
@@ -51,6 +51,6 @@ impl Word for StartStep {
 
 impl Run for StartStep {
     async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
-        crate::scenario::setup::start_instance(state, self.instance.get_ref(), self.within.0).await
+        crate::scenario::case::start_instance(state, self.instance.get_ref(), self.within.0).await
     }
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{CheckCx, Run, Word};
-use crate::scenario::runner::CaseState;
+use super::{Cx, Run, Word};
+use crate::scenario::case::CaseState;
 
 /// TCP connections opened and closed at once, sending nothing.
 #[derive(Debug, Deserialize)]
@@ -25,7 +25,7 @@ pub struct TcpStep {
 const CONNECT: Duration = Duration::from_secs(2);
 
 impl Word for TcpStep {
-    fn check(&self, cx: &mut CheckCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         cx.at_most(
             "step.tcp.connect_close",
             u64::from(self.connect_close),

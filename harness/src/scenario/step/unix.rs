@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{CheckCx, Run, Word};
+use super::{Cx, Run, Word};
 use crate::load;
 use crate::scenario::bounds;
 use crate::scenario::duration::Dur;
-use crate::scenario::loader::RecordKind;
+use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;
-use crate::scenario::runner::CaseState;
+use crate::scenario::case::CaseState;
 use crate::scenario::words::POLL;
 
 /// Works a unix socket of an instance (`master.sock` with `master_cli`, or one the config puts
@@ -80,7 +80,7 @@ fn default_unix_within() -> Dur {
 }
 
 impl Word for UnixStep {
-    fn check(&self, cx: &mut CheckCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         let u = self;
         for (field, n) in [
             ("step.unix.hold", u.hold),

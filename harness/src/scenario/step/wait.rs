@@ -6,15 +6,15 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{CheckCx, Run, Word};
+use super::{Cx, Run, Word};
 use crate::capture::SynEvent;
 use crate::dns::QueryRecord;
 use crate::scenario::bounds;
 use crate::scenario::count_wait::{self, ServerSet};
 use crate::scenario::duration::Dur;
-use crate::scenario::loader::RecordKind;
+use crate::scenario::record::RecordKind;
 use crate::scenario::model::SynMatch;
-use crate::scenario::runner::CaseState;
+use crate::scenario::case::CaseState;
 use crate::scenario::words::{describe_server, parse_state_word, server_in_state, POLL};
 use crate::wait::WaitTimeout;
 
@@ -63,7 +63,7 @@ pub struct WaitStep {
 }
 
 impl Word for WaitStep {
-    fn check(&self, cx: &mut CheckCx<'_, '_, '_>) {
+    fn check(&self, cx: &mut Cx<'_, '_, '_>) {
         let w = self;
         cx.at_most_time("step.wait.within", w.within.0, bounds::DURATION);
         cx.at_most(
@@ -356,7 +356,7 @@ async fn wait_server(
             .find(|s| s.id() == server)
             .ok_or_else(|| format!("no server {server} in show servers state"))?;
         let seen = describe_server(s);
-        crate::scenario::timeline::note_poll(polls, case_start, name, server, s, &seen);
+        crate::scenario::record::note_poll(polls, case_start, name, server, s, &seen);
         if server_in_state(s, word) {
             Ok(format!("{seen} after {:?}", started.elapsed()))
         } else {
@@ -434,7 +434,7 @@ pub(crate) fn describe_syn_match(m: &SynMatch) -> String {
 }
 
 /// The roles a SYN match names, for a step or a measure.
-pub(crate) fn check_syn(cx: &mut CheckCx<'_, '_, '_>, syn: &SynMatch, field: &str) {
+pub(crate) fn check_syn(cx: &mut Cx<'_, '_, '_>, syn: &SynMatch, field: &str) {
     if let Some(from) = &syn.from {
         cx.role(from, &format!("{field}.from"));
     }

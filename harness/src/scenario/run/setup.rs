@@ -4,25 +4,25 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::backend::Backend;
-use crate::capture::{self, Capture};
-use crate::dns::{DnsServer, SrvTarget};
+use crate::dns::DnsServer;
 use crate::haproxy::RuntimeApi;
 use crate::runtime::{ContainerSpec, FileIn};
 
-use super::model::{SrvSpec, StartMode};
-use super::runner::{error_chain, CaseState, Instance, Recorded};
-use super::words::{parse_fault, POLL};
+use super::Case;
+use crate::scenario::case::{
+    set_srv, start_capture, wait_haproxy_ready, CaseState, Instance, FILES_DIR, SOCK_DIR,
+};
+use crate::scenario::model::StartMode;
+use crate::scenario::problem::error_chain;
+use crate::scenario::words::parse_fault;
 
 /// Where HAProxy reads its config: in the folder shared with the host (`SOCK_DIR`), written
 /// there before the container starts. Copying it into the created container instead costs a
 /// `PUT /archive`, which on fuse-overlayfs mounts the container's file system: ~100 ms.
 const CONFIG_PATH: &str = "/run/haprepro/haproxy.cfg";
-/// Where an instance's generated files go (`{{ files.dir }}`), copied in before the start
-/// (only when the instance declares some).
-pub const FILES_DIR: &str = "/etc/haprepro";
 
 /// The container's entrypoint: HAProxy, or HAProxy started on the given CPUs (`taskset -c`,
 /// which execs it, so it stays the container's pid 1).
@@ -33,16 +33,13 @@ fn entrypoint(cpus: Option<&str>) -> Vec<String> {
     }
 }
 
-/// A folder shared between the host and each HAProxy container (`{{ sock.dir }}`), so the
-/// harness reaches unix sockets (the master CLI) directly.
-pub const SOCK_DIR: &str = "/run/haprepro";
 /// How long HAProxy gets to become ready.
 const READY_WITHIN: Duration = Duration::from_secs(10);
 
-pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
+pub(crate) async fn setup(case: &Case<'_>, state: &mut CaseState<'_>) -> Result<String, String> {
     // Where the setup's time goes, for the timeline: the network was created before this.
     let network_ms = state.ms();
-    let topology = &state.scenario.raw.topology;
+    let topology = &case.scenario.raw.topology;
     let network = state.live.sandbox.network().clone();
     for instance in &topology.haproxy.get_ref().0 {
         let ip = state.live.sandbox.allocate_ip();
@@ -68,7 +65,8 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
         .map_err(|e| error_chain(&e))?;
         state.ips.insert(role.clone(), ip);
     }
-    let mut values = super::loader::placeholder_values(&state.scenario.raw, &state.scenario.roles);
+    let mut values =
+        crate::scenario::loader::placeholder_values(&case.scenario.raw, &case.scenario.roles);
     for (role, ip) in &state.ips {
         values.insert(format!("{role}.ip"), ip.to_string());
     }
@@ -121,7 +119,7 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
     if let Some(capture) = &topology.capture {
         start_capture(state, capture.syn_from.get_ref()).await?;
     }
-    let values = super::loader::with_vars(values, &state.variant.vars);
+    let values = crate::scenario::loader::with_vars(values, &case.variant.vars);
     state.values = values.clone();
 
     // The backends listen before HAProxy starts, so its first health checks find them up.
@@ -140,23 +138,24 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
         None => None,
     };
     for setup in &topology.haproxy.get_ref().0 {
-        let template = state
+        let template = case
             .scenario
             .templates
             .iter()
             .find(|t| t.instance == setup.name)
             .ok_or_else(|| format!("no template for {}", setup.name))?;
-        let config = super::template::render(&template.text, &values).map_err(|errors| {
-            format!(
-                "template {}: {}",
-                template.path.display(),
-                errors
-                    .iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )
-        })?;
+        let config =
+            crate::scenario::template::render(&template.text, &values).map_err(|errors| {
+                format!(
+                    "template {}: {}",
+                    template.path.display(),
+                    errors
+                        .iter()
+                        .map(|e| e.to_string())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )
+            })?;
         let evidence_name = config_file(topology.haproxy.get_ref().0.len(), &setup.name);
         state.write_evidence(&evidence_name, &config);
         // Short: a unix socket path must fit in 108 bytes.
@@ -177,7 +176,7 @@ pub(crate) async fn setup(state: &mut CaseState<'_>) -> Result<String, String> {
         cmd.extend(["-db".to_string(), "-f".to_string(), CONFIG_PATH.to_string()]);
         cmd.extend(setup.args.iter().cloned());
         let mut sysctls: HashMap<String, String> = setup.sysctls.clone().into_iter().collect();
-        if let Some(extra) = state.variant.sysctls.get(&setup.name) {
+        if let Some(extra) = case.variant.sysctls.get(&setup.name) {
             sysctls.extend(extra.clone());
         }
         let ip = state.ips[&setup.name];
@@ -305,164 +304,5 @@ pub(crate) fn config_file(instances: usize, instance: &str) -> String {
         "haproxy.cfg".to_string()
     } else {
         format!("{instance}.cfg")
-    }
-}
-
-/// Starts an instance declared with `start = "step"`; its failure to become ready is recorded,
-/// not raised: for some scenarios it is the symptom.
-pub(crate) async fn start_instance(
-    state: &mut CaseState<'_>,
-    name: &str,
-    within: Duration,
-) -> Result<String, String> {
-    let index = state
-        .live
-        .instances
-        .iter()
-        .position(|i| i.name == name)
-        .ok_or_else(|| format!("no instance {name:?}"))?;
-    let spec = state.live.instances[index].spec.clone();
-    let container = state
-        .live
-        .sandbox
-        .start(spec)
-        .await
-        .map_err(|e| error_chain(&e))?;
-    state
-        .live
-        .watch
-        .watch(state.live.sandbox.engine(), name, &container.id);
-    state.live.instances[index].container = Some(container.clone());
-    state.live.containers.push(container);
-    let result = wait_haproxy_ready(state, &state.live.instances[index], within).await;
-    let (ready, detail) = match result {
-        Ok(info) => {
-            state.live.watch.mark_ready(name);
-            (true, format!("{name} {} ready", info.version))
-        }
-        Err(e) => (false, format!("{name} did not become ready: {e}")),
-    };
-    state.kept.records.insert(
-        name.to_string(),
-        Recorded::Start {
-            ready,
-            detail: detail.clone(),
-        },
-    );
-    Ok(detail)
-}
-
-/// Sets an SRV record whose targets are roles, with an A record for each target name.
-pub(crate) fn set_srv(
-    state: &CaseState<'_>,
-    zone: &crate::dns::Zone,
-    name: &str,
-    srv: &[SrvSpec],
-) -> Result<(), String> {
-    let origin = zone.origin();
-    let mut targets = Vec::new();
-    for s in srv {
-        let role = s.target.get_ref();
-        let target = format!("{role}.{origin}");
-        zone.set_a(&target, vec![state.role_ip(role)?]);
-        targets.push(SrvTarget {
-            priority: s.priority,
-            weight: s.weight,
-            port: s.port,
-            target,
-        });
-    }
-    zone.set_srv(name, targets);
-    Ok(())
-}
-
-pub(crate) async fn start_capture(state: &mut CaseState<'_>, from: &str) -> Result<(), String> {
-    if let Some(Err(e)) = state.stop_capture().await {
-        return Err(e);
-    }
-    let n = state
-        .kept
-        .evidence
-        .iter()
-        .filter(|e| e.ends_with(".pcap"))
-        .count();
-    let name = if n == 0 {
-        "capture.pcap".to_string()
-    } else {
-        format!("capture-{}.pcap", n + 1)
-    };
-    let ip = state.role_ip(from)?;
-    let filter = capture::syn_filter(Some(IpAddr::V4(ip)));
-    let interface = state.live.sandbox.network().bridge.clone();
-    let path = state.evidence_dir.join(&name);
-    // Opening libpcap blocks (it activates the handle): not on an async worker.
-    let cap = tokio::task::spawn_blocking(move || Capture::start(&interface, &filter, &path))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| error_chain(&e))?;
-    state.kept.evidence.push(name);
-    state.live.capture = Some(super::runner::LiveCapture {
-        role: from.to_string(),
-        capture: cap,
-    });
-    Ok(())
-}
-
-async fn wait_haproxy_ready(
-    state: &CaseState<'_>,
-    instance: &Instance,
-    within: Duration,
-) -> Result<crate::haproxy::Info, String> {
-    let deadline = Instant::now() + within;
-    let container = instance
-        .container
-        .as_ref()
-        .ok_or_else(|| format!("{} is not started", instance.name))?;
-    // A short timeout per attempt: a container that died takes its address with it, and a
-    // connect to it would otherwise hang for the API's whole timeout.
-    let api = instance
-        .api
-        .clone()
-        .with_timeout(Duration::from_millis(500));
-    loop {
-        let last = match api.show_info().await {
-            Ok(info) if !instance.master_cli => return Ok(info),
-            // The master binds its CLI after the worker is up: wait for both.
-            Ok(info) => match master_answers(&instance.sock_dir).await {
-                Ok(()) => return Ok(info),
-                Err(e) => format!("worker ready; master CLI: {e}"),
-            },
-            Err(e) => e.to_string(),
-        };
-        // The runtime API refusing may mean HAProxy died on its config: say so at once.
-        state
-            .live
-            .sandbox
-            .ensure_running(container)
-            .await
-            .map_err(|e| e.to_string())?;
-        if Instant::now() >= deadline {
-            return Err(format!(
-                "{}'s runtime API did not answer within {within:?}; last: {last}",
-                instance.name
-            ));
-        }
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-async fn master_answers(sock_dir: &std::path::Path) -> Result<(), String> {
-    let path = sock_dir.join("master.sock");
-    let mut tally = crate::load::unix::UnixTally::new(&path);
-    let style = crate::load::unix::CommandStyle {
-        within: Duration::from_millis(500),
-        read_limit: None,
-        half_close: true,
-    };
-    crate::load::unix::command(&path, "show proc", style, &mut tally).await;
-    if tally.answered == 1 {
-        Ok(())
-    } else {
-        Err(tally.errors.pop().unwrap_or_else(|| "no answer".into()))
     }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::report::{CaseRecord, HaproxyExit};
 
-use super::runner::CaseState;
+use crate::scenario::case::CaseState;
 
 /// How far after a step's start Docker's time of an exit may still be the step before's.
 const BOUNDARY_MS: u64 = 50;
@@ -27,10 +27,28 @@ pub(crate) fn crash_file(state: &CaseState<'_>, instance: &str) -> String {
     }
 }
 
+/// How each HAProxy of the case ended: the watchers settle (a death seen by the API but not
+/// yet by Docker), each exit is placed in time among the steps, and a dead one's last words
+/// and core are kept.
+pub(crate) async fn exits(state: &mut CaseState<'_>, record: &CaseRecord) -> Vec<HaproxyExit> {
+    let apis: Vec<(String, crate::haproxy::RuntimeApi)> = state
+        .live
+        .instances
+        .iter()
+        .filter(|i| i.container.is_some())
+        .map(|i| (i.name.clone(), i.api.clone()))
+        .collect();
+    state.live.watch.settle(&apis).await;
+    let mut exits = state.live.watch.stop();
+    place_in_time(&mut exits, record);
+    keep_last_words(state, &mut exits).await;
+    exits
+}
+
 /// Places each exit at Docker's own time of it and names the step running then: the harness
 /// may learn of a death a step later (the step that found the runtime API gone), but the case
 /// is about the step that killed it.
-pub(crate) fn place_in_time(exits: &mut [HaproxyExit], record: &CaseRecord) {
+fn place_in_time(exits: &mut [HaproxyExit], record: &CaseRecord) {
     for exit in exits.iter_mut() {
         let Some(at) = exit
             .finished_at
@@ -70,7 +88,7 @@ pub(crate) fn place_in_time(exits: &mut [HaproxyExit], record: &CaseRecord) {
 
 /// Keeps each death's output as `crash.txt` and its core (moved from the instance's shared
 /// folder, where the kernel wrote it) as `core-<instance>`, then a backtrace from the core.
-pub(crate) async fn keep_last_words(state: &mut CaseState<'_>, exits: &mut [HaproxyExit]) {
+async fn keep_last_words(state: &mut CaseState<'_>, exits: &mut [HaproxyExit]) {
     for exit in exits.iter_mut().filter(|e| e.is_crash()) {
         let file = crash_file(state, &exit.instance);
         let mut text = format!(
@@ -96,7 +114,7 @@ pub(crate) async fn keep_last_words(state: &mut CaseState<'_>, exits: &mut [Hapr
         let sock_dir = instance.sock_dir.clone();
         let core_name = format!("core-{}", exit.instance);
         // Instance names are plain (checked at load); never a path out of the folder.
-        if let Err(e) = super::contain::evidence_file_name(&core_name) {
+        if let Err(e) = crate::scenario::contain::evidence_file_name(&core_name) {
             exit.core = Some(format!("no core kept: {e}"));
             continue;
         }

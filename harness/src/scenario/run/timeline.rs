@@ -11,63 +11,14 @@ use crate::report::timeline::{
 };
 use crate::report::CaseRecord;
 
-use super::evidence::Evidence;
-use super::model::{Measure, Step};
-use super::runner::{CaseState, Recorded};
-
-/// A state of a server seen by a wait's poll of `show servers state`.
-#[derive(Debug, Clone)]
-pub(crate) struct ServerPoll {
-    pub at_ms: u64,
-    /// The last poll of the run that saw this state.
-    pub until_ms: u64,
-    pub instance: String,
-    pub server: String,
-    pub state: &'static str,
-    pub text: String,
-}
-
-/// Notes what a poll saw: a wait polls every 25 ms, and the picture needs runs of the same
-/// state (first and last poll), so a poll that continues a run (same state, within 100 ms of
-/// its last poll) extends it.
-pub(crate) fn note_poll(
-    polls: &std::sync::Mutex<Vec<ServerPoll>>,
-    case_start: std::time::Instant,
-    instance: &str,
-    server: &str,
-    seen: &crate::haproxy::ServerState,
-    text: &str,
-) {
-    let word = ["RMAINT", "MAINT", "UP", "DOWN"]
-        .into_iter()
-        .find(|w| super::words::server_in_state(seen, w))
-        .unwrap_or("DOWN");
-    let at_ms = case_start.elapsed().as_millis() as u64;
-    let Ok(mut polls) = polls.lock() else {
-        return;
-    };
-    let last = polls
-        .iter_mut()
-        .rev()
-        .find(|p| p.instance == instance && p.server == server);
-    if let Some(run) = last {
-        if run.state == word && at_ms.saturating_sub(run.until_ms) <= 100 {
-            run.until_ms = at_ms;
-            run.text = text.to_string();
-            return;
-        }
-    }
-    polls.push(ServerPoll {
-        at_ms,
-        until_ms: at_ms,
-        instance: instance.to_string(),
-        server: server.to_string(),
-        state: word,
-        text: text.to_string(),
-    });
-}
+use super::Case;
+use crate::scenario::case::CaseState;
+use crate::scenario::evidence::Evidence;
+use crate::scenario::model::{Measure, Step};
+use crate::scenario::record::Recorded;
 
 pub(crate) async fn build(
+    case: &Case<'_>,
     state: &CaseState<'_>,
     evidence: &Evidence,
     record: &CaseRecord,
@@ -87,7 +38,7 @@ pub(crate) async fn build(
         }
     };
     let mut t = Timeline {
-        captured: state.scenario.raw.topology.capture.is_some() || !evidence.captures.is_empty(),
+        captured: case.scenario.raw.topology.capture.is_some() || !evidence.captures.is_empty(),
         ..Timeline::default()
     };
     t.steps = record
@@ -200,7 +151,7 @@ pub(crate) async fn build(
         })
         .collect();
 
-    let steps = state.scenario.steps_of(state.variant);
+    let steps = case.scenario.steps_of(case.variant);
     for (name, rec) in &evidence.records {
         match rec {
             Recorded::Http(exchanges) => {
@@ -257,7 +208,7 @@ pub(crate) async fn build(
     .max()
     .unwrap_or(0)
     .max(1);
-    t.windows = windows(state, record, t.end_ms);
+    t.windows = windows(case, record, t.end_ms);
     t
 }
 
@@ -325,9 +276,9 @@ fn state_in_line(text: &str) -> &'static str {
 
 /// The part of the case each measure counts: the step that recorded what it reads, the
 /// capture for SYNs, the whole case for the DNS and container logs.
-fn windows(state: &CaseState<'_>, record: &CaseRecord, end_ms: u64) -> Vec<Window> {
-    let steps = state.scenario.steps_of(state.variant);
-    let symptom: Vec<&str> = state.variant.reproduced_if.measures().collect();
+fn windows(case: &Case<'_>, record: &CaseRecord, end_ms: u64) -> Vec<Window> {
+    let steps = case.scenario.steps_of(case.variant);
+    let symptom: Vec<&str> = case.variant.reproduced_if.measures().collect();
     let span_of = |record_name: &str| -> Option<(u64, u64)> {
         let i = steps
             .iter()
@@ -339,7 +290,7 @@ fn windows(state: &CaseState<'_>, record: &CaseRecord, end_ms: u64) -> Vec<Windo
             .map(|s| (s.at_ms, s.at_ms + s.elapsed_ms))
     };
     let capture_span = || {
-        if state.scenario.raw.topology.capture.is_some() {
+        if case.scenario.raw.topology.capture.is_some() {
             return (0, end_ms);
         }
         let start = steps
@@ -355,16 +306,15 @@ fn windows(state: &CaseState<'_>, record: &CaseRecord, end_ms: u64) -> Vec<Windo
         };
         (at(start, 0), at(stop, end_ms))
     };
-    state
-        .scenario
-        .measures_of(state.variant)
+    case.scenario
+        .measures_of(case.variant)
         .iter()
         .map(|(name, m)| {
             let (span, over) = match m.get_ref() {
                 Measure::Syns(_) => (capture_span(), "the SYNs of the capture".to_string()),
                 Measure::DnsQueries(_) => ((0, end_ms), "the whole DNS query log".to_string()),
                 Measure::LogLines(l) => ((0, end_ms), format!("all of {}'s output", l.role.get_ref())),
-                Measure::InstanceReady(super::measure::InstanceName(i)) => (
+                Measure::InstanceReady(crate::scenario::measure::InstanceName(i)) => (
                     steps
                         .iter()
                         .position(|s| matches!(s.get_ref(), Step::Start(st) if st.instance.get_ref() == i.get_ref()))

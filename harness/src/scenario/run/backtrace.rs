@@ -9,7 +9,7 @@ use std::process::Command;
 
 use crate::report::HaproxyExit;
 
-use super::runner::CaseState;
+use crate::scenario::case::CaseState;
 
 /// Where HAProxy's binary may be in an image: Debian's package and haprepro's own builds, then
 /// the official images.

@@ -5,8 +5,19 @@
 
 use crate::load::HttpExchange;
 
-use super::step::flap::FlapLog;
-use super::step::reload::ReloadLog;
+mod capture;
+mod count;
+mod flap;
+mod kind;
+mod poll;
+mod reload;
+
+pub(crate) use capture::CaptureRun;
+pub use count::CountTally;
+pub use flap::{FlapLog, Flip};
+pub(crate) use kind::RecordKind;
+pub(crate) use poll::{note_poll, ServerPoll};
+pub use reload::ReloadLog;
 
 /// What the steps kept for the measures and the evidence folder.
 #[derive(Debug, Clone)]
@@ -19,14 +30,13 @@ pub enum Recorded {
     /// A `start` step: whether the instance became ready, and what it said.
     Start {
         ready: bool,
-        detail: String,
     },
     /// A `unix` step's tally.
     Unix(crate::load::unix::UnixTally),
     /// Every session of a `sessions` load at one moment.
     Sessions(crate::load::sessions::Snapshot),
     /// A count wait's tally.
-    Count(super::count_wait::CountTally),
+    Count(CountTally),
     /// A `flap` step's flips: what was set when, and whether HAProxy followed.
     Flap(FlapLog),
     /// A `reload` step's old and new workers.

@@ -1,0 +1,313 @@
+//! Running one case: a scenario on one HAProxy image, from an empty network to a verdict, in
+//! stages that each take what the one before produced:
+//!
+//! 1. open: the case's folder and sandbox (network, labels), the empty [`CaseState`];
+//! 2. steps ([`steps`]): the setup (DNS server on the case network's gateway, the capture, the
+//!    backends in this process on addresses of the case bridge, HAProxy, until its runtime API
+//!    answers), then the steps in file order; the first failure ends them, returned;
+//! 3. deaths ([`crash`]): how each HAProxy ended, with its last words;
+//! 4. evidence ([`evidence`]): everything written into the case's folder, and the read-only
+//!    [`Evidence`] the measures see;
+//! 5. verdict ([`verdict`]): measures, outcome, reason;
+//! 6. the crash report, the timeline ([`write`]), teardown ([`teardown`]) and `case.json`.
+//!
+//! A failure never ends the case as a pass: it is `error` with the reason (the experiment did
+//! not run as written), or `crashed` when HAProxy died. Evidence is collected whatever happened,
+//! then everything is removed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use crate::haproxy::HaproxyVersion;
+use crate::images::{self, ResolvedImage};
+use crate::report::{CaseRecord, StepRecord};
+use crate::runtime::{Engine, Sandbox};
+
+use super::case::{CaseState, Kept, Live};
+use super::evidence::Evidence;
+use super::outcome::Outcome;
+use super::problem::{error_chain, harness_problem};
+use super::{Scenario, VariantPlan};
+
+mod backtrace;
+mod crash;
+mod evidence;
+mod repeat;
+mod setup;
+mod steps;
+mod teardown;
+mod timeline;
+pub(crate) mod verdict;
+mod write;
+
+/// Options shared by every case of a run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub run_id: String,
+    /// `results/`; the case writes into `results/<run-id>/<case>/`.
+    pub results_dir: PathBuf,
+    /// Leave containers and network in place (for debugging).
+    pub keep: bool,
+    /// What tells this image's column from another of the same version in one run (two
+    /// builds of 3.0.11: Debian's and one from source); it joins the case name
+    /// (`smoke@3.0.11~src-1a2b3c4d5e6f-minimal`), which names the case folder and containers.
+    pub column: Option<String>,
+    /// Set by `matrix` per case: its place in the plan, kept in the record.
+    pub planned: Option<crate::report::Planned>,
+}
+
+/// What a running case reports as it goes, for progress displays.
+#[derive(Debug)]
+pub enum CaseEvent<'a> {
+    Step { case: &'a str, step: &'a StepRecord },
+    Done(&'a CaseRecord),
+}
+
+/// What a case is, fixed before it starts: every stage reads it.
+pub(crate) struct Case<'a> {
+    pub scenario: &'a Scenario,
+    pub variant: &'a VariantPlan,
+    pub image: &'a ResolvedImage,
+    pub opts: &'a RunOptions,
+    /// `smoke@3.0.11`, `scenario/variant@3.0.11~column#2`: names the case's folder and its
+    /// containers.
+    pub name: String,
+    pub evidence_dir: PathBuf,
+    pub started: Instant,
+    /// A step (or a Docker call) that never returns ends the case at this deadline, named.
+    pub deadline: tokio::time::Instant,
+}
+
+impl<'a> Case<'a> {
+    fn new(
+        scenario: &'a Scenario,
+        variant: &'a VariantPlan,
+        image: &'a ResolvedImage,
+        opts: &'a RunOptions,
+        round: Option<(u32, u32)>,
+    ) -> Case<'a> {
+        let name = case_name(scenario, variant, image, opts, round);
+        Case {
+            evidence_dir: evidence_dir(opts, &name),
+            name,
+            scenario,
+            variant,
+            image,
+            opts,
+            started: Instant::now(),
+            deadline: tokio::time::Instant::now() + variant.deadline,
+        }
+    }
+
+    /// Why a stage that did not end by the deadline failed.
+    pub(crate) fn overran(&self) -> String {
+        format!(
+            "the case deadline ({}) passed while it ran; set `deadline` in the scenario if the case needs longer",
+            super::duration::Dur(self.variant.deadline)
+        )
+    }
+}
+
+fn case_name(
+    scenario: &Scenario,
+    variant: &VariantPlan,
+    image: &ResolvedImage,
+    opts: &RunOptions,
+    round: Option<(u32, u32)>,
+) -> String {
+    let mut version = images::short_version(&image.version);
+    if let Some(column) = &opts.column {
+        version = format!("{version}~{column}");
+    }
+    let mut case = match &variant.name {
+        Some(v) => format!("{}/{v}@{version}", scenario.name),
+        None => format!("{}@{version}", scenario.name),
+    };
+    if let Some((k, _)) = round {
+        case.push_str(&format!("#{k}"));
+    }
+    case
+}
+
+fn evidence_dir(opts: &RunOptions, case: &str) -> PathBuf {
+    opts.results_dir
+        .join(&opts.run_id)
+        .join(crate::runtime::sanitize(case))
+}
+
+/// Runs the scenario's first variant (the scenario itself when it has none) on an image.
+pub async fn run_case(
+    engine: &Engine,
+    scenario: &Scenario,
+    image: &ResolvedImage,
+    opts: &RunOptions,
+    on_event: &(dyn Fn(CaseEvent) + Sync),
+) -> CaseRecord {
+    let variant = &scenario.variants[0];
+    run_variant(engine, scenario, variant, image, opts, on_event).await
+}
+
+/// Runs one case (a variant of a scenario on an image) to its verdict. Never panics on a failed
+/// experiment: every failure becomes a record with outcome `error` and the reason.
+///
+/// A racy case (`repeat = N`) runs N times, each in fresh containers; its outcome is
+/// `reproduced` if the symptom appeared at least once, `not-reproduced` only if it never did,
+/// and the record keeps each run's outcome and evidence ("3 of 20").
+pub async fn run_variant(
+    engine: &Engine,
+    scenario: &Scenario,
+    variant: &VariantPlan,
+    image: &ResolvedImage,
+    opts: &RunOptions,
+    on_event: &(dyn Fn(CaseEvent) + Sync),
+) -> CaseRecord {
+    if variant.repeat <= 1 {
+        return run_once(engine, scenario, variant, image, opts, None, on_event).await;
+    }
+    let started = Instant::now();
+    let quiet = |event: CaseEvent| {
+        if let CaseEvent::Step { .. } = event {
+            on_event(event)
+        }
+    };
+    let mut runs = Vec::new();
+    for k in 1..=variant.repeat {
+        let round = (k, variant.repeat);
+        runs.push(run_once(engine, scenario, variant, image, opts, Some(round), &quiet).await);
+    }
+    let name = case_name(scenario, variant, image, opts, None);
+    let folder = evidence_dir(opts, &name);
+    let (mut record, shown) = repeat::aggregate(&runs, name, folder);
+    write::aggregate_folder(&mut record, &shown);
+    write::finish(record, started, on_event).await
+}
+
+async fn run_once(
+    engine: &Engine,
+    scenario: &Scenario,
+    variant: &VariantPlan,
+    image: &ResolvedImage,
+    opts: &RunOptions,
+    round: Option<(u32, u32)>,
+    on_event: &(dyn Fn(CaseEvent) + Sync),
+) -> CaseRecord {
+    let case = Case::new(scenario, variant, image, opts, round);
+    let mut record = new_record(&case);
+    let mut state = match open(engine, &case).await {
+        Ok(state) => state,
+        Err((reason, harness_error)) => {
+            (record.reason, record.harness_error) = (reason, harness_error);
+            return write::finish(record, case.started, on_event).await;
+        }
+    };
+    let failure = steps::run(&case, &mut state, &mut record, on_event).await;
+    let exits = crash::exits(&mut state, &record).await;
+    let evidence: Evidence = evidence::collect_evidence(&mut state, exits).await;
+    let judged = verdict::judge(&case, &evidence, failure, state.kept.refused.first());
+    record.measures = judged.measures;
+    record.outcome = judged.outcome;
+    record.reason = judged.reason;
+    record.harness_error = judged.harness_error;
+    record.haproxy_exit = evidence.exits.clone();
+    if record.outcome == Outcome::Crashed {
+        crash::write_report(&mut state, &record).await;
+    }
+    record.wall_ms = state.ms();
+    write::timeline(&case, &mut state, &evidence, &record).await;
+    teardown::teardown(state, &mut record).await;
+    write::finish(record, case.started, on_event).await
+}
+
+/// The record a case starts with: what runs where, and what its version is expected to show.
+fn new_record(case: &Case<'_>) -> CaseRecord {
+    let now = std::time::SystemTime::now();
+    let (scenario, image) = (case.scenario, case.image);
+    let mut record = CaseRecord {
+        scenario: scenario.name.clone(),
+        variant: case.variant.name.clone(),
+        case: case.name.clone(),
+        run_id: case.opts.run_id.clone(),
+        image: image.reference.clone(),
+        image_source: image.source.clone(),
+        version: image.version.clone(),
+        started_at: humantime::format_rfc3339_seconds(now).to_string(),
+        started_unix_ms: now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0),
+        wall_ms: 0,
+        setup_ms: 0,
+        steps: Vec::new(),
+        measures: BTreeMap::new(),
+        outcome: Outcome::Error,
+        reason: String::new(),
+        expected: None,
+        expected_range: None,
+        verdict: super::Verdict::Error,
+        evidence_dir: case.evidence_dir.clone(),
+        evidence: Vec::new(),
+        repeat: None,
+        harness_error: None,
+        haproxy_exit: Vec::new(),
+        provenance: crate::report::Provenance {
+            haprepro: crate::report::haprepro_version().to_string(),
+            scenario_digest: scenario.digest.clone(),
+            image_id: image.id.clone(),
+            planned: case.opts.planned.clone(),
+        },
+    };
+    if let Ok(v) = HaproxyVersion::parse(&image.version) {
+        if let Some((range, outcome)) = case.variant.expectations.for_version(&v) {
+            record.expected = Some(outcome);
+            record.expected_range = Some(range.to_string());
+        }
+    }
+    record
+}
+
+/// The case's folder and sandbox, and its empty state; the reason and the harness problem when
+/// either cannot be had.
+async fn open<'a>(
+    engine: &Engine,
+    case: &Case<'a>,
+) -> Result<CaseState<'a>, (String, Option<String>)> {
+    if let Err(e) = std::fs::create_dir_all(&case.evidence_dir) {
+        let reason = format!("cannot create {}: {e}", case.evidence_dir.display());
+        let problem = format!("{reason}\n  Give a folder this user can write with --results-dir.");
+        return Err((reason, Some(problem)));
+    }
+    let mut sandbox = Sandbox::create(engine, &case.opts.run_id, &case.name)
+        .await
+        .map_err(|e| {
+            let reason = error_chain(&e);
+            let problem = harness_problem(&reason);
+            (reason, problem)
+        })?;
+    sandbox.keep(case.opts.keep);
+    let topology = &case.scenario.raw.topology;
+    Ok(CaseState {
+        image: case.image,
+        clients: topology
+            .clients
+            .iter()
+            .map(|c| c.name.get_ref().clone())
+            .collect(),
+        ips: BTreeMap::new(),
+        values: BTreeMap::new(),
+        started: case.started,
+        evidence_dir: case.evidence_dir.clone(),
+        live: Live {
+            sandbox,
+            containers: Vec::new(),
+            backends: Vec::new(),
+            dns: None,
+            capture: None,
+            instances: Vec::new(),
+            held: HashMap::new(),
+            loads: HashMap::new(),
+            watch: super::watch::Watch::new(case.started),
+        },
+        kept: Kept::default(),
+    })
+}
