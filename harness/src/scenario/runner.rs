@@ -12,9 +12,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::capture::Capture;
+use crate::case_id::CaseId;
 use crate::dns::DnsServer;
 use crate::haproxy::{HaproxyVersion, RuntimeApi};
-use crate::images::{self, ResolvedImage};
+use crate::images::ResolvedImage;
 use crate::report::{self, CaseRecord, StepRecord};
 use crate::runtime::{Container, ContainerSpec, Engine, Sandbox};
 
@@ -305,16 +306,15 @@ pub async fn run_variant(
         .expect("at least two runs");
     let from = shown.evidence_dir.clone();
     let mut record = shown.clone();
-    record.case = record
-        .case
-        .rsplit_once('#')
-        .map(|(c, _)| c.to_string())
-        .unwrap_or(record.case);
+    let case = CaseId::new(
+        &scenario.name,
+        variant.name.as_deref(),
+        &image.version,
+        opts.column.as_deref(),
+    );
+    record.case = case.to_string();
     // The aggregate has a folder of its own beside the runs' folders; its case.json lists them.
-    record.evidence_dir = opts
-        .results_dir
-        .join(&opts.run_id)
-        .join(crate::runtime::sanitize(&record.case));
+    record.evidence_dir = opts.results_dir.join(&opts.run_id).join(case.folder());
     record.evidence = Vec::new();
     // The aggregate's folder shows the timeline of the run it speaks for.
     if std::fs::create_dir_all(&record.evidence_dir).is_ok() {
@@ -360,21 +360,17 @@ async fn run_once(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
-    let mut version = images::short_version(&image.version);
-    if let Some(column) = &opts.column {
-        version = format!("{version}~{column}");
-    }
-    let mut case = match &variant.name {
-        Some(v) => format!("{}/{v}@{version}", scenario.name),
-        None => format!("{}@{version}", scenario.name),
-    };
+    let mut id = CaseId::new(
+        &scenario.name,
+        variant.name.as_deref(),
+        &image.version,
+        opts.column.as_deref(),
+    );
     if let Some((k, _)) = round {
-        case.push_str(&format!("#{k}"));
+        id = id.round(k);
     }
-    let evidence_dir = opts
-        .results_dir
-        .join(&opts.run_id)
-        .join(crate::runtime::sanitize(&case));
+    let case = id.to_string();
+    let evidence_dir = opts.results_dir.join(&opts.run_id).join(id.folder());
     let mut record = CaseRecord {
         scenario: scenario.name.clone(),
         variant: variant.name.clone(),
