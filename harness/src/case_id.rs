@@ -68,16 +68,13 @@ impl CaseId {
             Some((version, column)) => (version, Some(column.to_string())),
             None => (rest, None),
         };
-        let (scenario, variant) = match row.split_once('/') {
-            Some((scenario, variant)) => (scenario, Some(variant.to_string())),
-            None => (row, None),
-        };
+        let (scenario, variant) = split_row(row);
         if scenario.is_empty() || version.is_empty() {
             return None;
         }
         Some(CaseId {
             scenario: scenario.to_string(),
-            variant,
+            variant: variant.map(str::to_string),
             version: version.to_string(),
             column,
             round,
@@ -90,6 +87,15 @@ pub fn row(scenario: &str, variant: Option<&str>) -> String {
     match variant {
         Some(v) => format!("{scenario}/{v}"),
         None => scenario.to_string(),
+    }
+}
+
+/// A row's scenario and variant, as [`row`] joined them: scenario names are plain words, so a
+/// `/` only stands between the two.
+pub fn split_row(row: &str) -> (&str, Option<&str>) {
+    match row.split_once('/') {
+        Some((scenario, variant)) => (scenario, Some(variant)),
+        None => (row, None),
     }
 }
 
@@ -156,6 +162,8 @@ mod tests {
         ] {
             assert_eq!(CaseId::parse(&id.to_string()), Some(id.clone()), "{id}");
         }
+        assert_eq!(split_row("s/v"), ("s", Some("v")));
+        assert_eq!(split_row(&row("s", None)), ("s", None));
         for bad in ["", "smoke", "@3.0.11", "smoke@", "smoke@3.0.11#x"] {
             assert_eq!(CaseId::parse(bad), None, "{bad}");
         }

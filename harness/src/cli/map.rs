@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::exit;
 use super::run::CaseArgs;
-use haprepro::case_id::row;
+use haprepro::case_id::{row, split_row};
 use haprepro::images::source::version_set;
 use haprepro::schedule::{PlanItem, Shard};
 
@@ -280,10 +280,7 @@ pub async fn run(args: MapArgs) -> i32 {
         .iter()
         .any(|s| s.cells.iter().any(|c| !definite(&c.outcome)));
     for (k, strip) in strips.iter_mut().enumerate() {
-        let (scenario, variant) = match strip.case.split_once('/') {
-            Some((s, v)) => (s.to_string(), Some(v.to_string())),
-            None => (strip.case.clone(), None),
-        };
+        let (scenario, variant) = split_row(&strip.case);
         for (b, boundary) in strip.boundaries.iter_mut().enumerate() {
             if !args.explain {
                 boundary.unexplained = Some("not asked (--explain bisects it)".into());
@@ -300,23 +297,15 @@ pub async fn run(args: MapArgs) -> i32 {
             }
             let clone = &args.src[a.unwrap_or(0)];
             let out = dir.join(format!("bisect-{k}-{b}"));
-            match explain(
-                &exe,
-                &args,
-                clone,
-                &scenario,
-                variant.as_deref(),
-                boundary,
-                &out,
-            ) {
+            match explain(&exe, &args, clone, scenario, variant, boundary, &out) {
                 Ok(mut e) => {
                     if args.confirm > 0 {
                         let at = Target {
                             exe: &exe,
                             args: &args,
                             clone,
-                            scenario: &scenario,
-                            variant: variant.as_deref(),
+                            scenario,
+                            variant,
                         };
                         let (ok, said) = confirmed(&at, boundary, &e.hash, &out);
                         failed |= !ok;
@@ -991,10 +980,10 @@ fn markdown(r: &MapRecord, args: &Drawn) -> String {
     // Paste-ready for a HAProxy issue: per boundary, the commit, the command that reproduces
     // each side, and `haproxy -vv` of both ends.
     for s in &r.strips {
-        let (scenario, variant) = match s.case.split_once('/') {
-            Some((sc, v)) => (sc, format!(" --variant {v}")),
-            None => (s.case.as_str(), String::new()),
-        };
+        let (scenario, variant) = split_row(&s.case);
+        let variant = variant
+            .map(|v| format!(" --variant {v}"))
+            .unwrap_or_default();
         for b in &s.boundaries {
             md.push_str(&format!(
                 "\n### {}: {} ({}) → {} ({})\n\n",
