@@ -166,3 +166,52 @@ pub async fn run_jobs(engine: &Engine, jobs: Vec<Job>, parallel: usize) -> Vec<C
     records.sort_by(|a, b| (&a.case, &a.started_at).cmp(&(&b.case, &b.started_at)));
     records
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(repeat: Option<(usize, usize)>) -> Job {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scenarios/backup-sticks-after-dns-startup"
+        );
+        let scenario = crate::scenario::load(Path::new(dir)).expect("a shipped scenario loads");
+        let image = ResolvedImage {
+            reference: "haprepro/haproxy:3.0".into(),
+            id: String::new(),
+            version: "3.0.11-1".into(),
+            source: "catalog".into(),
+            binary: None,
+        };
+        Job::new(
+            Arc::new(scenario),
+            image,
+            "20261204-0600",
+            Path::new("results"),
+            false,
+            repeat,
+        )
+    }
+
+    #[test]
+    fn a_job_is_labelled_by_its_case_and_its_run_of_a_repeat() {
+        assert_eq!(job(None).label(), "backup-sticks-after-dns-startup@3.0.11");
+        let one = job(Some((3, 12)))
+            .variant(Some("sticky".into()))
+            .column(Some("src-1a2b3c4d5e6f-minimal".into()));
+        assert_eq!(
+            one.label(),
+            "backup-sticks-after-dns-startup/sticky@3.0.11~src-1a2b3c4d5e6f-minimal 3/12"
+        );
+        assert_eq!(one.opts.run_id, "20261204-0600-r03");
+        assert_eq!(one.opts.results_dir, Path::new("results/20261204-0600"));
+        assert_eq!(one.opts.column.as_deref(), Some("src-1a2b3c4d5e6f-minimal"));
+    }
+
+    #[test]
+    fn numbered_run_ids_are_padded_to_the_count() {
+        assert_eq!(numbered_run_id("r", "c", 7, 123), "r-c007");
+        assert_eq!(numbered_run_id("r", "r", 2, 9), "r-r2");
+    }
+}
