@@ -7,6 +7,7 @@
 pub mod backend;
 pub mod bisect;
 pub mod capture;
+pub mod case_id;
 pub mod causes;
 pub mod dns;
 pub mod failpoint;
@@ -17,5 +18,6 @@ mod position;
 pub mod report;
 pub mod runtime;
 pub mod scenario;
+pub mod schedule;
 pub mod verdict;
 pub mod wait;

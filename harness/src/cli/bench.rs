@@ -12,8 +12,9 @@ use std::time::Instant;
 use clap::Args;
 use haprepro::report::CaseRecord;
 use haprepro::scenario::Verdict;
+use haprepro::schedule::{run_jobs, Job};
 
-use super::matrix::{built_versions, load_scenarios, resolve_version, run_jobs, Job};
+use super::matrix::{built_versions, load_scenarios, resolve_version};
 use super::run::CaseArgs;
 use super::{engine, exit};
 
@@ -78,11 +79,7 @@ pub async fn run(args: BenchArgs) -> i32 {
         }
     }
     let bench_id = haprepro::runtime::new_run_id();
-    let case_args = CaseArgs {
-        scenarios_dir: args.case.scenarios_dir(),
-        results_dir: args.case.results_dir.join(format!("bench-{bench_id}")),
-        keep: false,
-    };
+    let results_dir = args.case.results_dir.join(format!("bench-{bench_id}"));
     let mut rows: Vec<(String, String)> = Vec::new();
     let mut all_passed = true;
 
@@ -104,7 +101,8 @@ pub async fn run(args: BenchArgs) -> i32 {
                     smoke.clone(),
                     image.clone(),
                     &format!("{bench_id}-overhead"),
-                    &case_args,
+                    &results_dir,
+                    false,
                     Some((k, args.cases)),
                 )
             })
@@ -141,7 +139,8 @@ pub async fn run(args: BenchArgs) -> i32 {
                         s.clone(),
                         i.clone(),
                         &format!("{bench_id}-j{jobs}"),
-                        &case_args,
+                        &results_dir,
+                        false,
                         None,
                     )
                 })
@@ -184,7 +183,7 @@ pub async fn run(args: BenchArgs) -> i32 {
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(0),
-        case_args.results_dir.display()
+        results_dir.display()
     );
     if all_passed {
         exit::OK

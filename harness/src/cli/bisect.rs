@@ -11,6 +11,7 @@ use haprepro::bisect::{self, BisectError};
 use haprepro::images::{ImageSource, ResolvedImage};
 use haprepro::report::{self, CaseRecord};
 use haprepro::scenario::{self, RunOptions};
+use haprepro::schedule::numbered_run_id;
 
 use super::matrix::expand_ranges;
 use super::run::{load_scenario, pick_variant, CaseArgs};
@@ -149,10 +150,9 @@ pub async fn run(args: BisectArgs) -> i32 {
         bisect::max_probes(candidates.len())
     );
     let records: RefCell<Vec<CaseRecord>> = RefCell::new(Vec::new());
-    let width = candidates.len().to_string().len();
     // One run id per candidate: two images may report the same version, and case folders and
     // container names are made of scenario, version and run id.
-    let candidate_run = |i: usize| format!("{run_id}-c{:0width$}", i + 1);
+    let candidate_run = |i: usize| numbered_run_id(&run_id, "c", i + 1, candidates.len());
     let result = bisect::bisect(&candidates, |i, image| {
         let opts = RunOptions {
             run_id: candidate_run(i),

@@ -12,6 +12,7 @@ use haprepro::bisect::BisectError;
 use haprepro::images::{self, ImageSource, TreeSource};
 use haprepro::report::{self, CaseRecord};
 use haprepro::scenario::{self, Outcome, RunOptions};
+use haprepro::schedule::numbered_run_id;
 
 use super::bisect::BisectArgs;
 use super::build_ahead::BuildAhead;
@@ -126,7 +127,7 @@ pub async fn run(args: BisectArgs) -> i32 {
         let (engine, scenario, variant, steps, records, progress) =
             (&engine, &scenario, &variant, &steps, &records, &progress);
         let opts = RunOptions {
-            run_id: format!("{run_id}-c{:0width$}", i + 1),
+            run_id: numbered_run_id(&run_id, "c", i + 1, n),
             results_dir: run_dir.clone(),
             keep: args.case.keep,
             column: None,

@@ -15,7 +15,9 @@ use serde::Serialize;
 
 use super::exit;
 use super::run::CaseArgs;
+use haprepro::case_id::{row, split_row};
 use haprepro::images::source::version_set;
+use haprepro::schedule::{PlanItem, Shard};
 
 #[derive(clap::Args)]
 pub struct MapArgs {
@@ -50,7 +52,7 @@ pub struct MapArgs {
     /// stop: `haprepro report map` makes the map of the shards' folders. Also taken from
     /// HAPREPRO_SHARD, the flag winning.
     #[arg(long, value_name = "K/N", env = "HAPREPRO_SHARD")]
-    shard: Option<super::matrix::Shard>,
+    shard: Option<Shard>,
     #[command(flatten)]
     case: CaseArgs,
 }
@@ -205,7 +207,7 @@ pub async fn run(args: MapArgs) -> i32 {
         .filter(|v| {
             !cases.iter().all(|c| {
                 earlier
-                    .get(&format!("{c}@{v}"))
+                    .get(&PlanItem::new(c, v, 1, 1).to_string())
                     .is_some_and(|r| definite(r["outcome"].as_str().unwrap_or("")))
             })
         })
@@ -278,10 +280,7 @@ pub async fn run(args: MapArgs) -> i32 {
         .iter()
         .any(|s| s.cells.iter().any(|c| !definite(&c.outcome)));
     for (k, strip) in strips.iter_mut().enumerate() {
-        let (scenario, variant) = match strip.case.split_once('/') {
-            Some((s, v)) => (s.to_string(), Some(v.to_string())),
-            None => (strip.case.clone(), None),
-        };
+        let (scenario, variant) = split_row(&strip.case);
         for (b, boundary) in strip.boundaries.iter_mut().enumerate() {
             if !args.explain {
                 boundary.unexplained = Some("not asked (--explain bisects it)".into());
@@ -298,23 +297,15 @@ pub async fn run(args: MapArgs) -> i32 {
             }
             let clone = &args.src[a.unwrap_or(0)];
             let out = dir.join(format!("bisect-{k}-{b}"));
-            match explain(
-                &exe,
-                &args,
-                clone,
-                &scenario,
-                variant.as_deref(),
-                boundary,
-                &out,
-            ) {
+            match explain(&exe, &args, clone, scenario, variant, boundary, &out) {
                 Ok(mut e) => {
                     if args.confirm > 0 {
                         let at = Target {
                             exe: &exe,
                             args: &args,
                             clone,
-                            scenario: &scenario,
-                            variant: variant.as_deref(),
+                            scenario,
+                            variant,
                         };
                         let (ok, said) = confirmed(&at, boundary, &e.hash, &out);
                         failed |= !ok;
@@ -378,13 +369,7 @@ fn matrix_of(exe: &Path, args: &MapArgs, versions: &str, dir: &Path) -> Command 
 
 /// One shard of a sharded map: its part of the matrix, into the map's folder; the map itself
 /// is drawn by `haprepro report map` over every shard's folder.
-fn measure_shard(
-    exe: &Path,
-    args: &MapArgs,
-    names: &[String],
-    shard: super::matrix::Shard,
-    dir: &Path,
-) -> i32 {
+fn measure_shard(exe: &Path, args: &MapArgs, names: &[String], shard: Shard, dir: &Path) -> i32 {
     let mut matrix = matrix_of(exe, args, &names.join(","), dir);
     matrix.args(["--shard", &shard.to_string()]);
     match matrix.status() {
@@ -563,13 +548,15 @@ fn case_keys(args: &MapArgs) -> Result<Vec<String>, String> {
                 .join("\n")
         })?;
         for v in &scenario.variants {
-            keys.push(match &v.name {
-                Some(n) => format!("{}/{n}", scenario.name),
-                None => scenario.name.clone(),
-            });
+            keys.push(row(&scenario.name, v.name.as_deref()));
         }
     }
     Ok(keys)
+}
+
+/// A matrix record's item in its plan (`provenance.planned.item`), if it has one.
+fn planned_item(record: &serde_json::Value) -> Option<PlanItem> {
+    PlanItem::parse(record["provenance"]["planned"]["item"].as_str()?)
 }
 
 /// Every record of the matrices run under `dir` by their plan item (`case@version`), a later
@@ -605,15 +592,11 @@ fn strips(records: &[serde_json::Value], versions: &[String]) -> Vec<Strip> {
     type Measured = (String, Option<String>, Option<String>);
     let mut by_case: BTreeMap<String, BTreeMap<String, Measured>> = BTreeMap::new();
     for r in records {
-        let Some((case, version)) = r["provenance"]["planned"]["item"]
-            .as_str()
-            .and_then(|i| i.split_once('@'))
-        else {
+        let Some(item) = planned_item(r) else {
             continue;
         };
-        let version = version.split(' ').next().unwrap_or(version);
-        by_case.entry(case.to_string()).or_default().insert(
-            version.to_string(),
+        by_case.entry(item.row).or_default().insert(
+            item.version,
             (
                 r["outcome"].as_str().unwrap_or("error").to_string(),
                 r["evidence_dir"].as_str().map(str::to_string),
@@ -799,22 +782,15 @@ impl Target<'_> {
                 out.display()
             ));
         }
-        let case = match self.variant {
-            Some(v) => format!("{}/{v}", self.scenario),
-            None => self.scenario.to_string(),
-        };
+        let case = row(self.scenario, self.variant);
         let mut by_ref: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for r in &records {
-            let Some((c, item)) = r["provenance"]["planned"]["item"]
-                .as_str()
-                .and_then(|i| i.split_once('@'))
-            else {
+            let Some(item) = planned_item(r) else {
                 continue;
             };
-            if c == case {
-                let item = item.split(' ').next().unwrap_or(item).to_string();
+            if item.row == case {
                 by_ref
-                    .entry(item)
+                    .entry(item.version)
                     .or_default()
                     .push(r["outcome"].as_str().unwrap_or("error").to_string());
             }
@@ -1004,10 +980,10 @@ fn markdown(r: &MapRecord, args: &Drawn) -> String {
     // Paste-ready for a HAProxy issue: per boundary, the commit, the command that reproduces
     // each side, and `haproxy -vv` of both ends.
     for s in &r.strips {
-        let (scenario, variant) = match s.case.split_once('/') {
-            Some((sc, v)) => (sc, format!(" --variant {v}")),
-            None => (s.case.as_str(), String::new()),
-        };
+        let (scenario, variant) = split_row(&s.case);
+        let variant = variant
+            .map(|v| format!(" --variant {v}"))
+            .unwrap_or_default();
         for b in &s.boundaries {
             md.push_str(&format!(
                 "\n### {}: {} ({}) → {} ({})\n\n",

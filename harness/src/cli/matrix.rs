@@ -1,23 +1,17 @@
 //! `haprepro matrix`: scenarios x versions, in parallel, with a progress display, the summary
-//! table and every report view at the end. `haprepro bench` reuses the same case runner.
-//!
-//! Scheduling: each case has a network, a /24, a bridge and a DNS server of its own (on its
-//! gateway address), so cases share no host resource today and `--jobs` is the only limit. If a
-//! scenario ever needs something of the host's (a fixed host port, a sysctl outside its network
-//! namespace), it must run alone: that would be a flag of the scenario file, honoured here by
-//! taking all `--jobs` permits of the semaphore for that case. No scenario needs it yet.
+//! table and every report view at the end. The cases run on the library's scheduler
+//! (`haprepro::schedule`), as `haprepro bench`'s do.
 
-use std::io::IsTerminal;
-use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Args;
+use haprepro::case_id::row;
 use haprepro::images::{self, ImageSource, ResolvedImage};
 use haprepro::report::{self, CaseRecord};
 use haprepro::runtime::Engine;
-use haprepro::scenario::{self, CaseEvent, RunOptions, Scenario, Verdict};
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use haprepro::scenario::{self, Scenario, Verdict};
+use haprepro::schedule::{run_jobs, shard_cases, Job, PlanItem, Shard};
 
 use super::run::{load_scenario, CaseArgs};
 use super::source_args::{check_requires, BuildOpts};
@@ -61,59 +55,6 @@ pub struct MatrixArgs {
     build: BuildOpts,
     #[command(flatten)]
     case: CaseArgs,
-}
-
-/// `--shard K/N`: the K-th (1-based) of N parts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub k: usize,
-    pub n: usize,
-}
-
-impl FromStr for Shard {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (k, n) = s
-            .split_once('/')
-            .ok_or_else(|| format!("{s:?} is not K/N (for example 2/4)"))?;
-        let parse = |x: &str, what: &str| {
-            x.trim()
-                .parse::<usize>()
-                .map_err(|_| format!("{what} in {s:?} is not a whole number"))
-        };
-        let (k, n) = (parse(k, "K")?, parse(n, "N")?);
-        if n == 0 || k == 0 || k > n {
-            return Err(format!(
-                "shard {k} of {n} does not exist: K must be between 1 and N (N >= 1)"
-            ));
-        }
-        Ok(Shard { k, n })
-    }
-}
-
-impl std::fmt::Display for Shard {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.k, self.n)
-    }
-}
-
-/// The cases of shard `k` of `n`: sorted by (scenario, version), every n-th from the k-th on.
-/// The same list gives the same shards on every machine, and the shards cover it exactly once.
-pub fn shard_cases(
-    mut cases: Vec<(String, String)>,
-    shard: Option<Shard>,
-) -> Vec<(String, String)> {
-    cases.sort();
-    cases.dedup();
-    match shard {
-        None => cases,
-        Some(Shard { k, n }) => cases
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| i % n == k - 1)
-            .map(|(_, c)| c)
-            .collect(),
-    }
 }
 
 /// A comma-separated option given on the command line: its non-empty items, or why none.
@@ -346,24 +287,25 @@ pub async fn run(args: MatrixArgs) -> i32 {
     };
     // Every catalog version by default: the missing images are built below.
     let versions = versions.unwrap_or_else(catalog_versions);
-    // A case is a scenario (or one of its variants, `scenario/variant`) on a version.
-    let all: Vec<(String, String)> = scenarios
+    // A case is a row, a scenario (or one of its variants, `scenario/variant`), on a version.
+    let rows: Vec<(String, &Arc<Scenario>, Option<&String>)> = scenarios
         .iter()
         .flat_map(|s| {
-            s.variants.iter().flat_map(|variant| {
-                let key = match &variant.name {
-                    Some(n) => format!("{}/{n}", s.name),
-                    None => s.name.clone(),
-                };
-                versions.iter().map(move |v| (key.clone(), v.clone()))
+            s.variants.iter().map(move |variant| {
+                let name = variant.name.as_ref();
+                (row(&s.name, name.map(String::as_str)), s, name)
             })
         })
+        .collect();
+    let all: Vec<(String, String)> = rows
+        .iter()
+        .flat_map(|(row, ..)| versions.iter().map(move |v| (row.clone(), v.clone())))
         .collect();
     let in_all = all.len();
     let plan_items: Vec<String> = (1..=args.repeat)
         .flat_map(|k| {
             all.iter()
-                .map(move |(key, v)| plan_item(key, v, k, args.repeat))
+                .map(move |(row, v)| PlanItem::new(row, v, k, args.repeat).to_string())
         })
         .collect();
     let cases = shard_cases(all, args.shard);
@@ -408,29 +350,26 @@ pub async fn run(args: MatrixArgs) -> i32 {
     let mut jobs = Vec::new();
     for k in 1..=args.repeat {
         for (key, v) in &cases {
-            let (s, variant) = match key.split_once('/') {
-                Some((s, variant)) => (s, Some(variant.to_string())),
-                None => (key.as_str(), None),
-            };
-            let scenario = scenarios.iter().find(|x| x.name == s).cloned();
+            let case = rows.iter().find(|(row, ..)| row == key);
             let image = resolved
                 .iter()
                 .find(|(w, _)| w == v)
                 .map(|(_, i)| i.clone());
-            if let (Some(scenario), Some(image)) = (scenario, image) {
+            if let (Some((_, scenario, variant)), Some(image)) = (case, image) {
                 jobs.push(
                     Job::new(
-                        scenario,
+                        Arc::clone(scenario),
                         image,
                         &run_id,
-                        &args.case,
+                        &args.case.results_dir,
+                        args.case.keep,
                         (args.repeat > 1).then_some((k, args.repeat)),
                     )
-                    .variant(variant)
+                    .variant(variant.cloned())
                     .column(columns.get(v).cloned())
                     .planned(report::Planned {
                         plan: plan.plan.clone(),
-                        item: plan_item(key, v, k, args.repeat),
+                        item: PlanItem::new(key, v, k, args.repeat).to_string(),
                     }),
                 );
             }
@@ -482,16 +421,6 @@ pub async fn run(args: MatrixArgs) -> i32 {
         exit::OK
     } else {
         exit::FAILED
-    }
-}
-
-/// A case's item in the plan: `scenario[/variant]@<--versions item>`, with ` rK` for the K-th
-/// run of `--repeat`.
-fn plan_item(key: &str, version: &str, k: usize, repeat: usize) -> String {
-    if repeat > 1 {
-        format!("{key}@{version} r{k}")
-    } else {
-        format!("{key}@{version}")
     }
 }
 
@@ -568,276 +497,6 @@ pub fn catalog_versions() -> Vec<String> {
         .collect()
 }
 
-/// One run of one case.
-pub struct Job {
-    scenario: Arc<Scenario>,
-    /// The variant to run; the scenario's first (or only) one when `None`.
-    variant: Option<String>,
-    image: ResolvedImage,
-    opts: RunOptions,
-    label: String,
-}
-
-impl Job {
-    /// `repeat` is `(k, n)` when the case runs n times: run k gets the run id `<run-id>-rK` and
-    /// writes into `results/<run-id>/<run-id>-rK/<case>/` (containers and networks are named
-    /// after the run id, so repeats running at once must differ in it).
-    pub fn new(
-        scenario: Arc<Scenario>,
-        image: ResolvedImage,
-        run_id: &str,
-        case: &CaseArgs,
-        repeat: Option<(usize, usize)>,
-    ) -> Job {
-        let name = format!(
-            "{}@{}",
-            scenario.name,
-            images::short_version(&image.version)
-        );
-        let (opts, label) = match repeat {
-            None => (
-                RunOptions {
-                    run_id: run_id.to_string(),
-                    results_dir: case.results_dir.clone(),
-                    keep: case.keep,
-                    column: None,
-                    planned: None,
-                },
-                name,
-            ),
-            Some((k, n)) => (
-                RunOptions {
-                    run_id: format!("{run_id}-r{k:0width$}", width = n.to_string().len()),
-                    results_dir: case.results_dir.join(run_id),
-                    keep: case.keep,
-                    column: None,
-                    planned: None,
-                },
-                format!("{name} {k}/{n}"),
-            ),
-        };
-        Job {
-            scenario,
-            variant: None,
-            image,
-            opts,
-            label,
-        }
-    }
-
-    /// Tells this job's column from another of the same version (see [`column_names`]).
-    pub fn column(mut self, column: Option<String>) -> Job {
-        if let Some(c) = &column {
-            let version = images::short_version(&self.image.version);
-            let name = format!("{}@{version}", self.scenario.name);
-            self.label = self.label.replacen(&name, &format!("{name}~{c}"), 1);
-        }
-        self.opts.column = column;
-        self
-    }
-
-    /// A rough relative duration, to start long cases first.
-    fn cost_hint(&self) -> f64 {
-        self.scenario
-            .variant(self.variant.as_deref())
-            .map(|plan| self.scenario.cost_hint(plan))
-            .unwrap_or(1.0)
-    }
-
-    /// Its place in the matrix's plan, kept in its record for `report merge`.
-    pub fn planned(mut self, planned: report::Planned) -> Job {
-        self.opts.planned = Some(planned);
-        self
-    }
-
-    /// Runs this variant of the scenario.
-    pub fn variant(mut self, variant: Option<String>) -> Job {
-        if let Some(v) = &variant {
-            self.label = self.label.replacen('@', &format!("/{v}@"), 1);
-        }
-        self.variant = variant;
-        self
-    }
-}
-
-/// Runs jobs, `parallel` at a time, drawing progress on stderr; returns the records sorted by
-/// case then start time. The first case that ends on a harness problem (its `harness_error`)
-/// stops the run: no other case starts, and the ones already running end as they would (they
-/// mostly hit the same problem at once): cancelling them mid-setup would leave what Docker was
-/// creating at that moment behind.
-pub async fn run_jobs(engine: &Engine, jobs: Vec<Job>, parallel: usize) -> Vec<CaseRecord> {
-    let progress = Arc::new(Progress::new(jobs.len()));
-    let limit = Arc::new(tokio::sync::Semaphore::new(parallel));
-    let mut tasks = tokio::task::JoinSet::new();
-    for job in jobs {
-        let (engine, limit, progress) = (engine.clone(), limit.clone(), progress.clone());
-        tasks.spawn(async move {
-            // Closed by a case that hit a harness problem: start nothing more.
-            let Ok(_permit) = limit.clone().acquire_owned().await else {
-                return None;
-            };
-            let bar = progress.start(&job.label);
-            let label = job.label.clone();
-            let on_event = |event: CaseEvent| match event {
-                CaseEvent::Step { step, .. } => progress.step(&bar, &label, step),
-                CaseEvent::Done(r) => progress.done(&bar, &label, r),
-            };
-            let record = match job.scenario.variant(job.variant.as_deref()) {
-                Some(plan) => {
-                    scenario::run_variant(
-                        &engine,
-                        &job.scenario,
-                        plan,
-                        &job.image,
-                        &job.opts,
-                        &on_event,
-                    )
-                    .await
-                }
-                None => {
-                    scenario::run_case(&engine, &job.scenario, &job.image, &job.opts, &on_event)
-                        .await
-                }
-            };
-            if record.harness_error.is_some() {
-                limit.close();
-            }
-            Some(record)
-        });
-    }
-    let mut records: Vec<CaseRecord> = Vec::new();
-    while let Some(done) = tasks.join_next().await {
-        match done {
-            Ok(None) => {}
-            Ok(Some(record)) => {
-                if record.harness_error.is_some()
-                    && !records.iter().any(|r| r.harness_error.is_some())
-                {
-                    let running = parallel.min(tasks.len()).saturating_sub(1);
-                    if running > 0 {
-                        progress.line(format!(
-                            "stopping: a harness problem (below); waiting for the {running} case(s) still running to end"
-                        ));
-                    }
-                }
-                records.push(record);
-            }
-            Err(e) => progress.line(format!("error: a case panicked: {e}")),
-        }
-    }
-    progress.finish();
-    records.sort_by(|a, b| (&a.case, &a.started_at).cmp(&(&b.case, &b.started_at)));
-    records
-}
-
-/// The terminal display: on a terminal, one spinner line per running case (its current step)
-/// above an overall bar; elsewhere (CI logs, pipes) a plain line as each case starts and ends.
-struct Progress {
-    multi: Option<MultiProgress>,
-    overall: Option<ProgressBar>,
-}
-
-impl Progress {
-    fn new(total: usize) -> Progress {
-        if !std::io::stderr().is_terminal() {
-            return Progress {
-                multi: None,
-                overall: None,
-            };
-        }
-        let multi = MultiProgress::new();
-        let overall = multi.add(ProgressBar::new(total as u64));
-        overall.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} case(s) done, {elapsed} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        overall.enable_steady_tick(Duration::from_millis(200));
-        Progress {
-            multi: Some(multi),
-            overall: Some(overall),
-        }
-    }
-
-    fn start(&self, label: &str) -> Option<ProgressBar> {
-        match (&self.multi, &self.overall) {
-            (Some(multi), Some(overall)) => {
-                let bar = multi.insert_before(overall, ProgressBar::new_spinner());
-                bar.set_style(
-                    ProgressStyle::with_template("{spinner} {prefix:<40} {elapsed:>4} {wide_msg}")
-                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-                );
-                bar.set_prefix(label.to_string());
-                bar.set_message("setup");
-                bar.enable_steady_tick(Duration::from_millis(120));
-                Some(bar)
-            }
-            _ => {
-                eprintln!("start  {label}");
-                None
-            }
-        }
-    }
-
-    fn step(&self, bar: &Option<ProgressBar>, _label: &str, step: &report::StepRecord) {
-        if let Some(bar) = bar {
-            bar.set_message(format!(
-                "#{} {} {}",
-                step.index,
-                if step.ok { "ok" } else { "ERR" },
-                step.action
-            ));
-        }
-    }
-
-    fn done(&self, bar: &Option<ProgressBar>, label: &str, r: &CaseRecord) {
-        if r.harness_error.is_some() {
-            // The run stops and says why once, for all cases.
-            if let Some(bar) = bar {
-                bar.finish_and_clear();
-            }
-            return;
-        }
-        let line = format!(
-            "{:<8} {label:<40} measured {:<15} {:>5.1}s  {}",
-            r.verdict.to_string(),
-            r.outcome.to_string(),
-            r.wall_ms as f64 / 1000.0,
-            if r.verdict == Verdict::Pass {
-                String::new()
-            } else {
-                format!("{} ({})", r.reason, r.evidence_dir.display())
-            }
-        );
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-            if let Some(multi) = &self.multi {
-                multi.remove(bar);
-            }
-        }
-        if let Some(overall) = &self.overall {
-            overall.inc(1);
-        }
-        self.line(line);
-    }
-
-    fn line(&self, line: String) {
-        match &self.multi {
-            Some(multi) => {
-                if multi.println(&line).is_err() {
-                    eprintln!("{line}");
-                }
-            }
-            None => eprintln!("{line}"),
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(overall) = &self.overall {
-            overall.finish_and_clear();
-        }
-    }
-}
-
 /// A name for each column whose HAProxy version another column of the run shares (the catalog's
 /// 3.0.11 beside a source build or an official image of 3.0.11): the tag of its image
 /// (`suite-trixie`, `src-1a2b3c4d5e6f-minimal`), the whole reference when the tags are alike
@@ -876,46 +535,6 @@ fn column_names(resolved: &[(String, ResolvedImage)]) -> std::collections::HashM
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cases(n_scenarios: usize, versions: &[&str]) -> Vec<(String, String)> {
-        (0..n_scenarios)
-            .flat_map(|s| {
-                versions
-                    .iter()
-                    .map(move |v| (format!("s{s}"), v.to_string()))
-            })
-            .collect()
-    }
-
-    #[test]
-    fn shards_cover_the_case_list_exactly_once_whatever_its_order() {
-        let all = cases(5, &["2.6.12", "3.0.11", "3.2.26", "3.4.7", "2.2.9"]);
-        for n in 1..=7 {
-            let mut seen = Vec::new();
-            for k in 1..=n {
-                let mut reversed = all.clone();
-                reversed.reverse();
-                let part = shard_cases(all.clone(), Some(Shard { k, n }));
-                assert_eq!(part, shard_cases(reversed, Some(Shard { k, n })));
-                assert!(part.len().abs_diff(all.len() / n) <= 1);
-                seen.extend(part);
-            }
-            seen.sort();
-            assert_eq!(seen, shard_cases(all.clone(), None), "n={n}");
-        }
-    }
-
-    #[test]
-    fn shard_syntax_and_range() {
-        assert_eq!("2/4".parse::<Shard>(), Ok(Shard { k: 2, n: 4 }));
-        assert_eq!("1/1".parse::<Shard>(), Ok(Shard { k: 1, n: 1 }));
-        let err = "3/2".parse::<Shard>().unwrap_err();
-        assert!(err.contains("K must be between 1 and N"), "{err}");
-        assert!("0/2".parse::<Shard>().is_err());
-        assert!("1/0".parse::<Shard>().is_err());
-        assert!("2".parse::<Shard>().unwrap_err().contains("not K/N"));
-        assert!("a/2".parse::<Shard>().unwrap_err().contains("whole number"));
-    }
 
     #[test]
     fn official_tags_follow_dockers_grammar() {

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::{read_case, CaseRecord, Plan};
+use crate::case_id::CaseId;
 
 /// Why a merge could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -78,7 +79,7 @@ pub fn collect_all(dirs: &[PathBuf]) -> Result<Merged, MergeError> {
         match read_case(&path) {
             // A racy case's runs (`case#k`) each leave a case.json too; the case's own record
             // already sums them up (`repeat`), and counting them again would change the cell.
-            Ok(record) if record.case.contains('#') => {}
+            Ok(record) if CaseId::parse(&record.case).is_some_and(|c| c.round.is_some()) => {}
             Ok(record) => read.push((path, record)),
             Err(e) => merged.unreadable.push(format!(
                 "{}: {e} (truncated or not a case record)",

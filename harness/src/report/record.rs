@@ -240,9 +240,6 @@ pub struct StepRecord {
 impl CaseRecord {
     /// The matrix row this case belongs to: `scenario`, or `scenario/variant`.
     pub fn row(&self) -> String {
-        match &self.variant {
-            Some(v) => format!("{}/{v}", self.scenario),
-            None => self.scenario.clone(),
-        }
+        crate::case_id::row(&self.scenario, self.variant.as_deref())
     }
 }

@@ -19,8 +19,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::case_id::CaseId;
 use crate::haproxy::HaproxyVersion;
-use crate::images::{self, ResolvedImage};
+use crate::images::ResolvedImage;
 use crate::report::{CaseRecord, StepRecord};
 use crate::runtime::{Engine, Sandbox};
 
@@ -87,10 +88,10 @@ impl<'a> Case<'a> {
         opts: &'a RunOptions,
         round: Option<(u32, u32)>,
     ) -> Case<'a> {
-        let name = case_name(scenario, variant, image, opts, round);
+        let id = case_id(scenario, variant, image, opts, round);
         Case {
-            evidence_dir: evidence_dir(opts, &name),
-            name,
+            evidence_dir: evidence_dir(opts, &id),
+            name: id.to_string(),
             scenario,
             variant,
             image,
@@ -109,31 +110,27 @@ impl<'a> Case<'a> {
     }
 }
 
-fn case_name(
+fn case_id(
     scenario: &Scenario,
     variant: &VariantPlan,
     image: &ResolvedImage,
     opts: &RunOptions,
     round: Option<(u32, u32)>,
-) -> String {
-    let mut version = images::short_version(&image.version);
-    if let Some(column) = &opts.column {
-        version = format!("{version}~{column}");
+) -> CaseId {
+    let id = CaseId::new(
+        &scenario.name,
+        variant.name.as_deref(),
+        &image.version,
+        opts.column.as_deref(),
+    );
+    match round {
+        Some((k, _)) => id.round(k),
+        None => id,
     }
-    let mut case = match &variant.name {
-        Some(v) => format!("{}/{v}@{version}", scenario.name),
-        None => format!("{}@{version}", scenario.name),
-    };
-    if let Some((k, _)) = round {
-        case.push_str(&format!("#{k}"));
-    }
-    case
 }
 
-fn evidence_dir(opts: &RunOptions, case: &str) -> PathBuf {
-    opts.results_dir
-        .join(&opts.run_id)
-        .join(crate::runtime::sanitize(case))
+fn evidence_dir(opts: &RunOptions, id: &CaseId) -> PathBuf {
+    opts.results_dir.join(&opts.run_id).join(id.folder())
 }
 
 /// Runs the scenario's first variant (the scenario itself when it has none) on an image.
@@ -176,9 +173,8 @@ pub async fn run_variant(
         let round = (k, variant.repeat);
         runs.push(run_once(engine, scenario, variant, image, opts, Some(round), &quiet).await);
     }
-    let name = case_name(scenario, variant, image, opts, None);
-    let folder = evidence_dir(opts, &name);
-    let (mut record, shown) = repeat::aggregate(&runs, name, folder);
+    let id = case_id(scenario, variant, image, opts, None);
+    let (mut record, shown) = repeat::aggregate(&runs, id.to_string(), evidence_dir(opts, &id));
     write::aggregate_folder(&mut record, &shown);
     write::finish(record, started, on_event).await
 }
