@@ -8,8 +8,6 @@
 
 use std::time::Duration;
 
-use super::model::Step;
-
 /// Setup: containers created and started, HAProxy ready (10 s), on a loaded Docker.
 const SETUP: Duration = Duration::from_secs(60);
 /// Margin around each step: the calls and bookkeeping beyond its own waits.
@@ -17,23 +15,20 @@ const MARGIN: Duration = Duration::from_secs(2);
 /// A command run in a container (the Docker exec timeout).
 pub(crate) const EXEC: Duration = crate::runtime::EXEC_TIMEOUT;
 
-/// The longest a step can take when all it waits for times out: the word's own budget and
-/// the margin around it.
-pub(crate) fn budget(step: &Step) -> Duration {
-    MARGIN + step.word().budget()
-}
-
-/// A case's deadline: setup, every step's budget, and the evidence collected after them.
-pub(crate) fn derive<'a>(steps: impl IntoIterator<Item = &'a Step>) -> Duration {
-    steps
+/// A case's deadline: setup, every step's budget (the longest it can take when all it waits
+/// for times out, its word says) with the margin around it, and the evidence collected after
+/// them.
+pub(crate) fn derive(budgets: impl IntoIterator<Item = Duration>) -> Duration {
+    budgets
         .into_iter()
-        .map(budget)
+        .map(|b| MARGIN + b)
         .fold(SETUP * 2, |sum, b| sum.saturating_add(b))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::model::Step;
 
     fn step(text: &str) -> Step {
         toml::from_str(text).unwrap()
@@ -46,7 +41,7 @@ mod tests {
             step(r#"sleep = { for = "5s", because = "x" }"#),
             step(r#"unix = { socket = "m", command = "x", within = "2s", repeat = 10 }"#),
         ];
-        let d = derive(steps.iter());
+        let d = derive(steps.iter().map(|s| s.word().budget()));
         assert!(d >= Duration::from_secs(30 + 5 + 20) + SETUP, "{d:?}");
         assert!(
             d <= Duration::from_secs(30 + 5 + 20 + 6) + SETUP * 2,

@@ -18,11 +18,8 @@ use crate::haproxy::config::ConfigBackend;
 
 /// A rendered config's backends, by name.
 type ConfigServers = BTreeMap<String, ConfigBackend>;
-use super::{Scenario, Template, VariantPlan};
+use super::plan::{Scenario, Template, VariantPlan, SCENARIO_FILE};
 use crate::haproxy::VersionRange;
-
-/// The file of a scenario folder.
-pub const SCENARIO_FILE: &str = "scenario.toml";
 
 /// Loads and checks `dir/scenario.toml` and its template. Returns every problem found, first
 /// one first.
@@ -363,7 +360,7 @@ fn check(
                 }
                 d.get_ref().0
             }
-            None => super::deadline::derive(steps.iter().map(|s| s.get_ref())),
+            None => super::deadline::derive(steps.iter().map(|s| s.get_ref().word().budget())),
         };
         let Some(observe) = variant
             .and_then(|v| v.observe.as_ref())
@@ -443,7 +440,7 @@ fn check(
 
 /// What a record says of the scenario it ran: the SHA-256 of its file and templates, so a merge
 /// can tell results of two different texts of one scenario apart.
-fn digest(text: &str, templates: &[super::Template]) -> String {
+fn digest(text: &str, templates: &[Template]) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     h.update(text.as_bytes());

@@ -9,12 +9,13 @@ mod bounds;
 mod case;
 mod check;
 mod contain;
-mod count_wait;
 mod deadline;
 mod duration;
 mod error;
 mod evidence;
 mod expr;
+#[cfg(test)]
+mod layers;
 mod loader;
 mod measure;
 mod model;
@@ -31,8 +32,8 @@ mod words;
 
 pub use error::ScenarioError;
 pub use expr::Condition;
-pub use loader::{load, load_with, SCENARIO_FILE};
+pub use loader::{load, load_with};
 pub use model::{ScenarioFile, Step};
 pub use outcome::{verdict, Expectations, Outcome, Verdict};
-pub use plan::{describe, find, list, Scenario, Template, VariantPlan};
+pub use plan::{describe, find, list, Scenario, Template, VariantPlan, SCENARIO_FILE};
 pub use run::{run_case, run_variant, CaseEvent, RunOptions};

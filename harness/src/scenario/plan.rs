@@ -5,9 +5,11 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::expr::Condition;
-use super::loader::SCENARIO_FILE;
 use super::model::{self, ScenarioFile, Step};
 use super::outcome::Expectations;
+
+/// The file of a scenario folder.
+pub const SCENARIO_FILE: &str = "scenario.toml";
 
 /// A loaded, checked scenario.
 #[derive(Debug)]

@@ -65,3 +65,14 @@ pub(crate) fn parse_fault(kind: &str, delay: Option<Duration>) -> Result<Fault, 
         }
     })
 }
+
+/// Fully qualified, lowercase, with the trailing dot, as the DNS query log writes names.
+pub(crate) fn qualify(name: &str, origin: &str) -> String {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    let origin = origin.trim_end_matches('.').to_ascii_lowercase();
+    if name == origin || name.ends_with(&format!(".{origin}")) {
+        format!("{name}.")
+    } else {
+        format!("{name}.{origin}.")
+    }
+}

@@ -7,7 +7,7 @@ use crate::capture::{self, Capture};
 use crate::scenario::problem::error_chain;
 use crate::scenario::record::CaptureRun;
 
-use super::{CaseState, LiveCapture};
+use super::state::{CaseState, LiveCapture};
 
 impl CaseState<'_> {
     /// Stops the running capture, if any, keeping its SYNs (read after it stopped) and what

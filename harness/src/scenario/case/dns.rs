@@ -1,9 +1,9 @@
 //! SRV records whose targets are roles of the case.
 
 use crate::dns::SrvTarget;
-use crate::scenario::model::SrvSpec;
+use crate::scenario::model::srv::SrvSpec;
 
-use super::CaseState;
+use super::state::CaseState;
 
 /// Sets an SRV record whose targets are roles, with an A record for each target name.
 pub(crate) fn set_srv(

@@ -3,7 +3,7 @@
 
 use crate::report;
 
-use super::CaseState;
+use super::state::CaseState;
 
 impl CaseState<'_> {
     /// Keeps a file for the evidence folder; [`CaseState::flush_evidence`] writes them, off the

@@ -7,7 +7,7 @@ use crate::scenario::problem::error_chain;
 use crate::scenario::record::Recorded;
 use crate::scenario::words::POLL;
 
-use super::{CaseState, Instance};
+use super::state::{CaseState, Instance};
 
 /// Starts an instance declared with `start = "step"`; its failure to become ready is recorded,
 /// not raised: for some scenarios it is the symptom.

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{answer, count, Cx, MeasureWord};
+use super::word::{answer, count, Cx, MeasureWord};
 use crate::scenario::evidence::Evidence;
 use crate::scenario::record::RecordKind;
 

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::crashed::{death, instance};
-use super::{Cx, MeasureWord};
+use super::word::{Cx, MeasureWord};
 use crate::scenario::evidence::Evidence;
 
 #[derive(Debug, Deserialize)]

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Cx, MeasureWord};
+use super::word::{Cx, MeasureWord};
 use crate::report::HaproxyExit;
 use crate::scenario::evidence::Evidence;
 

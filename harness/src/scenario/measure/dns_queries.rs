@@ -3,9 +3,9 @@
 
 use serde::Deserialize;
 
-use super::{count, Cx, MeasureWord};
+use super::word::{count, Cx, MeasureWord};
 use crate::scenario::evidence::Evidence;
-use crate::scenario::step::qualify;
+use crate::scenario::words::qualify;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

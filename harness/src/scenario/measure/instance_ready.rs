@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Cx, MeasureWord};
+use super::word::{Cx, MeasureWord};
 use crate::scenario::evidence::Evidence;
 use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{count, Cx, MeasureWord};
+use super::word::{count, Cx, MeasureWord};
 use crate::scenario::evidence::Evidence;
 
 #[derive(Debug, Deserialize)]

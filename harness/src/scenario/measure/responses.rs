@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{count, record, wrong_kind, Cx, MeasureWord};
+use super::word::{count, record, wrong_kind, Cx, MeasureWord};
 use crate::scenario::evidence::Evidence;
 use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;

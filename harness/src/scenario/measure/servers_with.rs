@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{answer, api, count, join, Cx, MeasureWord};
+use super::word::{answer, api, count, join, Cx, MeasureWord};
 use crate::haproxy::ServerState;
 use crate::scenario::evidence::Evidence;
 use crate::scenario::record::RecordKind;

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{count, record, wrong_kind, Cx, MeasureWord};
+use super::word::{count, record, wrong_kind, Cx, MeasureWord};
 use crate::scenario::evidence::Evidence;
 use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;

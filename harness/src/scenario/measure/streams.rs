@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{answer, api, count, Cx, MeasureWord};
+use super::word::{answer, api, count, Cx, MeasureWord};
 use crate::haproxy::Session;
 use crate::scenario::duration::Dur;
 use crate::scenario::evidence::Evidence;

@@ -1,23 +1,10 @@
 //! `syns = { from = "haproxy", dst_port = 0 }`: SYNs in the captures matching this.
 
-use serde::Deserialize;
-use toml::Spanned;
 
-use super::{count, join, Cx, MeasureWord};
+use super::word::{count, join, Cx, MeasureWord};
 use crate::scenario::evidence::Evidence;
-use crate::scenario::step::wait::syn_matches;
-
-/// Which SYNs: from a role, to a role, to a port (each optional). Also a `wait`'s `syn`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SynMatch {
-    #[serde(default)]
-    pub from: Option<Spanned<String>>,
-    #[serde(default)]
-    pub to: Option<Spanned<String>>,
-    #[serde(default)]
-    pub dst_port: Option<u16>,
-}
+use crate::scenario::model::syn::syn_matches;
+pub use crate::scenario::model::syn::SynMatch;
 
 impl MeasureWord for SynMatch {
     fn check(&self, cx: &mut Cx<'_, '_, '_>) {

@@ -13,7 +13,7 @@ use crate::scenario::evidence::DnsLog;
 use crate::scenario::expr::Condition;
 use crate::scenario::outcome::Expectations;
 use crate::scenario::outcome::Outcome;
-use crate::scenario::record::CaptureRun;
+use crate::scenario::record::{CaptureRun, Recorded};
 use crate::scenario::run::verdict::{outcome, outcome_after_death};
 use crate::scenario::VariantPlan;
 

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{record, wrong_kind, Cx, MeasureWord};
+use super::word::{record, wrong_kind, Cx, MeasureWord};
 use crate::scenario::evidence::Evidence;
 use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;

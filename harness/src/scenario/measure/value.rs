@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{record, Cx, MeasureWord};
+use super::word::{record, Cx, MeasureWord};
 use crate::scenario::evidence::Evidence;
 use crate::scenario::record::RecordKind;
 use crate::scenario::record::FlapLog;

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{answer, api, Cx, MeasureWord};
+use super::word::{answer, api, Cx, MeasureWord};
 use crate::haproxy::{HaproxyVersion, Info};
 use crate::scenario::evidence::Evidence;
 

@@ -11,7 +11,7 @@ use crate::dns::DnsServer;
 use crate::haproxy::RuntimeApi;
 use crate::runtime::{ContainerSpec, FileIn};
 
-use super::Case;
+use super::case::Case;
 use crate::scenario::case::{
     set_srv, start_capture, wait_haproxy_ready, CaseState, Instance, FILES_DIR, SOCK_DIR,
 };

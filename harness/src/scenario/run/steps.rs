@@ -8,7 +8,7 @@ use crate::report::{CaseRecord, StepRecord};
 use crate::scenario::case::CaseState;
 use crate::scenario::problem::Failure;
 
-use super::{Case, CaseEvent};
+use super::case::{Case, CaseEvent};
 
 /// Runs the setup, then the steps while they pass; each step's record joins `record.steps` and
 /// is reported as it ends. Returns the first failure.

@@ -11,7 +11,7 @@ use crate::report::timeline::{
 };
 use crate::report::CaseRecord;
 
-use super::Case;
+use super::case::Case;
 use crate::scenario::case::CaseState;
 use crate::scenario::evidence::Evidence;
 use crate::scenario::model::{Measure, Step};

@@ -9,10 +9,10 @@ use crate::report::HaproxyExit;
 use crate::scenario::evidence::Evidence;
 use crate::scenario::measure;
 use crate::scenario::outcome::Outcome;
+use crate::scenario::plan::VariantPlan;
 use crate::scenario::problem::{Failure, Problem};
-use crate::scenario::VariantPlan;
 
-use super::Case;
+use super::case::Case;
 
 /// What the verdict stage decides.
 pub(crate) struct Judged {

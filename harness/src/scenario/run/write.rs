@@ -11,7 +11,7 @@ use crate::scenario::case::CaseState;
 use crate::scenario::evidence::Evidence;
 use crate::scenario::outcome::{verdict, Outcome};
 
-use super::{Case, CaseEvent};
+use super::case::{Case, CaseEvent};
 
 /// Writes the case's timeline, from the record and the evidence (the steps' records live in
 /// the evidence once it is collected). Before teardown: HAProxy's log is read again, with

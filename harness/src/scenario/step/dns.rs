@@ -5,9 +5,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Cx, Run, Word};
+use super::word::{Cx, Run, Word};
 use crate::scenario::duration::Dur;
-use crate::scenario::model::SrvSpec;
+use crate::scenario::model::srv::SrvSpec;
 use crate::scenario::case::CaseState;
 use crate::scenario::case::set_srv;
 use crate::scenario::words::parse_fault;

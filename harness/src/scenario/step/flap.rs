@@ -17,7 +17,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::wait::{wait_for, WaitStep};
-use super::{Cx, Run, Word};
+use super::word::{Cx, Run, Word};
 use crate::scenario::bounds;
 use crate::scenario::duration::Dur;
 use crate::scenario::record::RecordKind;

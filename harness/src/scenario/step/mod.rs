@@ -8,48 +8,14 @@
 //! here and one line in that list: the loader, the runner, the deadline and the timeline ask the
 //! word itself and need no edit.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 
 use super::case::CaseState;
-pub(crate) use super::check::Cx;
 use super::reference::doc::{shape, Entry, WordDoc};
 
-/// One step word. The sync part; [`Run`] is the async one.
-pub(crate) trait Word {
-    /// Everything that can be checked when the file loads: names, fields that go together,
-    /// bounds (`bounds.rs`), the records the step keeps.
-    fn check(&self, cx: &mut Cx<'_, '_, '_>);
-
-    /// The step in words, for the timeline and the record.
-    fn describe(&self) -> String;
-
-    /// The longest the step can take when everything it waits for times out (the margin
-    /// around it is added by `deadline.rs`).
-    fn budget(&self) -> Duration;
-
-    /// The record the step writes, if any (the timeline draws its window).
-    fn record(&self) -> Option<&str> {
-        None
-    }
-
-    /// DNS names the step sets or changes, as written (the zone knows them from then on).
-    fn dns_names(&self) -> Vec<&str> {
-        Vec::new()
-    }
-
-    /// A rough duration in seconds, for scheduling cases over workers.
-    fn cost(&self) -> f64 {
-        0.1
-    }
-}
-
-/// Running a step word: returns what it saw (for the timeline) or why it failed, which ends
-/// the case as `error`.
-pub(crate) trait Run {
-    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String>;
-}
+mod count_wait;
+mod word;
+pub(crate) use word::{Run, Word};
 
 /// Generates [`Step`], its dispatch and its reference from one list: `module: Variant(Type)`,
 /// where the variant name lowercased is the word in the file, each line under the word's doc
@@ -268,44 +234,6 @@ words! {
     /// recorded (`reload-r.json`, with `show proc` before and after). A `value` measure reads
     /// `old_pid`, `new_pid`, `new_workers`, `old_workers_left`, `reload_ms`.
     reload: Reload(ReloadStep),
-}
-
-/// The text of an answer on one line: its first `n` non-empty lines, each cut at 100
-/// characters, for step details.
-pub(crate) fn first_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let mut shown = lines
-        .iter()
-        .take(n)
-        .map(|l| match l.char_indices().nth(100) {
-            Some((i, _)) => format!("{}…", &l[..i]),
-            None => l.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(" | ");
-    if lines.len() > n {
-        shown.push_str(&format!(" | ... ({} lines)", lines.len()));
-    }
-    shown
-}
-
-/// Fully qualified, lowercase, with the trailing dot, as the DNS query log writes names.
-pub(crate) fn qualify(name: &str, origin: &str) -> String {
-    let name = name.trim_end_matches('.').to_ascii_lowercase();
-    let origin = origin.trim_end_matches('.').to_ascii_lowercase();
-    if name == origin || name.ends_with(&format!(".{origin}")) {
-        format!("{name}.")
-    } else {
-        format!("{name}.{origin}.")
-    }
-}
-
-fn default_true() -> bool {
-    true
-}
-
-fn default_within() -> super::duration::Dur {
-    super::duration::Dur(Duration::from_secs(5))
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{first_lines, Cx, Run, Word};
+use super::word::{first_lines, Cx, Run, Word};
 use crate::haproxy::ProcList;
 use crate::scenario::duration::Dur;
 use crate::scenario::record::RecordKind;

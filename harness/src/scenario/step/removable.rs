@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{first_lines, Cx, Run, Word};
+use super::word::{first_lines, Cx, Run, Word};
 use crate::haproxy::{RuntimeApi, StatRow};
 use crate::scenario::duration::Dur;
 use crate::scenario::record::RecordKind;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Cx, Run, Word};
+use super::word::{Cx, Run, Word};
 use crate::load;
 use crate::scenario::bounds;
 use crate::scenario::duration::Dur;
@@ -35,10 +35,10 @@ pub struct SessionsStep {
     pub banners: Option<u32>,
     /// `false`: return at once, while the sessions are still connecting (for steps that must
     /// race the connects).
-    #[serde(default = "super::default_true")]
+    #[serde(default = "super::word::default_true")]
     pub wait: bool,
     pub record: String,
-    #[serde(default = "super::default_within")]
+    #[serde(default = "super::word::default_within")]
     pub within: Dur,
 }
 

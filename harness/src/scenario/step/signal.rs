@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Cx, Run, Word};
+use super::word::{Cx, Run, Word};
 use crate::runtime::host_proc;
 use crate::scenario::case::CaseState;
 use crate::scenario::problem::error_chain;

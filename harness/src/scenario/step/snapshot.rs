@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{Cx, Run, Word};
+use super::word::{Cx, Run, Word};
 use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;
 use crate::scenario::case::CaseState;

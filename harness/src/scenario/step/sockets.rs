@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{first_lines, Cx, Run, Word};
+use super::word::{first_lines, Cx, Run, Word};
 use crate::runtime::host_proc::{self, TcpState};
 use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Cx, Run, Word};
+use super::word::{Cx, Run, Word};
 use crate::scenario::duration::Dur;
 use crate::scenario::record::RecordKind;
 use crate::scenario::case::CaseState;
@@ -16,7 +16,7 @@ use crate::scenario::case::CaseState;
 #[serde(deny_unknown_fields)]
 pub struct StartStep {
     pub instance: Spanned<String>,
-    #[serde(default = "super::default_within")]
+    #[serde(default = "super::word::default_within")]
     pub within: Dur,
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Cx, Run, Word};
+use super::word::{Cx, Run, Word};
 use crate::load;
 use crate::scenario::bounds;
 use crate::scenario::duration::Dur;
@@ -38,7 +38,7 @@ pub struct UnixStep {
     pub read_bytes: Option<usize>,
     /// Shut down the write side after the command (default true): the master CLI closes a
     /// connection only then; a client that does not, holds a slot.
-    #[serde(default = "super::default_true")]
+    #[serde(default = "super::word::default_true")]
     pub half_close: bool,
     /// Open this many connections without waiting, keeping them: counts EAGAIN.
     #[serde(default)]

@@ -6,14 +6,13 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Cx, Run, Word};
-use crate::capture::SynEvent;
+use super::word::{Cx, Run, Word};
 use crate::dns::QueryRecord;
 use crate::scenario::bounds;
-use crate::scenario::count_wait::{self, ServerSet};
+use super::count_wait::{self, ServerSet};
 use crate::scenario::duration::Dur;
 use crate::scenario::record::RecordKind;
-use crate::scenario::model::SynMatch;
+use crate::scenario::model::syn::{describe_syn_match, syn_matches, SynMatch};
 use crate::scenario::case::CaseState;
 use crate::scenario::words::{describe_server, parse_state_word, server_in_state, POLL};
 use crate::wait::WaitTimeout;
@@ -58,7 +57,7 @@ pub struct WaitStep {
     pub dns_query: Option<String>,
     #[serde(default)]
     pub qtype: Option<String>,
-    #[serde(default = "super::default_within")]
+    #[serde(default = "super::word::default_within")]
     pub within: Dur,
 }
 
@@ -272,7 +271,7 @@ pub(crate) async fn wait_for(
     if let Some(name) = &w.dns_query {
         let dns = state.live.dns.as_ref().ok_or("no DNS server in this case")?;
         let log = dns.log();
-        let wanted = super::qualify(name, &dns.zone().origin());
+        let wanted = crate::scenario::words::qualify(name, &dns.zone().origin());
         let qtype = w.qtype.clone();
         let what = format!(
             "a DNS query for {wanted}{}",
@@ -319,9 +318,9 @@ async fn wait_api(
             Ok(answer) if answer.contains(contains) => Ok(format!(
                 "after {:?}: {}",
                 started.elapsed(),
-                super::first_lines(&answer, 3)
+                super::word::first_lines(&answer, 3)
             )),
-            Ok(answer) => Err(super::first_lines(&answer, 3)),
+            Ok(answer) => Err(super::word::first_lines(&answer, 3)),
             Err(e) => Err(e.to_string()),
         }
     })
@@ -367,22 +366,6 @@ async fn wait_server(
     .map_err(timeout)
 }
 
-/// Whether a SYN matches; a role without an address in this case matches nothing (never
-/// everything).
-pub(crate) fn syn_matches(
-    ips: &std::collections::BTreeMap<String, std::net::Ipv4Addr>,
-    m: &SynMatch,
-    syn: &SynEvent,
-) -> bool {
-    let is = |r: &Option<Spanned<String>>, addr: std::net::IpAddr| {
-        r.as_ref()
-            .is_none_or(|r| ips.get(r.get_ref()).is_some_and(|ip| addr == *ip))
-    };
-    is(&m.from, syn.src.ip())
-        && is(&m.to, syn.dst.ip())
-        && m.dst_port.is_none_or(|p| syn.dst.port() == p)
-}
-
 async fn wait_syns(
     state: &CaseState<'_>,
     m: &SynMatch,
@@ -413,24 +396,6 @@ async fn wait_syns(
         started.elapsed(),
         last.map(|s| s.to_string()).unwrap_or_default()
     ))
-}
-
-pub(crate) fn describe_syn_match(m: &SynMatch) -> String {
-    let mut parts = Vec::new();
-    if let Some(f) = &m.from {
-        parts.push(format!("from {}", f.get_ref()));
-    }
-    if let Some(t) = &m.to {
-        parts.push(format!("to {}", t.get_ref()));
-    }
-    if let Some(p) = m.dst_port {
-        parts.push(format!("port {p}"));
-    }
-    if parts.is_empty() {
-        "any".into()
-    } else {
-        parts.join(" ")
-    }
 }
 
 /// The roles a SYN match names, for a step or a measure.

@@ -9,9 +9,14 @@ use toml::Spanned;
 
 use super::duration::Dur;
 use super::outcome::Outcome;
-use super::step::backend::Change;
-pub use super::step::backend::{HttpSpec, TcpSpec};
+pub(crate) mod backend;
+pub(crate) mod srv;
+pub(crate) mod syn;
+
 use crate::backend::Mode;
+pub(crate) use backend::Change;
+pub use backend::{HttpSpec, TcpSpec};
+pub use srv::SrvSpec;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -212,22 +217,6 @@ pub struct RecordSpec {
     pub srv: Option<Vec<SrvSpec>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SrvSpec {
-    /// A role; the SRV target becomes `<role>.<zone>` and gets an A record.
-    pub target: Spanned<String>,
-    pub port: u16,
-    #[serde(default)]
-    pub priority: u16,
-    #[serde(default = "default_weight")]
-    pub weight: u16,
-}
-
-fn default_weight() -> u16 {
-    10
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Client {
@@ -354,7 +343,7 @@ pub struct CaptureSetup {
 
 pub use super::step::Step;
 
-pub use super::measure::{Measure, SynMatch};
+pub use super::measure::Measure;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

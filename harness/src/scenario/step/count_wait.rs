@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use super::case::CaseState;
-use super::record::CountTally;
-use super::record::Recorded;
-use super::words::{describe_server, server_in_state, POLL};
+use crate::scenario::case::CaseState;
+use crate::scenario::record::CountTally;
+use crate::scenario::record::Recorded;
+use crate::scenario::words::{describe_server, server_in_state, POLL};
 
 /// The servers a count wait counts: a glob over `backend/server` (`be*/srv*`, `?` is one
 /// character) or a list of names.
