@@ -142,22 +142,26 @@ mod tests {
     #[test]
     fn a_value_becomes_its_kinds_source() {
         let none = BuildOptions::default();
-        assert_eq!(
-            (version::KIND.parse)("3.0.11", &none),
-            Ok(ImageSource::Catalog("3.0.11".into()))
-        );
-        assert_eq!(
-            (official::KIND.parse)("3.2", &none),
-            Ok(ImageSource::Official("3.2".into()))
-        );
-        assert_eq!(
-            (image::KIND.parse)("me/haproxy:x", &none),
-            Ok(ImageSource::Reference("me/haproxy:x".into()))
-        );
-        assert_eq!(
-            (haproxy_bin::KIND.parse)("./haproxy", &none),
-            Ok(ImageSource::LocalBinary("./haproxy".into()))
-        );
+        for (kind, value, source) in [
+            (
+                &version::KIND,
+                "3.0.11",
+                ImageSource::Catalog("3.0.11".into()),
+            ),
+            (&official::KIND, "3.2", ImageSource::Official("3.2".into())),
+            (
+                &image::KIND,
+                "me/x:1",
+                ImageSource::Reference("me/x:1".into()),
+            ),
+            (
+                &haproxy_bin::KIND,
+                "./haproxy",
+                ImageSource::LocalBinary("./haproxy".into()),
+            ),
+        ] {
+            assert_eq!((kind.parse)(value, &none), Ok(source), "{}", kind.one.long);
+        }
         assert!(matches!(
             (src::KIND.parse)("debian:trixie", &none),
             Ok(ImageSource::Source(_))
