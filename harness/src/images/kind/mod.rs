@@ -100,7 +100,10 @@ impl ImageSource {
     /// Whether resolving it may pull from a registry: a matrix resolves those first, so that
     /// a machine without one stops before anything is built.
     pub fn may_pull(&self) -> bool {
-        matches!(self, ImageSource::Official(_) | ImageSource::Reference(_))
+        match self {
+            ImageSource::Official(_) | ImageSource::Reference(_) => true,
+            ImageSource::Catalog(_) | ImageSource::LocalBinary(_) | ImageSource::Source(_) => false,
+        }
     }
 }
 
