@@ -82,21 +82,21 @@ pub async fn run(args: BisectArgs) -> i32 {
     if let Err(message) = source.build_without_source() {
         return usage(message);
     }
+    // Catalog versions with their ranges expanded, or the values of another kind, in order.
     let candidates = if let Some(src) = src {
         tag_candidates(&args, src)
-    } else if versions.is_some() {
-        expand_ranges(&items(versions)).map(|v| {
-            v.into_iter()
-                .map(|v| (v.clone(), ImageSource::Catalog(v)))
-                .collect()
-        })
     } else {
-        let (kind, _, values) = others[0];
-        items(Some(values))
-            .into_iter()
-            .map(|v| source.parse(kind, &v).map(|s| (v, s)))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(usage)
+        let (kind, values) = match others.first() {
+            None => (&version::KIND, expand_ranges(&items(versions))),
+            Some((kind, _, values)) => (*kind, Ok(items(Some(values)))),
+        };
+        values.and_then(|values| {
+            values
+                .into_iter()
+                .map(|v| source.parse(kind, &v).map(|s| (v, s)))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(usage)
+        })
     };
     let (names, sources): (Vec<String>, Vec<ImageSource>) = match candidates {
         Ok(c) => c.into_iter().unzip(),

@@ -288,15 +288,16 @@ pub async fn run(args: MatrixArgs) -> i32 {
         return exit::USAGE;
     }
     let versions = args.source.given(&version::KIND).map(<[String]>::to_vec);
-    let (names, versions, others) = match (
+    let (names, versions) = match (
         given_list(&args.scenarios, "--scenarios"),
         given_list(&versions, "--versions"),
     ) {
-        (Ok(s), Ok(v)) => match other_columns(&args) {
-            Ok(o) => (s, v, o),
-            Err(code) => return code,
-        },
+        (Ok(s), Ok(v)) => (s, v),
         (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let others = match other_columns(&args) {
+        Ok(o) => o,
+        Err(code) => return code,
     };
     let scenarios = match load_scenarios(names, &args.case.scenarios_dir()) {
         Ok(s) => s,
