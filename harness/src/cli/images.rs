@@ -187,7 +187,7 @@ async fn list(engine: &haprepro::runtime::Engine) -> i32 {
     // Every kind but the catalog's own, from the kinds' flags: a new kind shows here too.
     println!("\nOther sources per run (see images/README.md):");
     for kind in images::ImageSource::KINDS {
-        if kind.one.long != images::kind::version::KIND.one.long {
+        if !kind.is(&images::kind::version::KIND) {
             let flag = format!("--{} {}", kind.one.long, kind.one.value_name);
             println!("  {flag:<32} {}", kind.one.help);
         }

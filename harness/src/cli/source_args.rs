@@ -119,7 +119,7 @@ impl<S: Shape> SourceArgs<S> {
     pub fn given(&self, kind: &Kind) -> Option<&[String]> {
         self.given
             .iter()
-            .find(|(k, _)| k.one.long == kind.one.long)
+            .find(|(k, _)| k.is(kind))
             .map(|(_, v)| v.as_slice())
     }
 
@@ -135,11 +135,7 @@ impl<S: Shape> SourceArgs<S> {
     ) -> impl Iterator<Item = (&'static Kind, Flag, &'a [String])> + 'a {
         self.given.iter().filter_map(move |(kind, values)| {
             let flag = S::flag(kind)?;
-            (!handled.iter().any(|h| h.one.long == kind.one.long)).then_some((
-                *kind,
-                flag,
-                values.as_slice(),
-            ))
+            (!handled.iter().any(|h| h.is(kind))).then_some((*kind, flag, values.as_slice()))
         })
     }
 

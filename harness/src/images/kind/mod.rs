@@ -50,6 +50,14 @@ pub struct Kind {
     pub parse: fn(&str, &BuildOptions) -> Result<ImageSource, String>,
 }
 
+impl Kind {
+    /// Whether two are the same kind: kinds are told apart by their flag in `run` (each kind's
+    /// own, as a test checks).
+    pub fn is(&self, other: &Kind) -> bool {
+        self.one.long == other.one.long
+    }
+}
+
 /// A command-line flag of a kind.
 #[derive(Debug, Clone, Copy)]
 pub struct Flag {
