@@ -8,6 +8,7 @@ use std::cell::RefCell;
 
 use clap::Args;
 use haprepro::bisect::{self, BisectError};
+use haprepro::images::kind::{src, version};
 use haprepro::images::{ImageSource, ResolvedImage};
 use haprepro::report::{self, CaseRecord};
 use haprepro::scenario::{self, RunOptions};
@@ -15,27 +16,17 @@ use haprepro::schedule::numbered_run_id;
 
 use super::matrix::expand_ranges;
 use super::run::{load_scenario, pick_variant, CaseArgs};
-use super::source_args::BuildOpts;
+use super::source_args::{usage, Candidates, SourceArgs};
 use super::{engine, exit};
 
 #[derive(Args)]
-#[command(group(clap::ArgGroup::new("candidates").required(true).multiple(true).args(["versions", "images", "src"])))]
 pub struct BisectArgs {
     /// The scenario: a folder name under --scenarios-dir, or a path to a scenario folder.
     pub(super) scenario: String,
-    /// Catalog versions in order, oldest first (comma-separated), at least two; `A..B` is the
-    /// catalog's versions from A to B (`2.6.12..3.4.7`, `..3.0.11`). With --src (and no
-    /// --good/--bad): a set of the clone's tags (`v3.0-dev0..v3.0.0`, `v3.1-dev*`), each built
-    /// when the bisect probes it.
-    #[arg(long, value_delimiter = ',')]
-    versions: Vec<String>,
-    /// Image references in order (comma-separated), at least two: for builds of your own.
-    #[arg(long, value_delimiter = ',', value_name = "REF,REF")]
-    images: Vec<String>,
-    /// A HAProxy git checkout: bisect the first-parent commits of --good..--bad, building each
-    /// (the checkout is never touched).
-    #[arg(long, value_name = "DIR")]
-    pub(super) src: Option<String>,
+    // The candidates: each kind's candidates flag (--versions, --images, --src), at least one,
+    // with --src's build options.
+    #[command(flatten)]
+    pub(super) source: SourceArgs<Candidates>,
     /// With --src: the old end, a ref that does not reproduce (or, with --fixed, reproduces).
     #[arg(long, value_name = "REF", requires = "src", alias = "old")]
     pub(super) good: Option<String>,
@@ -50,8 +41,6 @@ pub struct BisectArgs {
     /// symptom appears in any.
     #[arg(long, value_name = "N", requires = "src")]
     pub(super) repeat: Option<u32>,
-    #[command(flatten)]
-    pub(super) build: BuildOpts,
     /// The variant of the scenario to run (its first by default).
     #[arg(long)]
     pub(super) variant: Option<String>,
@@ -59,54 +48,60 @@ pub struct BisectArgs {
     pub(super) case: CaseArgs,
 }
 
+/// The values of a candidates flag, trimmed, the empty ones left out.
+fn items(values: Option<&[String]>) -> Vec<String> {
+    values
+        .unwrap_or_default()
+        .iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
 pub async fn run(args: BisectArgs) -> i32 {
-    if !args.images.is_empty() && (args.src.is_some() || !args.versions.is_empty()) {
-        eprintln!("error: --images is a list of its own: give it without --versions and --src");
-        return exit::USAGE;
+    let source = &args.source;
+    let (src, versions) = (source.first(&src::KIND), source.given(&version::KIND));
+    // The other kinds' candidates (--images): lists of their own.
+    let others: Vec<_> = source.others(&[&version::KIND, &src::KIND]).collect();
+    if let Some((_, flag, _)) = others.first() {
+        if src.is_some() || versions.is_some() || others.len() > 1 {
+            return usage(format!(
+                "--{} is a list of its own: give it without --versions and --src",
+                flag.long
+            ));
+        }
     }
-    if args.src.is_some() && args.versions.is_empty() {
+    if src.is_some() && versions.is_none() {
         return super::bisect_commits::run(args).await;
     }
-    if args.src.is_some() && (args.good.is_some() || args.bad.is_some()) {
+    if src.is_some() && (args.good.is_some() || args.bad.is_some()) {
         eprintln!(
             "error: --good/--bad bisect the commits between two refs; --versions bisects a set of tags: give one of the two"
         );
         return exit::USAGE;
     }
-    if args.build.any() && args.src.is_none() {
-        eprintln!(
-            "error: --ref, --patch, --profile, --debian-patches and --build-suite need --src"
-        );
-        return exit::USAGE;
+    if let Err(message) = source.build_without_source() {
+        return usage(message);
     }
-    let (names, sources): (Vec<String>, Vec<ImageSource>) = if let Some(src) = &args.src {
-        match tag_candidates(&args, src) {
-            Ok(c) => c.into_iter().unzip(),
-            Err(code) => return code,
-        }
-    } else if !args.versions.is_empty() {
-        let v: Vec<String> = args
-            .versions
-            .iter()
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
-        let v = match expand_ranges(&v) {
-            Ok(v) => v,
-            Err(code) => return code,
-        };
-        (v.clone(), v.into_iter().map(ImageSource::Catalog).collect())
+    // Catalog versions with their ranges expanded, or the values of another kind, in order.
+    let candidates = if let Some(src) = src {
+        tag_candidates(&args, src)
     } else {
-        let r: Vec<String> = args
-            .images
-            .iter()
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
-        (
-            r.clone(),
-            r.into_iter().map(ImageSource::Reference).collect(),
-        )
+        let (kind, values) = match others.first() {
+            None => (&version::KIND, expand_ranges(&items(versions))),
+            Some((kind, _, values)) => (*kind, Ok(items(Some(values)))),
+        };
+        values.and_then(|values| {
+            values
+                .into_iter()
+                .map(|v| source.parse(kind, &v).map(|s| (v, s)))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(usage)
+        })
+    };
+    let (names, sources): (Vec<String>, Vec<ImageSource>) = match candidates {
+        Ok(c) => c.into_iter().unzip(),
+        Err(code) => return code,
     };
     if names.len() < 2 {
         eprintln!(
@@ -268,11 +263,7 @@ pub async fn run(args: BisectArgs) -> i32 {
 /// source build of the clone at that tag (with --profile, --patch, ...).
 fn tag_candidates(args: &BisectArgs, src: &str) -> Result<Vec<(String, ImageSource)>, i32> {
     use haprepro::images::source::version_set;
-    let usage = |message: String| {
-        eprintln!("error: {message}");
-        exit::USAGE
-    };
-    let spec = args.build.spec(src).map_err(usage)?;
+    let spec = args.source.build.spec(src).map_err(usage)?;
     if !matches!(spec.tree, haprepro::images::TreeSource::Git { .. }) {
         return Err(usage(format!(
             "--src {src} with --versions: a set of tags needs a git clone of HAProxy"
@@ -283,8 +274,9 @@ fn tag_candidates(args: &BisectArgs, src: &str) -> Result<Vec<(String, ImageSour
         .map(|t| vec![(dir, t)])
         .and_then(|clones| version_set::merge(&clones))
         .map_err(|e| usage(format!("--src: {e}")))?;
-    let members = version_set::expand(&args.versions, &tags)
-        .map_err(|e| usage(format!("--versions: {e}")))?;
+    let versions = args.source.given(&version::KIND).unwrap_or_default();
+    let members =
+        version_set::expand(versions, &tags).map_err(|e| usage(format!("--versions: {e}")))?;
     Ok(members
         .into_iter()
         .map(|m| {

@@ -9,6 +9,7 @@ use std::time::Instant;
 use haprepro::bisect::commits::{self, CommitRange};
 use haprepro::bisect::record::{self, Answer, BisectRecord, BisectStep, PlanRecord, StepBuild};
 use haprepro::bisect::BisectError;
+use haprepro::images::kind::src;
 use haprepro::images::{self, ImageSource, TreeSource};
 use haprepro::report::{self, CaseRecord};
 use haprepro::scenario::{self, Outcome, RunOptions};
@@ -26,16 +27,20 @@ fn short(hash: &str) -> &str {
 }
 
 pub async fn run(args: BisectArgs) -> i32 {
-    let src = args.src.clone().unwrap_or_default();
+    let src = args
+        .source
+        .first(&src::KIND)
+        .unwrap_or_default()
+        .to_string();
     let (Some(good), Some(bad)) = (args.good.clone(), args.bad.clone()) else {
         eprintln!("error: bisect --src DIR needs both ends: --good REF (the old end) and --bad REF (the new end)");
         return exit::USAGE;
     };
-    if args.build.reference.is_some() {
+    if args.source.build.reference.is_some() {
         eprintln!("error: bisect takes its commits from --good and --bad, not --ref");
         return exit::USAGE;
     }
-    let spec = match args.build.spec(&src) {
+    let spec = match args.source.build.spec(&src) {
         Ok(s) => s,
         Err(message) => {
             eprintln!("error: {message}");

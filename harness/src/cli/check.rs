@@ -16,8 +16,8 @@ use haprepro::scenario::{self, CaseEvent, Outcome};
 
 use super::build_progress::BuildProgress;
 use super::report_error;
-use super::run::{begin, load_scenario, pick_variant, print_event, CaseArgs, SourceArgs};
-use super::source_args::{check_requires, BuildOpts};
+use super::run::{begin, load_scenario, pick_variant, print_event, CaseArgs};
+use super::source_args::{check_requires, One, SourceArgs};
 
 /// Not reproduced: `git bisect run` marks the commit good.
 const GOOD: i32 = 0;
@@ -85,9 +85,7 @@ pub struct CheckArgs {
     /// The scenario: a folder name under --scenarios-dir, or a path to a scenario folder.
     scenario: String,
     #[command(flatten)]
-    source: SourceArgs,
-    #[command(flatten)]
-    build: BuildOpts,
+    source: SourceArgs<One>,
     /// The variant of the scenario to run (its first by default).
     #[arg(long)]
     variant: Option<String>,
@@ -123,7 +121,7 @@ pub async fn run(args: CheckArgs) -> i32 {
         eprintln!("check: exit {ABORT} (bad input; stops `git bisect run`)");
         return ABORT;
     };
-    let Ok(source) = args.source.source_with(&args.build) else {
+    let Ok(source) = args.source.source() else {
         eprintln!("check: exit {ABORT} (bad input; stops `git bisect run`)");
         return ABORT;
     };

@@ -184,7 +184,14 @@ async fn list(engine: &haprepro::runtime::Engine) -> i32 {
             }
         }
     }
-    println!("\nOther sources per run: --official TAG (haproxy:TAG, needs a registry), --image REF, --haproxy-bin PATH,\n--src DIR --ref REF | --src FILE.tar.gz | --src debian:SUITE (built from source, see images/README.md).");
+    // Every kind but the catalog's own, from the kinds' flags: a new kind shows here too.
+    println!("\nOther sources per run (see images/README.md):");
+    for kind in images::ImageSource::KINDS {
+        if !kind.is(&images::kind::version::KIND) {
+            let flag = format!("--{} {}", kind.one.long, kind.one.value_name);
+            println!("  {flag:<32} {}", kind.one.help);
+        }
+    }
     exit::OK
 }
 

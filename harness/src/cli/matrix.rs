@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use clap::Args;
 use haprepro::case_id::row;
+use haprepro::images::kind::{src, version};
 use haprepro::images::{self, ImageSource, ResolvedImage};
 use haprepro::report::{self, CaseRecord};
 use haprepro::runtime::Engine;
@@ -14,7 +15,7 @@ use haprepro::scenario::{self, Scenario, Verdict};
 use haprepro::schedule::{run_jobs, shard_cases, Job, PlanItem, Shard};
 
 use super::run::{load_scenario, CaseArgs};
-use super::source_args::{check_requires, BuildOpts};
+use super::source_args::{check_requires, usage, Columns, SourceArgs};
 use super::{engine, exit, report_error};
 
 #[derive(Args)]
@@ -22,15 +23,10 @@ pub struct MatrixArgs {
     /// Scenarios to run (comma-separated); all under --scenarios-dir by default.
     #[arg(long, value_delimiter = ',')]
     scenarios: Option<Vec<String>>,
-    /// Catalog versions or suites (comma-separated; `A..B` for a range of the catalog); every
-    /// catalog version by default. Images that are missing are built first.
-    #[arg(long, value_delimiter = ',')]
-    versions: Option<Vec<String>>,
-    /// Official `haproxy:<TAG>` images (comma-separated: `3.2,latest`), a column each, beside
-    /// the --versions columns (alone when --versions is not given). An image already on this
-    /// machine is used as it is; a missing one is pulled from the registry first.
-    #[arg(long, value_delimiter = ',', value_name = "TAG")]
-    official: Option<Vec<String>>,
+    // The columns: each kind's columns flag (--versions, --official, --src), with --src's
+    // build options.
+    #[command(flatten)]
+    source: SourceArgs<Columns>,
     /// Cases run at once. Each case has its own network, /24 and DNS server, so cases do not
     /// compete for a host resource and none needs to be serialised.
     #[arg(long, default_value_t = 2)]
@@ -44,15 +40,6 @@ pub struct MatrixArgs {
     /// only if every run passed.
     #[arg(long, default_value_t = 1, value_name = "N")]
     repeat: usize,
-    /// A source to build and run beside the catalog versions: with a git checkout, the
-    /// --versions items that are not catalog versions are its refs or sets of its tags
-    /// (`--src ~/haproxy --versions 3.0.11,v3.0-dev12,v3.1-dev*,v3.0-dev0..v3.0.0`); a tarball
-    /// or debian:SUITE is one more column. Repeatable with checkouts (mainline and branch
-    /// clones such as haproxy-3.0): their tags are merged into one ordered list.
-    #[arg(long, value_name = "DIR|TARBALL|debian:SUITE")]
-    src: Vec<String>,
-    #[command(flatten)]
-    build: BuildOpts,
     #[command(flatten)]
     case: CaseArgs,
 }
@@ -137,32 +124,21 @@ fn source_columns(
 ) -> Result<Option<Vec<String>>, i32> {
     use haprepro::images::source::version_set;
     use haprepro::images::TreeSource;
-    let usage = |message: String| {
-        eprintln!("error: {message}");
-        exit::USAGE
-    };
     let catalog = haprepro::images::Catalog::builtin();
-    let specs = args
-        .src
+    let srcs = args.source.given(&src::KIND).unwrap_or_default();
+    let specs = srcs
         .iter()
-        .map(|src| args.build.spec(src))
+        .map(|src| args.source.build.spec(src))
         .collect::<Result<Vec<_>, _>>()
         .map_err(usage)?;
+    args.source.build_without_source().map_err(usage)?;
     let git = |spec: &haprepro::images::SourceSpec| matches!(spec.tree, TreeSource::Git { .. });
     match specs.as_slice() {
-        [] if args.build.any() => Err(usage(
-            "--ref, --patch, --profile, --debian-patches and --build-suite need --src".into(),
-        )),
         [] => versions.map(|v| expand_ranges(&v)).transpose(),
         [spec] if !git(spec) => {
             let mut versions = versions.map(|v| expand_ranges(&v)).transpose()?;
-            versions
-                .get_or_insert_with(Vec::new)
-                .push(args.src[0].clone());
-            sources.push((
-                args.src[0].clone(),
-                ImageSource::Source(Box::new(spec.clone())),
-            ));
+            versions.get_or_insert_with(Vec::new).push(srcs[0].clone());
+            sources.push((srcs[0].clone(), ImageSource::Source(Box::new(spec.clone()))));
             Ok(versions)
         }
         specs => {
@@ -170,7 +146,7 @@ fn source_columns(
                 return Err(usage(format!(
                     "--src {} is not a git checkout: --src is given more than once, so each one \
                      must be a clone of HAProxy (a mainline clone and branch clones)",
-                    args.src[i]
+                    srcs[i]
                 )));
             }
             let Some(items) = versions else {
@@ -197,7 +173,7 @@ fn source_columns(
             let tags = if needs_tags {
                 let clones = specs
                     .iter()
-                    .zip(&args.src)
+                    .zip(srcs)
                     .map(|(_, dir)| {
                         let dir = std::path::PathBuf::from(dir);
                         version_set::clone_tags(&dir).map(|t| (dir, t))
@@ -233,26 +209,37 @@ fn source_columns(
     }
 }
 
+/// The columns of the kinds other than catalog versions and source builds (`--official
+/// 3.2,latest`): each value one column, named as its source is (`haproxy:3.2`).
+fn other_columns(args: &MatrixArgs) -> Result<Vec<(String, ImageSource)>, i32> {
+    let mut columns = Vec::new();
+    for (kind, flag, values) in args.source.others(&[&version::KIND, &src::KIND]) {
+        let items = given_list(&Some(values.to_vec()), &format!("--{}", flag.long))?;
+        for item in items.unwrap_or_default() {
+            let source = args.source.parse(kind, &item).map_err(usage)?;
+            columns.push((source.to_string(), source));
+        }
+    }
+    Ok(columns)
+}
+
 pub async fn run(args: MatrixArgs) -> i32 {
     if args.jobs == 0 || args.repeat == 0 {
         eprintln!("error: --jobs and --repeat must be at least 1");
         return exit::USAGE;
     }
-    let (names, versions, official) = match (
+    let versions = args.source.given(&version::KIND).map(<[String]>::to_vec);
+    let (names, versions) = match (
         given_list(&args.scenarios, "--scenarios"),
-        given_list(&args.versions, "--versions"),
-        given_list(&args.official, "--official"),
+        given_list(&versions, "--versions"),
     ) {
-        (Ok(s), Ok(v), Ok(o)) => (s, v, o.unwrap_or_default()),
-        (Err(code), _, _) | (_, Err(code), _) | (_, _, Err(code)) => return code,
+        (Ok(s), Ok(v)) => (s, v),
+        (Err(code), _) | (_, Err(code)) => return code,
     };
-    if let Some(bad) = official.iter().find(|t| !is_docker_tag(t)) {
-        eprintln!(
-            "error: --official {bad:?} is not an image tag (letters, digits, `_`, `.`, `-`; \
-             at most 128): give the tag of haproxy:<TAG>, as `3.2` or `latest`"
-        );
-        return exit::USAGE;
-    }
+    let others = match other_columns(&args) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
     let scenarios = match load_scenarios(names, &args.case.scenarios_dir()) {
         Ok(s) => s,
         Err(code) => return code,
@@ -264,11 +251,10 @@ pub async fn run(args: MatrixArgs) -> i32 {
         Err(code) => return code,
     };
     let mut versions = versions;
-    for tag in &official {
-        let name = format!("haproxy:{tag}");
+    for (name, source) in others {
         if !sources.iter().any(|(n, _)| *n == name) {
             versions.get_or_insert_with(Vec::new).push(name.clone());
-            sources.push((name, ImageSource::Official(tag.clone())));
+            sources.push((name, source));
         }
     }
     for (_, source) in &sources {
@@ -326,10 +312,10 @@ pub async fn run(args: MatrixArgs) -> i32 {
     needed.dedup();
     let images_started = Instant::now();
     let mut resolved: Vec<(String, ResolvedImage)> = Vec::new();
-    // Official images first: one that is missing and cannot be pulled (no registry) stops the
-    // run before anything is built.
-    let official = |s: Option<&ImageSource>| matches!(s, Some(ImageSource::Official(_)));
-    if let Err(code) = resolve_columns(&engine, &cases, &sources, official, &mut resolved).await {
+    // Images to pull first (official ones): one that is missing and cannot be pulled (no
+    // registry) stops the run before anything is built.
+    let pulled = |s: Option<&ImageSource>| s.is_some_and(ImageSource::may_pull);
+    if let Err(code) = resolve_columns(&engine, &cases, &sources, pulled, &mut resolved).await {
         return code;
     }
     let built = match super::images::ensure(&engine, &needed).await {
@@ -465,16 +451,6 @@ async fn resolve_columns(
     Ok(())
 }
 
-/// Docker's tag grammar: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
-fn is_docker_tag(tag: &str) -> bool {
-    let mut chars = tag.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-        && tag.len() <= 128
-}
-
 /// The one message of a run stopped by a harness problem: what is wrong and what to do.
 pub fn harness_stop(stopped: &CaseRecord, finished: usize, expected: usize) -> i32 {
     eprintln!(
@@ -535,16 +511,6 @@ fn column_names(resolved: &[(String, ResolvedImage)]) -> std::collections::HashM
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn official_tags_follow_dockers_grammar() {
-        for good in ["3.2", "latest", "3.0-local", "2.8.14-bookworm", "_x"] {
-            assert!(is_docker_tag(good), "{good}");
-        }
-        for bad in ["", "-3.2", ".x", "3.2:x", "a/b", "x y", &"a".repeat(129)] {
-            assert!(!is_docker_tag(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn an_empty_list_option_is_refused_and_an_absent_one_means_all() {

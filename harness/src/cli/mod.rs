@@ -172,3 +172,15 @@ pub async fn engine() -> Result<haprepro::runtime::Engine, i32> {
         exit::HARNESS
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own checks of every command's flags (ids, groups, `requires`), made of the kinds'
+    /// flags too.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,64 +1,11 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use haprepro::images::ImageSource;
 use haprepro::report::CaseRecord;
 use haprepro::scenario::{self, CaseEvent, RunOptions, Verdict};
 
-use super::source_args::{check_requires, BuildOpts};
+use super::source_args::{check_requires, One, SourceArgs};
 use super::{engine, exit};
-
-/// Where a case's HAProxy comes from; one of these, `--version` by default.
-#[derive(Args, Debug, Clone)]
-#[group(required = true, multiple = false)]
-pub struct SourceArgs {
-    /// A catalog version or Debian suite, built offline (`haprepro images list`).
-    #[arg(long)]
-    version: Option<String>,
-    /// The official image haproxy:TAG (needs a registry).
-    #[arg(long, value_name = "TAG")]
-    official: Option<String>,
-    /// Any image with `haproxy` on its PATH.
-    #[arg(long, value_name = "REF")]
-    image: Option<String>,
-    /// A locally built haproxy binary, run in a base image with HAProxy's libraries.
-    #[arg(long, value_name = "PATH")]
-    haproxy_bin: Option<PathBuf>,
-    /// HAProxy built from source: a git checkout (with --ref), a release tarball, or
-    /// debian:SUITE (Debian's source package); see images/README.md.
-    #[arg(long, value_name = "DIR|TARBALL|debian:SUITE")]
-    src: Option<String>,
-}
-
-impl SourceArgs {
-    /// The image source, with `--src`'s build options; an error message and exit 2 when they
-    /// do not fit together.
-    pub fn source_with(&self, build: &BuildOpts) -> Result<ImageSource, i32> {
-        match &self.src {
-            Some(src) => build.spec(src).map(|s| ImageSource::Source(Box::new(s))),
-            None if build.any() => Err(
-                "--ref, --patch, --profile, --debian-patches and --build-suite need --src".into(),
-            ),
-            None => Ok(self.source()),
-        }
-        .map_err(|message: String| {
-            eprintln!("error: {message}");
-            exit::USAGE
-        })
-    }
-
-    pub fn source(&self) -> ImageSource {
-        if let Some(t) = &self.official {
-            ImageSource::Official(t.clone())
-        } else if let Some(r) = &self.image {
-            ImageSource::Reference(r.clone())
-        } else if let Some(p) = &self.haproxy_bin {
-            ImageSource::LocalBinary(p.clone())
-        } else {
-            ImageSource::Catalog(self.version.clone().unwrap_or_default())
-        }
-    }
-}
 
 /// Options every command that runs cases shares.
 #[derive(Args, Debug, Clone)]
@@ -96,10 +43,9 @@ pub struct RunArgs {
     /// Only this variant of the scenario (all of them by default).
     #[arg(long)]
     variant: Option<String>,
+    // Where the case's HAProxy comes from: one of the kinds' flags, with `--src`'s build options.
     #[command(flatten)]
-    source: SourceArgs,
-    #[command(flatten)]
-    build: BuildOpts,
+    source: SourceArgs<One>,
     #[command(flatten)]
     case: CaseArgs,
 }
@@ -132,7 +78,7 @@ pub async fn run(args: RunArgs) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let source = match args.source.source_with(&args.build) {
+    let source = match args.source.source() {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -1,67 +1,176 @@
-//! The command-line options of source builds, shared by `run`, `check`, `matrix` and
-//! `bisect`: `--src` names the source (in [`super::run::SourceArgs`]), these say how to build it.
+//! The command-line options of image sources, shared by `run`, `check`, `matrix` and `bisect`:
+//! [`SourceArgs`] puts each kind's flag of [`ImageSource::KINDS`] into a command, in the form
+//! the command's [`Shape`] takes (`run --version V`, `matrix --versions A,B`, `bisect --images
+//! A,B`), with the build options of `--src`, and reads them back once.
 
-use std::path::PathBuf;
+use std::marker::PhantomData;
 
-use clap::Args;
-use haprepro::images::{ImageSource, Profile, SourceSpec};
+use clap::{Arg, ArgAction, ArgGroup, ArgMatches, Args, Command, FromArgMatches};
+use haprepro::images::kind::{src, Flag, Kind, Values};
+use haprepro::images::{BuildOptions, ImageSource, Profile};
 use haprepro::scenario::Scenario;
 
 use super::exit;
 
-/// How a `--src` source is built.
-#[derive(Args, Debug, Clone, Default)]
-pub struct BuildOpts {
-    /// With --src DIR: the tag, branch or commit to build (HEAD by default). The tree is taken
-    /// with `git archive`; the checkout is never touched.
-    #[arg(long = "ref", value_name = "REF")]
-    pub reference: Option<String>,
-    /// A patch to apply on top of the source with `patch -p1`; repeatable, applied in order.
-    #[arg(long = "patch", value_name = "FILE")]
-    pub patches: Vec<PathBuf>,
-    /// With --src debian:SUITE: also apply Debian's patch series (debian/patches/series).
-    #[arg(long)]
-    pub debian_patches: bool,
-    /// Build profile: minimal (no SSL/Lua/PCRE/zlib; the default) or full (OpenSSL, PCRE2,
-    /// zlib, Lua, Prometheus exporter).
-    #[arg(long, value_name = "PROFILE")]
-    pub profile: Option<Profile>,
-    /// The Debian suite whose builder compiles the source and whose runtime image runs it
-    /// (trixie by default; a debian:SUITE source uses its own suite).
-    #[arg(long, value_name = "SUITE")]
-    pub build_suite: Option<String>,
+/// What a command takes of each kind: which of a kind's flags it has, and how they are grouped.
+pub trait Shape {
+    fn flag(kind: &Kind) -> Option<Flag>;
+    /// The command, its flags of the kinds (`ids`) grouped as it needs.
+    fn group(cmd: Command, ids: Vec<&'static str>) -> Command;
 }
 
-impl BuildOpts {
-    /// Whether any option was given, so one given without `--src` can be refused.
-    pub fn any(&self) -> bool {
-        self.reference.is_some()
-            || !self.patches.is_empty()
-            || self.debian_patches
-            || self.profile.is_some()
-            || self.build_suite.is_some()
+/// `run` and `check`: one source, of exactly one kind.
+pub struct One;
+/// `matrix`: columns of the kinds that can be one, any number each.
+pub struct Columns;
+/// `bisect`: candidates in order, of the kinds that can be, at least one flag given.
+pub struct Candidates;
+
+impl Shape for One {
+    fn flag(kind: &Kind) -> Option<Flag> {
+        Some(kind.one)
+    }
+    fn group(cmd: Command, ids: Vec<&'static str>) -> Command {
+        cmd.group(ArgGroup::new("source").args(ids).required(true))
+    }
+}
+
+impl Shape for Columns {
+    fn flag(kind: &Kind) -> Option<Flag> {
+        kind.columns
+    }
+    fn group(cmd: Command, _: Vec<&'static str>) -> Command {
+        cmd
+    }
+}
+
+impl Shape for Candidates {
+    fn flag(kind: &Kind) -> Option<Flag> {
+        kind.candidates
+    }
+    fn group(cmd: Command, ids: Vec<&'static str>) -> Command {
+        cmd.group(
+            ArgGroup::new("candidates")
+                .args(ids)
+                .required(true)
+                .multiple(true),
+        )
+    }
+}
+
+/// The image sources given to a command: each kind's values as given, and the build options.
+pub struct SourceArgs<S> {
+    given: Vec<(&'static Kind, Vec<String>)>,
+    pub build: BuildOptions,
+    shape: PhantomData<S>,
+}
+
+fn arg(flag: Flag) -> Arg {
+    let arg = Arg::new(flag.long)
+        .long(flag.long)
+        .value_name(flag.value_name)
+        .help(flag.help)
+        .value_parser(clap::value_parser!(String));
+    match flag.values {
+        Values::One => arg.action(ArgAction::Set),
+        Values::List => arg.action(ArgAction::Append).value_delimiter(','),
+        Values::Repeated => arg.action(ArgAction::Append),
+    }
+}
+
+impl<S: Shape> Args for SourceArgs<S> {
+    fn augment_args(cmd: Command) -> Command {
+        let flags: Vec<Flag> = ImageSource::KINDS
+            .iter()
+            .filter_map(|k| S::flag(k))
+            .collect();
+        let cmd = flags.iter().fold(cmd, |cmd, f| cmd.arg(arg(*f)));
+        let cmd = S::group(cmd, flags.iter().map(|f| f.long).collect());
+        BuildOptions::augment_args(cmd)
+    }
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl<S: Shape> FromArgMatches for SourceArgs<S> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let given = ImageSource::KINDS
+            .into_iter()
+            .filter_map(|kind| {
+                let values = matches.get_many::<String>(S::flag(kind)?.long)?;
+                Some((kind, values.cloned().collect()))
+            })
+            .collect();
+        Ok(SourceArgs {
+            given,
+            build: BuildOptions::from_arg_matches(matches)?,
+            shape: PhantomData,
+        })
+    }
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl<S: Shape> SourceArgs<S> {
+    /// The values given to a kind's flag, in order; `None` when the flag was not given.
+    pub fn given(&self, kind: &Kind) -> Option<&[String]> {
+        self.given
+            .iter()
+            .find(|(k, _)| k.is(kind))
+            .map(|(_, v)| v.as_slice())
     }
 
-    /// The source `--src SRC` names, built as these options say; an error message otherwise.
-    pub fn spec(&self, src: &str) -> Result<SourceSpec, String> {
-        let mut spec = SourceSpec::parse(src, self.reference.as_deref())?;
-        for p in &self.patches {
-            if !p.is_file() {
-                return Err(format!("--patch {}: no such file", p.display()));
-            }
-        }
-        if self.debian_patches && !src.starts_with("debian:") {
-            return Err(
-                "--debian-patches applies Debian's patch series: it needs --src debian:SUITE"
-                    .into(),
-            );
-        }
-        spec.patches = self.patches.clone();
-        spec.debian_patches = self.debian_patches;
-        spec.profile = self.profile.unwrap_or_default();
-        spec.suite = self.build_suite.clone();
-        Ok(spec)
+    /// The first value given to a kind's flag (the only one of a single-valued flag).
+    pub fn first(&self, kind: &Kind) -> Option<&str> {
+        self.given(kind)?.first().map(String::as_str)
     }
+
+    /// The kinds given, but for those the command treats itself, with their flag and values.
+    pub fn others<'a>(
+        &'a self,
+        handled: &'a [&Kind],
+    ) -> impl Iterator<Item = (&'static Kind, Flag, &'a [String])> + 'a {
+        self.given.iter().filter_map(move |(kind, values)| {
+            let flag = S::flag(kind)?;
+            (!handled.iter().any(|h| h.is(kind))).then_some((*kind, flag, values.as_slice()))
+        })
+    }
+
+    /// Refuses build options given without a kind they apply to: the message of exit 2.
+    pub fn build_without_source(&self) -> Result<(), String> {
+        if self.build.any() && !self.given.iter().any(|(k, _)| k.builds) {
+            return Err(src::NEED_SRC.into());
+        }
+        Ok(())
+    }
+
+    /// The source one value of a kind names, with the build options.
+    pub fn parse(&self, kind: &Kind, value: &str) -> Result<ImageSource, String> {
+        (kind.parse)(value, &self.build)
+    }
+}
+
+impl SourceArgs<One> {
+    /// The one source given, with `--src`'s build options; an error message and exit 2 when
+    /// they do not fit together.
+    pub fn source(&self) -> Result<ImageSource, i32> {
+        let source = self
+            .build_without_source()
+            .and_then(|()| match &self.given[..] {
+                [(kind, values)] => self.parse(kind, values.first().map_or("", |v| v.as_str())),
+                _ => unreachable!("clap's group takes exactly one source"),
+            });
+        source.map_err(usage)
+    }
+}
+
+/// Prints a usage error; exit 2.
+pub fn usage(message: String) -> i32 {
+    eprintln!("error: {message}");
+    exit::USAGE
 }
 
 /// Refuses a source build whose profile lacks a feature the scenario requires, before any
@@ -86,4 +195,49 @@ pub fn check_requires(scenario: &Scenario, source: &ImageSource) -> Result<(), i
         spec.profile
     );
     Err(exit::USAGE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli<S: Shape + Send + Sync + 'static> {
+        #[command(flatten)]
+        source: SourceArgs<S>,
+    }
+
+    fn parse<S: Shape + Send + Sync + 'static>(args: &[&str]) -> Result<Cli<S>, clap::Error> {
+        Cli::<S>::try_parse_from(std::iter::once("haprepro").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn run_takes_exactly_one_source_of_one_kind() {
+        let cli = parse::<One>(&["--official", "3.2"]).expect("one source");
+        assert_eq!(cli.source.source(), Ok(ImageSource::Official("3.2".into())));
+        assert!(parse::<One>(&[]).is_err());
+        assert!(parse::<One>(&["--version", "3.0.11", "--official", "3.2"]).is_err());
+        assert!(parse::<One>(&["--versions", "3.0.11"]).is_err());
+        let cli = parse::<One>(&["--version", "3.0.11", "--ref", "x"]).expect("parses");
+        assert_eq!(cli.source.source(), Err(exit::USAGE));
+    }
+
+    #[test]
+    fn matrix_and_bisect_take_their_kinds_lists() {
+        use haprepro::images::kind::{image, official, version};
+        let cli = parse::<Columns>(&["--versions", "3.0.11,3.2.26", "--official", "latest"])
+            .expect("columns");
+        assert_eq!(
+            cli.source.given(&version::KIND),
+            Some(&["3.0.11".to_string(), "3.2.26".to_string()][..])
+        );
+        let others: Vec<_> = cli.source.others(&[&version::KIND]).collect();
+        assert_eq!(others.len(), 1);
+        assert_eq!(others[0].1.long, official::KIND.one.long);
+        assert!(parse::<Columns>(&["--image", "x"]).is_err());
+        let cli = parse::<Candidates>(&["--images", "a,b"]).expect("candidates");
+        assert_eq!(cli.source.given(&image::KIND).map(|v| v.len()), Some(2));
+        assert!(parse::<Candidates>(&[]).is_err());
+    }
 }

@@ -1,17 +1,18 @@
 //! Where each HAProxy version's image comes from.
 //!
-//! Five sources, chosen per run: an image built offline from a Debian suite (the catalog, the
-//! only source that works without a registry), an official `haproxy:<tag>`, any image
-//! reference, a local `haproxy` binary placed into a base image that has HAProxy's runtime
-//! libraries, and HAProxy built from source (a git ref, a tarball, Debian's source package,
-//! plus patches) in an offline builder container ([`source`]). Whatever the source, the version
+//! Five kinds of source ([`ImageSource`], one file each in [`kind`]), chosen per run: an image
+//! built offline from a Debian suite (the catalog, the only source that works without a
+//! registry), an official `haproxy:<tag>`, any image reference, a local `haproxy` binary placed
+//! into a base image that has HAProxy's runtime libraries, and HAProxy built from source (a git
+//! ref, a tarball, Debian's source package, plus patches) in an offline builder container
+//! ([`source`]). Whatever the source, the version
 //! a case reports is read from `haproxy -v` inside the image, never from a tag.
 
 mod build_lock;
 mod catalog;
 mod debian;
 mod ensure;
-mod local_bin;
+pub mod kind;
 pub mod nightly;
 pub mod source;
 
@@ -21,6 +22,7 @@ use std::path::PathBuf;
 pub use catalog::{Catalog, Suite};
 pub use debian::{cache_dir, work_dir};
 pub use ensure::{base_suite_needed, ensure, missing, Ensured};
+pub use kind::{BuildOptions, ImageSource};
 pub use nightly::{Nightly, NightlyError, PlanEntry};
 pub use source::{Profile, SourceBuild, SourceSpec, TreeSource};
 
@@ -162,33 +164,6 @@ pub struct BuildEvent {
     pub detail: String,
 }
 
-/// Where the HAProxy of a case comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ImageSource {
-    /// A catalog image built offline: a version (`3.0.11`) or a suite name (`trixie`).
-    Catalog(String),
-    /// The official `haproxy:<tag>` image.
-    Official(String),
-    /// Any image reference with a `haproxy` on its PATH.
-    Reference(String),
-    /// A locally built `haproxy` binary, placed into a base image with HAProxy's libraries.
-    LocalBinary(PathBuf),
-    /// HAProxy built from source (a git ref, a tarball, Debian's source package).
-    Source(Box<SourceSpec>),
-}
-
-impl std::fmt::Display for ImageSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ImageSource::Catalog(v) => write!(f, "{v}"),
-            ImageSource::Official(t) => write!(f, "haproxy:{t}"),
-            ImageSource::Reference(r) => write!(f, "{r}"),
-            ImageSource::LocalBinary(p) => write!(f, "{}", p.display()),
-            ImageSource::Source(spec) => write!(f, "{spec}"),
-        }
-    }
-}
-
 /// An image ready to run, with the version measured inside it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ResolvedImage {
@@ -260,7 +235,7 @@ pub async fn resolve_with(
     source: &ImageSource,
     progress: &(dyn Fn(BuildEvent) + Sync),
 ) -> Result<ResolvedImage, ImageError> {
-    let mut image = resolve_reference(engine, source, progress).await?;
+    let mut image = source.resolve(engine, progress).await?;
     if image.binary.is_some() {
         return Ok(image); // its id is the runtime image's, read when it was built or found
     }
@@ -273,78 +248,16 @@ pub async fn resolve_with(
     Ok(image)
 }
 
-async fn resolve_reference(
+/// Pulls `reference` when it is not on this machine; `unavailable` says why a pull failed.
+async fn pull_missing(
     engine: &Engine,
-    source: &ImageSource,
-    progress: &(dyn Fn(BuildEvent) + Sync),
-) -> Result<ResolvedImage, ImageError> {
-    match source {
-        ImageSource::Source(spec) => Ok(source::build(engine, spec, progress).await?.image),
-        ImageSource::Catalog(wanted) => resolve_catalog(engine, wanted).await,
-        ImageSource::Official(tag) => {
-            let reference = format!("haproxy:{tag}");
-            if engine.image_labels(&reference).await?.is_none() {
-                engine.pull(&reference).await.map_err(|source| {
-                    ImageError::OfficialUnavailable {
-                        tag: tag.clone(),
-                        source,
-                    }
-                })?;
-            }
-            probe(engine, &reference, "official image").await
-        }
-        ImageSource::Reference(reference) => {
-            if engine.image_labels(reference).await?.is_none() {
-                engine.pull(reference).await.map_err(|source| {
-                    ImageError::ReferenceUnavailable {
-                        reference: reference.clone(),
-                        source,
-                    }
-                })?;
-            }
-            probe(engine, reference, "image reference").await
-        }
-        ImageSource::LocalBinary(path) => local_bin::resolve(engine, path).await,
+    reference: &str,
+    unavailable: impl FnOnce(RuntimeError) -> ImageError,
+) -> Result<(), ImageError> {
+    if engine.image_labels(reference).await?.is_none() {
+        engine.pull(reference).await.map_err(unavailable)?;
     }
-}
-
-async fn resolve_catalog(engine: &Engine, wanted: &str) -> Result<ResolvedImage, ImageError> {
-    let built = list_built(engine).await?;
-    let found = built
-        .iter()
-        .find(|b| b.suite == wanted || b.version == wanted || short_version(&b.version) == wanted);
-    if let Some(image) = found {
-        return Ok(ResolvedImage {
-            id: String::new(),
-            reference: image.reference.clone(),
-            binary: None,
-            version: image.version.clone(),
-            source: format!("Debian {} (built offline)", image.suite),
-        });
-    }
-    let catalog = Catalog::builtin();
-    match catalog.find(wanted) {
-        Some(suite) => Err(ImageError::NotBuilt {
-            wanted: wanted.to_string(),
-            suite: suite.name.clone(),
-        }),
-        None => {
-            // Each suite once: the version measured in its image where it is built, the
-            // catalog's hint otherwise.
-            let known: Vec<String> = catalog
-                .suites
-                .iter()
-                .map(|s| match built.iter().find(|b| b.suite == s.name) {
-                    Some(b) => format!("{} ({}, built)", short_version(&b.version), s.name),
-                    None => format!("{} ({})", s.version_hint, s.name),
-                })
-                .collect();
-            Err(ImageError::UnknownVersion {
-                wanted: wanted.to_string(),
-                known: known.join(", "),
-            })
-        }
-    }
+    Ok(())
 }
 
 /// Runs `haproxy -v` in an image that haprepro did not build.

@@ -1,12 +1,27 @@
-//! A user's own `haproxy` binary, placed into a base image that carries HAProxy's runtime
-//! libraries, for bisecting one's own builds. The image is cached by the binary's digest.
+//! `--haproxy-bin PATH`: a user's own `haproxy` binary, placed into a base image that carries
+//! HAProxy's runtime libraries, for bisecting one's own builds. The image is cached by the
+//! binary's digest.
 
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::{labels, probe, ImageError, ResolvedImage};
+use super::{Flag, ImageSource, Kind, Values};
+use crate::images::{labels, probe, ImageError, ResolvedImage};
 use crate::runtime::Engine;
+
+pub const KIND: Kind = Kind {
+    one: Flag {
+        long: "haproxy-bin",
+        value_name: "PATH",
+        help: "A locally built haproxy binary, run in a base image with HAProxy's libraries",
+        values: Values::One,
+    },
+    columns: None,
+    candidates: None,
+    builds: false,
+    parse: |path, _| Ok(ImageSource::LocalBinary(path.into())),
+};
 
 const LOCAL_REPO: &str = "haprepro/local";
 
@@ -20,11 +35,11 @@ pub(super) async fn resolve(engine: &Engine, path: &Path) -> Result<ResolvedImag
     if engine.image_labels(&reference).await?.is_some() {
         return probe(engine, &reference, &how).await;
     }
-    let base = super::base_image(engine).await?;
+    let base = crate::images::base_image(engine).await?;
     let container = engine
-        .create_stopped(&base, super::debian::scratch_labels())
+        .create_stopped(&base, crate::images::debian::scratch_labels())
         .await?;
-    let packed = super::source::binary_tar(&bytes);
+    let packed = crate::images::source::binary_tar(&bytes);
     let committed = async {
         engine.upload(&container, packed?).await?;
         engine
