@@ -2,15 +2,13 @@
 //! permission, an image not built), told apart from a scenario's own failures so that a run
 //! stops on the first one and says what to do, instead of marking every case `error`.
 
-/// Marks, at the start of an error's text, a failure that is the harness's and not the
-/// scenario's (see [`is_harness_problem`]). Errors reach the record as text, through
-/// [`error_chain`]; the mark is how the kind survives that.
-pub const HARNESS_PROBLEM: &str = "harness problem: ";
+/// How a record's reason shows a harness problem: `setup: harness problem: Docker ...`.
+const HARNESS_PROBLEM: &str = "harness problem: ";
 
 /// Errors that every case would hit, whatever its scenario: Docker is gone, an image the
 /// harness needs is missing, capture or adding addresses to the case bridge is not permitted,
 /// no subnet of `HAPREPRO_SUBNETS` is free (or the variable is bad).
-pub fn is_harness_problem(e: &(dyn std::error::Error + 'static)) -> bool {
+fn is_harness_problem(e: &(dyn std::error::Error + 'static)) -> bool {
     use crate::capture::CaptureError;
     use crate::images::ImageError;
     use crate::runtime::RuntimeError;
@@ -47,21 +45,19 @@ pub fn is_harness_problem(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// The harness problem a failure's text carries (after `setup: ` or `step N: `), if any.
-pub(crate) fn harness_problem(reason: &str) -> Option<String> {
-    reason
-        .find(HARNESS_PROBLEM)
-        .map(|at| reason[at + HARNESS_PROBLEM.len()..].to_string())
+/// An error with its causes on one line, for records.
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    crate::causes::one_line(e)
 }
 
-/// An error with its causes on one line, for records; a harness problem begins with
-/// [`HARNESS_PROBLEM`].
-pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let text = crate::causes::one_line(e);
+/// An error as a step's or a stage's problem: a harness problem when it is one (see
+/// [`is_harness_problem`]), else the case's, with its causes on one line.
+pub(crate) fn problem(e: &(dyn std::error::Error + 'static)) -> Problem {
+    let text = error_chain(e);
     if is_harness_problem(e) {
-        format!("{HARNESS_PROBLEM}{text}")
+        Problem::Harness(text)
     } else {
-        text
+        Problem::Case(text)
     }
 }
 
@@ -71,6 +67,19 @@ pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 pub(crate) enum Problem {
     Case(String),
     Harness(String),
+}
+
+/// A step's own failure, written as text (`format!`, `ok_or_else`): the case's.
+impl From<String> for Problem {
+    fn from(text: String) -> Problem {
+        Problem::Case(text)
+    }
+}
+
+impl From<&str> for Problem {
+    fn from(text: &str) -> Problem {
+        Problem::Case(text.to_string())
+    }
 }
 
 impl std::fmt::Display for Problem {
@@ -96,22 +105,6 @@ impl Failure {
         Failure {
             during: Some(during.into()),
             problem,
-        }
-    }
-
-    /// A failure from an error's text, where a harness problem is marked with
-    /// [`HARNESS_PROBLEM`] (see [`error_chain`]); what comes before the mark joins `during`.
-    pub(crate) fn from_text(during: &str, text: String) -> Failure {
-        match text.find(HARNESS_PROBLEM) {
-            None => Failure::new(during, Problem::Case(text)),
-            Some(0) => Failure::new(
-                during,
-                Problem::Harness(text[HARNESS_PROBLEM.len()..].into()),
-            ),
-            Some(at) => Failure::new(
-                format!("{during}: {}", text[..at].trim_end_matches(": ")),
-                Problem::Harness(text[at + HARNESS_PROBLEM.len()..].into()),
-            ),
         }
     }
 

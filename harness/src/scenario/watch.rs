@@ -195,7 +195,6 @@ async fn watch_one(engine: Engine, shared: Arc<Shared>, instance: String, contai
                 outside = Some(format!(
                     "the Docker daemon went away while HAProxy ran: {}",
                     super::problem::error_chain(&e)
-                        .trim_start_matches(super::problem::HARNESS_PROBLEM)
                 ));
                 break;
             }
@@ -208,7 +207,7 @@ async fn watch_one(engine: Engine, shared: Arc<Shared>, instance: String, contai
             Ok(logged) => crate::runtime::outside::stopped_from_outside(&container, &logged),
             Err(e @ crate::runtime::RuntimeError::DockerUnavailable { .. }) => Some(format!(
                 "the Docker daemon went away while HAProxy ran: {}",
-                super::problem::error_chain(&e).trim_start_matches(super::problem::HARNESS_PROBLEM)
+                super::problem::error_chain(&e)
             )),
             Err(_) => None,
         };

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use crate::capture::{self, Capture};
-use crate::scenario::problem::error_chain;
+use crate::scenario::problem::{problem, Problem};
 use crate::scenario::record::CaptureRun;
 
 use super::state::{CaseState, LiveCapture};
@@ -38,9 +38,9 @@ impl CaseState<'_> {
     }
 }
 
-pub(crate) async fn start_capture(state: &mut CaseState<'_>, from: &str) -> Result<(), String> {
+pub(crate) async fn start_capture(state: &mut CaseState<'_>, from: &str) -> Result<(), Problem> {
     if let Some(Err(e)) = state.stop_capture().await {
-        return Err(e);
+        return Err(e.into());
     }
     let n = state
         .kept
@@ -61,7 +61,7 @@ pub(crate) async fn start_capture(state: &mut CaseState<'_>, from: &str) -> Resu
     let cap = tokio::task::spawn_blocking(move || Capture::start(&interface, &filter, &path))
         .await
         .map_err(|e| e.to_string())?
-        .map_err(|e| error_chain(&e))?;
+        .map_err(|e| problem(&e))?;
     state.kept.evidence.push(name);
     state.live.capture = Some(LiveCapture {
         role: from.to_string(),

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::scenario::problem::error_chain;
+use crate::scenario::problem::{problem, Problem};
 use crate::scenario::record::Recorded;
 use crate::scenario::words::POLL;
 
@@ -15,7 +15,7 @@ pub(crate) async fn start_instance(
     state: &mut CaseState<'_>,
     name: &str,
     within: Duration,
-) -> Result<String, String> {
+) -> Result<String, Problem> {
     let index = state
         .live
         .instances
@@ -28,7 +28,7 @@ pub(crate) async fn start_instance(
         .sandbox
         .start(spec)
         .await
-        .map_err(|e| error_chain(&e))?;
+        .map_err(|e| problem(&e))?;
     state
         .live
         .watch

@@ -27,7 +27,7 @@ use super::case::{CaseState, Kept, Live};
 use super::evidence::Evidence;
 use super::outcome::Outcome;
 use super::plan::{Scenario, VariantPlan};
-use super::problem::{error_chain, harness_problem};
+use super::problem::{problem, Problem};
 
 mod backtrace;
 mod case;
@@ -186,10 +186,9 @@ async fn open<'a>(
     }
     let mut sandbox = Sandbox::create(engine, &case.opts.run_id, &case.name)
         .await
-        .map_err(|e| {
-            let reason = error_chain(&e);
-            let problem = harness_problem(&reason);
-            (reason, problem)
+        .map_err(|e| match problem(&e) {
+            Problem::Harness(text) => (Problem::Harness(text.clone()).to_string(), Some(text)),
+            Problem::Case(text) => (text, None),
         })?;
     sandbox.keep(case.opts.keep);
     let topology = &case.scenario.raw.topology;

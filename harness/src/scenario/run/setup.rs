@@ -16,7 +16,7 @@ use crate::scenario::case::{
     set_srv, start_capture, wait_haproxy_ready, CaseState, Instance, FILES_DIR, SOCK_DIR,
 };
 use crate::scenario::model::StartMode;
-use crate::scenario::problem::error_chain;
+use crate::scenario::problem::{problem, Problem};
 use crate::scenario::words::parse_fault;
 
 /// Where HAProxy reads its config: in the folder shared with the host (`SOCK_DIR`), written
@@ -36,7 +36,7 @@ fn entrypoint(cpus: Option<&str>) -> Vec<String> {
 /// How long HAProxy gets to become ready.
 const READY_WITHIN: Duration = Duration::from_secs(10);
 
-pub(crate) async fn setup(case: &Case<'_>, state: &mut CaseState<'_>) -> Result<String, String> {
+pub(crate) async fn setup(case: &Case<'_>, state: &mut CaseState<'_>) -> Result<String, Problem> {
     // Where the setup's time goes, for the timeline: the network was created before this.
     let network_ms = state.ms();
     let topology = &case.scenario.raw.topology;
@@ -62,7 +62,7 @@ pub(crate) async fn setup(case: &Case<'_>, state: &mut CaseState<'_>) -> Result<
             }
             None => state.live.sandbox.add_address(role),
         }
-        .map_err(|e| error_chain(&e))?;
+        .map_err(|e| problem(&e))?;
         state.ips.insert(role.clone(), ip);
     }
     let mut values =
@@ -76,7 +76,7 @@ pub(crate) async fn setup(case: &Case<'_>, state: &mut CaseState<'_>) -> Result<
     if let Some(dns_setup) = &topology.dns {
         let server = DnsServer::start(IpAddr::V4(network.gateway), 0, &dns_setup.zone)
             .await
-            .map_err(|e| error_chain(&e))?;
+            .map_err(|e| problem(&e))?;
         let zone = server.zone();
         zone.set_ttl(dns_setup.ttl.unwrap_or(1));
         for record in &dns_setup.records {
@@ -128,7 +128,7 @@ pub(crate) async fn setup(case: &Case<'_>, state: &mut CaseState<'_>) -> Result<
         let addr = SocketAddr::new(IpAddr::V4(state.ips[name]), b.port);
         let behaviour = b.behaviour().map_err(|e| format!("backend {name}: {e}"))?;
         let backend = Backend::start(name, b.mode, addr, behaviour, state.started)
-            .map_err(|e| error_chain(&e))?;
+            .map_err(|e| problem(&e))?;
         state.live.backends.push(backend);
     }
     let mut specs = Vec::new();
@@ -230,7 +230,7 @@ pub(crate) async fn setup(case: &Case<'_>, state: &mut CaseState<'_>) -> Result<
     .await;
     let mut containers = Vec::new();
     for c in created {
-        containers.push(c.map_err(|e| error_chain(&e))?);
+        containers.push(c.map_err(|e| problem(&e))?);
     }
     let created_ms = state.ms();
     let started = futures_util::future::join_all(
@@ -240,7 +240,7 @@ pub(crate) async fn setup(case: &Case<'_>, state: &mut CaseState<'_>) -> Result<
     )
     .await;
     for (c, result) in containers.into_iter().zip(started) {
-        result.map_err(|e| error_chain(&e))?;
+        result.map_err(|e| problem(&e))?;
         state
             .live
             .watch

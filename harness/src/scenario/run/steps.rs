@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::report::{CaseRecord, StepRecord};
 use crate::scenario::case::CaseState;
-use crate::scenario::problem::Failure;
+use crate::scenario::problem::{Failure, Problem};
 
 use super::case::{Case, CaseEvent};
 
@@ -20,13 +20,13 @@ pub(crate) async fn run(
 ) -> Option<Failure> {
     let setup = tokio::time::timeout_at(case.deadline, super::setup::setup(case, state))
         .await
-        .unwrap_or_else(|_| Err(case.overran()));
+        .unwrap_or_else(|_| Err(case.overran().into()));
     record.setup_ms = state.ms();
     let step = step_record(0, "setup".into(), 0, record.setup_ms, &setup);
     report(case, record, step, on_event);
     crate::failpoint::hit("setup");
     if let Err(e) = setup {
-        return Some(Failure::from_text("setup", e));
+        return Some(Failure::new("setup", e));
     }
     let death = state.live.watch.handle();
     for (i, step) in case.scenario.steps_of(case.variant).iter().enumerate() {
@@ -40,19 +40,19 @@ pub(crate) async fn run(
         // A death ends the step at once: the step's own timeout would only say "timed out".
         let result = tokio::select! {
             result = tokio::time::timeout_at(case.deadline, step.get_ref().run(state)) => {
-                result.unwrap_or_else(|_| Err(case.overran()))
+                result.unwrap_or_else(|_| Err(case.overran().into()))
             }
-            exit = death.death() => Err(match &exit.stopped_from_outside {
+            exit = death.death() => Err(Problem::Case(match &exit.stopped_from_outside {
                 Some(_) => format!("{} was stopped from outside the case", exit.instance),
                 None => format!("HAProxy died: {}", exit.headline()),
-            }),
+            })),
         };
         let elapsed = t.elapsed().as_millis() as u64;
         let step = step_record(i + 1, action.clone(), at_ms, elapsed, &result);
         report(case, record, step, on_event);
         crate::failpoint::hit("steps");
         if let Err(e) = result {
-            return Some(Failure::from_text(&format!("step {} ({action})", i + 1), e));
+            return Some(Failure::new(format!("step {} ({action})", i + 1), e));
         }
     }
     None
@@ -63,7 +63,7 @@ fn step_record(
     action: String,
     at_ms: u64,
     elapsed_ms: u64,
-    result: &Result<String, String>,
+    result: &Result<String, Problem>,
 ) -> StepRecord {
     StepRecord {
         index,
@@ -72,7 +72,8 @@ fn step_record(
         elapsed_ms,
         ok: result.is_ok(),
         detail: match result {
-            Ok(detail) | Err(detail) => detail.clone(),
+            Ok(detail) => detail.clone(),
+            Err(problem) => problem.to_string(),
         },
     }
 }

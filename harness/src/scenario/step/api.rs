@@ -9,6 +9,7 @@ use super::word::{first_lines, Cx, Run, Word};
 use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;
 use crate::scenario::case::CaseState;
+use crate::scenario::problem::Problem;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,7 +56,7 @@ impl Word for ApiStep {
 }
 
 impl Run for ApiStep {
-    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
+    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, Problem> {
         let on = self.on.as_ref().map(|o| o.get_ref().as_str());
         let answer = state
             .instance(on)?
@@ -68,7 +69,7 @@ impl Run for ApiStep {
                 return Err(format!(
                     "answer does not contain {wanted:?}: {}",
                     first_lines(&answer, 5)
-                ));
+                ).into());
             }
         }
         let detail = first_lines(&answer, 2);

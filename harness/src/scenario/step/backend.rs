@@ -13,6 +13,7 @@ use crate::backend::{Behaviour, Mode};
 use crate::scenario::duration::Dur;
 use crate::scenario::case::CaseState;
 use crate::scenario::model::backend::{Change, HttpSpec, TcpSpec};
+use crate::scenario::problem::Problem;
 
 /// `backend = { name = "s1", connections = "unreachable" }`: changes a backend of the
 /// topology. Only what is written changes; the rest stays as it was.
@@ -80,13 +81,13 @@ impl Word for BackendStep {
 }
 
 impl Run for BackendStep {
-    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
+    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, Problem> {
         run(state, self).await
     }
 }
 
 /// Runs a `backend` step.
-async fn run(state: &mut CaseState<'_>, step: &BackendStep) -> Result<String, String> {
+async fn run(state: &mut CaseState<'_>, step: &BackendStep) -> Result<String, Problem> {
     let name = step.name.get_ref();
     let backend = state
         .live.backends

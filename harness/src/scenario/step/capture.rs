@@ -7,6 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::word::{Cx, Run, Word};
+use crate::scenario::problem::Problem;
 use crate::scenario::case::CaseState;
 use crate::scenario::case::start_capture;
 
@@ -67,7 +68,7 @@ impl Word for CaptureStep {
 }
 
 impl Run for CaptureStep {
-    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
+    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, Problem> {
         if self.stop == Some(true) {
             let summary = state
                 .stop_capture()

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::word::{Cx, Run, Word};
+use crate::scenario::problem::Problem;
 use crate::scenario::duration::Dur;
 use crate::scenario::model::srv::SrvSpec;
 use crate::scenario::case::CaseState;
@@ -117,7 +118,7 @@ impl Word for DnsStep {
 }
 
 impl Run for DnsStep {
-    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
+    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, Problem> {
         let d = self;
         let dns = state.live.dns.as_ref().ok_or("no DNS server in this case")?;
         let zone = dns.zone();

@@ -9,7 +9,7 @@ use super::word::{first_lines, Cx, Run, Word};
 use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;
 use crate::scenario::case::CaseState;
-use crate::scenario::problem::error_chain;
+use crate::scenario::problem::{problem, Problem};
 
 /// A command run inside a container (`ss`, `ps`); fails on a non-zero exit. Arguments may use
 /// the template's placeholders (`{{ s1.ip }}`).
@@ -52,7 +52,7 @@ impl Word for ExecStep {
 }
 
 impl Run for ExecStep {
-    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
+    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, Problem> {
         let e = self;
         let container = state
             .live.containers
@@ -81,13 +81,13 @@ impl Run for ExecStep {
             .live.sandbox
             .exec(&container, &cmd)
             .await
-            .map_err(|e| error_chain(&e))?;
+            .map_err(|e| problem(&e))?;
         if out.exit_code != 0 {
             return Err(format!(
                 "exited {}: {}",
                 out.exit_code,
                 first_lines(&format!("{}{}", out.stderr, out.stdout), 3)
-            ));
+            ).into());
         }
         let detail = format!(
             "{} line(s): {}",

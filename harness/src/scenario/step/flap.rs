@@ -18,6 +18,7 @@ use toml::Spanned;
 
 use super::wait::{wait_for, WaitStep};
 use super::word::{Cx, Run, Word};
+use crate::scenario::problem::Problem;
 use crate::scenario::bounds;
 use crate::scenario::duration::Dur;
 use crate::scenario::record::RecordKind;
@@ -165,7 +166,7 @@ impl Word for FlapStep {
 }
 
 impl Run for FlapStep {
-    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
+    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, Problem> {
         // Every address first: a role without one fails the step before anything changes.
         let sets = self
             .between

@@ -12,6 +12,7 @@ use crate::scenario::duration::Dur;
 use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;
 use crate::scenario::case::CaseState;
+use crate::scenario::problem::Problem;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -77,7 +78,7 @@ impl Word for HttpStep {
 }
 
 impl Run for HttpStep {
-    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
+    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, Problem> {
         let h = self;
         let to = state.role_addr(h.to.get_ref())?;
         let from = state.client_ip(h.from.as_ref())?;

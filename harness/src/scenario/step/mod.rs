@@ -11,6 +11,7 @@
 use serde::Deserialize;
 
 use super::case::CaseState;
+use super::problem::Problem;
 use super::reference::doc::{shape, Entry, WordDoc};
 
 mod count_wait;
@@ -50,7 +51,7 @@ macro_rules! words {
             }
 
             /// Runs the step.
-            pub(crate) async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
+            pub(crate) async fn run(&self, state: &mut CaseState<'_>) -> Result<String, Problem> {
                 match self {
                     $( Step::$variant(s) => s.run(state).await, )*
                 }

@@ -16,7 +16,7 @@ use crate::scenario::duration::Dur;
 use crate::scenario::record::RecordKind;
 use crate::scenario::record::{Recorded, ReloadLog};
 use crate::scenario::case::CaseState;
-use crate::scenario::problem::error_chain;
+use crate::scenario::problem::{problem, Problem};
 use crate::scenario::words::POLL;
 
 #[derive(Debug, Deserialize)]
@@ -128,7 +128,7 @@ async fn master(path: &std::path::Path, command: &str, within: Duration) -> Resu
 }
 
 impl Run for ReloadStep {
-    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
+    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, Problem> {
         let on = self.on.as_ref().map(|o| o.get_ref().as_str());
         let instance = state.instance(on)?;
         let path = instance.sock_dir.join("master.sock");
@@ -144,7 +144,7 @@ impl Run for ReloadStep {
             return Err(format!(
                 "no worker before the reload: {}",
                 first_lines(&before_text, 4)
-            ));
+            ).into());
         }
         let started = Instant::now();
         let (via, signal) = self.via();
@@ -153,7 +153,7 @@ impl Run for ReloadStep {
                 .live.sandbox
                 .signal(&container, "SIGUSR2")
                 .await
-                .map_err(|e| error_chain(&e))?;
+                .map_err(|e| problem(&e))?;
             String::new()
         } else {
             // 2.2 closes the connection without an answer while it re-executes; later versions
@@ -163,7 +163,7 @@ impl Run for ReloadStep {
                 .unwrap_or_default()
         };
         if answer.contains("Success=0") {
-            return Err(format!("the reload failed: {}", first_lines(&answer, 4)));
+            return Err(format!("the reload failed: {}", first_lines(&answer, 4)).into());
         }
         let deadline = started + self.within.0;
         let mut last = String::from("no answer yet");
@@ -198,7 +198,7 @@ impl Run for ReloadStep {
                 return Err(format!(
                     "no new worker served within {} of the reload via {via} (old: {old:?}); last: {last}",
                     self.within
-                ));
+                ).into());
             }
             tokio::time::sleep(POLL).await;
         }

@@ -15,6 +15,7 @@ use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;
 use crate::scenario::case::CaseState;
 use crate::scenario::words::POLL;
+use crate::scenario::problem::Problem;
 
 /// Whether a server could be removed now: in maintenance, with no connection, queue or stream
 /// left. HAProxy answers it itself with `wait <within> srv-removable` where the version has that
@@ -71,8 +72,8 @@ impl Word for RemovableStep {
 }
 
 impl Run for RemovableStep {
-    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
-        removable(state, self).await
+    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, Problem> {
+        Ok(removable(state, self).await?)
     }
 }
 

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::word::{Cx, Run, Word};
+use crate::scenario::problem::Problem;
 use crate::load;
 use crate::scenario::bounds;
 use crate::scenario::duration::Dur;
@@ -99,7 +100,7 @@ impl Word for SessionsStep {
 }
 
 impl Run for SessionsStep {
-    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
+    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, Problem> {
         let sess = self;
         let spec = load::sessions::LoadSpec {
             from: state.client_ip(sess.from.as_ref())?,
@@ -126,12 +127,12 @@ impl Run for SessionsStep {
             (Err(n), _) => Err(format!(
                 "only {n} of {} sessions connected within {}",
                 sess.count, sess.within
-            )),
+            ).into()),
             (Ok(_), Some(Err(n))) => Err(format!(
                 "only {n} of {} sessions got their server's banner within {}",
                 sess.banners.unwrap_or_default(),
                 sess.within
-            )),
+            ).into()),
             (Ok(n), Some(Ok(b))) => Ok(format!(
                 "{n} sessions connected, {b} with a banner; churn {}/s",
                 sess.churn

@@ -9,7 +9,7 @@ use toml::Spanned;
 use super::word::{Cx, Run, Word};
 use crate::runtime::host_proc;
 use crate::scenario::case::CaseState;
-use crate::scenario::problem::error_chain;
+use crate::scenario::problem::{problem, Problem};
 
 /// Sends a signal to an instance's main process, or to its worker (master-worker mode).
 #[derive(Debug, Deserialize)]
@@ -62,7 +62,7 @@ pub(crate) fn signal_name(signal: &str) -> Result<String, String> {
 }
 
 impl Run for SignalStep {
-    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
+    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, Problem> {
         let sig = self;
         let instance = state.instance(Some(sig.to.get_ref()))?;
         let container = instance
@@ -81,13 +81,13 @@ impl Run for SignalStep {
                     .sandbox
                     .main_pid(&container)
                     .await
-                    .map_err(|e| error_chain(&e))?;
+                    .map_err(|e| problem(&e))?;
                 let workers = host_proc::children(master)
                     .map_err(|e| format!("listing the processes of /proc: {e}"))?;
                 if workers.is_empty() {
                     return Err(format!(
                         "no worker to signal: the master (host pid {master}) has no child process"
-                    ));
+                    ).into());
                 }
                 for w in &workers {
                     host_proc::kill(w.host_pid, number).map_err(|e| {
@@ -102,7 +102,7 @@ impl Run for SignalStep {
                     .live.sandbox
                     .signal(&container, &format!("SIG{name}"))
                     .await
-                    .map_err(|e| error_chain(&e))?;
+                    .map_err(|e| problem(&e))?;
                 Ok(format!(
                     "SIG{name} sent to {}'s main process",
                     sig.to.get_ref()

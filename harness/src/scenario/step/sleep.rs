@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::word::{Cx, Run, Word};
+use crate::scenario::problem::Problem;
 use crate::scenario::duration::Dur;
 use crate::scenario::case::CaseState;
 
@@ -47,7 +48,7 @@ impl Word for SleepStep {
 }
 
 impl Run for SleepStep {
-    async fn run(&self, _state: &mut CaseState<'_>) -> Result<String, String> {
+    async fn run(&self, _state: &mut CaseState<'_>) -> Result<String, Problem> {
         tokio::time::sleep(self.duration.0).await;
         Ok(format!("slept {} because {}", self.duration, self.because))
     }

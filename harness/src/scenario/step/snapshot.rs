@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::word::{Cx, Run, Word};
+use crate::scenario::problem::Problem;
 use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;
 use crate::scenario::case::CaseState;
@@ -53,7 +54,7 @@ impl Word for SnapshotStep {
 }
 
 impl Run for SnapshotStep {
-    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
+    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, Problem> {
         let load = state
             .live.loads
             .get(&self.of)

@@ -15,7 +15,7 @@ use crate::runtime::host_proc::{self, TcpState};
 use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;
 use crate::scenario::case::CaseState;
-use crate::scenario::problem::error_chain;
+use crate::scenario::problem::{problem, Problem};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -80,7 +80,7 @@ impl Word for SocketsStep {
 }
 
 impl Run for SocketsStep {
-    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
+    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, Problem> {
         let container = state
             .live
             .containers
@@ -110,7 +110,7 @@ impl Run for SocketsStep {
             .sandbox
             .main_pid(&container)
             .await
-            .map_err(|e| error_chain(&e))?;
+            .map_err(|e| problem(&e))?;
         let sockets: Vec<_> = host_proc::tcp_sockets(pid)
             .map_err(|e| format!("reading /proc/{pid}/net/tcp: {e}"))?
             .into_iter()

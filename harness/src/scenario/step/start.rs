@@ -7,6 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::word::{Cx, Run, Word};
+use crate::scenario::problem::Problem;
 use crate::scenario::duration::Dur;
 use crate::scenario::record::RecordKind;
 use crate::scenario::case::CaseState;
@@ -50,7 +51,7 @@ impl Word for StartStep {
 }
 
 impl Run for StartStep {
-    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
+    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, Problem> {
         crate::scenario::case::start_instance(state, self.instance.get_ref(), self.within.0).await
     }
 }

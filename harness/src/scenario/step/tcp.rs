@@ -7,6 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::word::{Cx, Run, Word};
+use crate::scenario::problem::Problem;
 use crate::scenario::case::CaseState;
 
 /// TCP connections opened and closed at once, sending nothing.
@@ -51,7 +52,7 @@ impl Word for TcpStep {
 }
 
 impl Run for TcpStep {
-    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
+    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, Problem> {
         let addr = state.role_addr(self.to.get_ref())?;
         let from = state.client_ip(self.from.as_ref())?;
         let n = crate::load::connect_close(from, addr, self.connect_close, CONNECT).await;

@@ -16,6 +16,7 @@ use crate::scenario::record::RecordKind;
 use crate::scenario::record::Recorded;
 use crate::scenario::case::CaseState;
 use crate::scenario::words::POLL;
+use crate::scenario::problem::Problem;
 
 /// Works a unix socket of an instance (`master.sock` with `master_cli`, or one the config puts
 /// in `{{ sock.dir }}`). Exactly one of `hold`, `command`, `nonblocking_connects`, `release`.
@@ -250,7 +251,7 @@ impl Word for UnixStep {
 }
 
 impl Run for UnixStep {
-    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
+    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, Problem> {
         let u = self;
         if let Some(name) = &u.release {
             let closed = state.live.held.remove(name).map(|v| v.len()).unwrap_or(0);

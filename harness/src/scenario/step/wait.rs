@@ -7,6 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::word::{Cx, Run, Word};
+use crate::scenario::problem::Problem;
 use crate::dns::QueryRecord;
 use crate::scenario::bounds;
 use super::count_wait::{self, ServerSet};
@@ -224,8 +225,8 @@ impl Word for WaitStep {
 }
 
 impl Run for WaitStep {
-    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String> {
-        wait_for(state, self, self.within.0).await
+    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, Problem> {
+        Ok(wait_for(state, self, self.within.0).await?)
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 pub(crate) use crate::scenario::case::CaseState;
 pub(crate) use crate::scenario::check::Cx;
+use crate::scenario::problem::Problem;
 
 /// One step word. The sync part; [`Run`] is the async one.
 pub(crate) trait Word {
@@ -39,7 +40,7 @@ pub(crate) trait Word {
 /// Running a step word: returns what it saw (for the timeline) or why it failed, which ends
 /// the case as `error`.
 pub(crate) trait Run {
-    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, String>;
+    async fn run(&self, state: &mut CaseState<'_>) -> Result<String, Problem>;
 }
 
 /// The text of an answer on one line: its first `n` non-empty lines, each cut at 100
