@@ -17,31 +17,53 @@ use crate::scenario::evidence::Evidence;
 use crate::scenario::model::{Measure, Step};
 use crate::scenario::record::Recorded;
 
+/// The timeline of a case, one lane after another.
 pub(crate) async fn build(
     case: &Case<'_>,
     state: &CaseState<'_>,
     evidence: &Evidence,
     record: &CaseRecord,
 ) -> Timeline {
-    let origin = SystemTime::UNIX_EPOCH + Duration::from_millis(record.started_unix_ms);
-    let ms = |t: SystemTime| {
-        t.duration_since(origin)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
-    };
-    let several = state.live.instances.len() > 1;
-    let server_label = |instance: &str, server: &str| {
-        if several {
-            format!("{instance}: {server}")
-        } else {
-            server.to_string()
-        }
-    };
+    let clock = Clock(SystemTime::UNIX_EPOCH + Duration::from_millis(record.started_unix_ms));
     let mut t = Timeline {
         captured: case.scenario.raw.topology.capture.is_some() || !evidence.captures.is_empty(),
+        steps: steps(record),
+        exits: exits(record),
+        dns: dns(evidence, &clock),
+        servers: servers(state, &clock).await,
+        syns: syns(state, evidence, &clock),
         ..Timeline::default()
     };
-    t.steps = record
+    clients(case, state, evidence, &mut t);
+    t.end_ms = [
+        record.wall_ms,
+        t.steps.iter().map(|s| s.end_ms).max().unwrap_or(0),
+        t.dns.iter().map(|d| d.at_ms).max().unwrap_or(0),
+        t.syns.iter().map(|s| s.at_ms).max().unwrap_or(0),
+        t.servers.iter().map(|s| s.at_ms).max().unwrap_or(0),
+        t.requests.iter().map(|r| r.end_ms).max().unwrap_or(0),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0)
+    .max(1);
+    t.windows = windows(case, record, t.end_ms);
+    t
+}
+
+/// Milliseconds since the case started, from a wall-clock time.
+struct Clock(SystemTime);
+
+impl Clock {
+    fn ms(&self, t: SystemTime) -> u64 {
+        t.duration_since(self.0)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
+}
+
+fn steps(record: &CaseRecord) -> Vec<StepSpan> {
+    record
         .steps
         .iter()
         .map(|s| StepSpan {
@@ -52,8 +74,11 @@ pub(crate) async fn build(
             ok: s.ok,
             detail: s.detail.clone(),
         })
-        .collect();
-    t.exits = record
+        .collect()
+}
+
+fn exits(record: &CaseRecord) -> Vec<ExitMark> {
+    record
         .haproxy_exit
         .iter()
         .map(|e| ExitMark {
@@ -62,30 +87,44 @@ pub(crate) async fn build(
             crash: e.is_crash(),
             text: e.headline(),
         })
-        .collect();
-    t.dns = evidence
+        .collect()
+}
+
+fn dns(evidence: &Evidence, clock: &Clock) -> Vec<DnsMark> {
+    evidence
         .dns
         .iter()
         .flat_map(|log| &log.queries)
         .map(|q| DnsMark {
-            at_ms: ms(q.at),
+            at_ms: clock.ms(q.at),
             name: q.name.trim_end_matches('.').to_string(),
             qtype: q.qtype.clone(),
             answer: q.answer.clone(),
         })
-        .collect();
+        .collect()
+}
 
+/// Server states: the runs the waits' polls saw, then the changes HAProxy logged.
+async fn servers(state: &CaseState<'_>, clock: &Clock) -> Vec<ServerMark> {
+    let several = state.live.instances.len() > 1;
+    let label = |instance: &str, server: &str| {
+        if several {
+            format!("{instance}: {server}")
+        } else {
+            server.to_string()
+        }
+    };
     let polls = state
         .kept
         .server_polls
         .lock()
         .map(|p| p.clone())
         .unwrap_or_default();
-    t.servers = polls
+    let mut marks: Vec<ServerMark> = polls
         .iter()
         .map(|p| ServerMark {
             at_ms: p.at_ms,
-            server: server_label(&p.instance, &p.server),
+            server: label(&p.instance, &p.server),
             state: p.state.to_string(),
             from: "poll".into(),
             until_ms: Some(p.until_ms),
@@ -93,43 +132,54 @@ pub(crate) async fn build(
         })
         .collect();
     for instance in &state.live.instances {
-        let Some(container) = &instance.container else {
-            continue;
-        };
-        let Ok(lines) = state
-            .live
-            .sandbox
-            .engine()
-            .logs_timestamped(&container.id)
-            .await
-        else {
-            continue;
-        };
-        let mut last: Option<(u64, String)> = None;
-        for (at, line) in lines {
-            // HAProxy says most state changes twice (the log line and a `[WARNING] (pid) :`
-            // copy on stderr): one mark.
-            let text = strip_warning_prefix(&line).to_string();
-            let at_ms = ms(at);
-            if matches!(&last, Some((t0, l)) if *l == text && at_ms.abs_diff(*t0) < 100) {
-                continue;
-            }
-            // Only lines about a server (`Server be/s1 ...`, `be/s1: ...`), not the traffic
-            // log lines that name the server a request went to.
-            if let Some(server) = server_in_line(&text) {
-                t.servers.push(ServerMark {
-                    at_ms,
-                    server: server_label(&instance.name, &server),
-                    state: state_in_line(&text).to_string(),
-                    from: "log".into(),
-                    until_ms: None,
-                    text: text.clone(),
-                });
-            }
-            last = Some((at_ms, text));
+        for (at_ms, server, text) in logged_changes(state, instance, clock).await {
+            marks.push(ServerMark {
+                at_ms,
+                server: label(&instance.name, &server),
+                state: state_in_line(&text).to_string(),
+                from: "log".into(),
+                until_ms: None,
+                text,
+            });
         }
     }
+    marks
+}
 
+/// The server state changes in an instance's log, read again with Docker's timestamps.
+async fn logged_changes(
+    state: &CaseState<'_>,
+    instance: &crate::scenario::case::Instance,
+    clock: &Clock,
+) -> Vec<(u64, String, String)> {
+    let Some(container) = &instance.container else {
+        return Vec::new();
+    };
+    let engine = state.live.sandbox.engine();
+    let Ok(lines) = engine.logs_timestamped(&container.id).await else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut last: Option<(u64, String)> = None;
+    for (at, line) in lines {
+        // HAProxy says most state changes twice (the log line and a `[WARNING] (pid) :`
+        // copy on stderr): one mark.
+        let text = strip_warning_prefix(&line).to_string();
+        let at_ms = clock.ms(at);
+        if matches!(&last, Some((t0, l)) if *l == text && at_ms.abs_diff(*t0) < 100) {
+            continue;
+        }
+        // Only lines about a server (`Server be/s1 ...`, `be/s1: ...`), not the traffic
+        // log lines that name the server a request went to.
+        if let Some(server) = server_in_line(&text) {
+            out.push((at_ms, server, text.clone()));
+        }
+        last = Some((at_ms, text));
+    }
+    out
+}
+
+fn syns(state: &CaseState<'_>, evidence: &Evidence, clock: &Clock) -> Vec<SynMark> {
     let role_of = |ip: std::net::IpAddr| {
         state
             .ips
@@ -137,20 +187,24 @@ pub(crate) async fn build(
             .find(|(_, v)| std::net::IpAddr::V4(**v) == ip)
             .map(|(k, _)| k.clone())
     };
-    t.syns = evidence
+    evidence
         .captures
         .iter()
         .flat_map(|c| &c.syns)
         .map(|s| SynMark {
-            at_ms: ms(s.at),
+            at_ms: clock.ms(s.at),
             to: match role_of(s.dst.ip()) {
                 Some(role) => format!("{role}:{}", s.dst.port()),
                 None => s.dst.to_string(),
             },
             port: s.dst.port(),
         })
-        .collect();
+        .collect()
+}
 
+/// The clients' lanes: each http step's requests (by its `from` and `to`), and the sessions
+/// of each load, from its snapshots and, for a load still running, from now.
+fn clients(case: &Case<'_>, state: &CaseState<'_>, evidence: &Evidence, t: &mut Timeline) {
     let steps = case.scenario.steps_of(case.variant);
     for (name, rec) in &evidence.records {
         match rec {
@@ -195,21 +249,6 @@ pub(crate) async fn build(
     for (name, load) in &state.live.loads {
         merge_sessions(&mut t.sessions, name, &load.snapshot());
     }
-
-    t.end_ms = [
-        record.wall_ms,
-        t.steps.iter().map(|s| s.end_ms).max().unwrap_or(0),
-        t.dns.iter().map(|d| d.at_ms).max().unwrap_or(0),
-        t.syns.iter().map(|s| s.at_ms).max().unwrap_or(0),
-        t.servers.iter().map(|s| s.at_ms).max().unwrap_or(0),
-        t.requests.iter().map(|r| r.end_ms).max().unwrap_or(0),
-    ]
-    .into_iter()
-    .max()
-    .unwrap_or(0)
-    .max(1);
-    t.windows = windows(case, record, t.end_ms);
-    t
 }
 
 /// Sessions of a load by id across its snapshots, the latest word on each kept: snapshots
