@@ -3,7 +3,8 @@
 //! A scenario file reads top to bottom like the report: the topology, the steps in the order
 //! they run (one action each), the measures taken from the evidence, the symptom
 //! (`reproduced_if`) and the expected outcome per version range. Loading checks all of it
-//! before anything starts ([`load`]); [`runner`] runs it as one case per HAProxy image.
+//! before anything starts ([`load`]); [`run_variant`] runs it as one case per HAProxy image, in the
+//! stages of `run/`.
 
 mod bounds;
 mod case;
