@@ -167,6 +167,14 @@ mod tests {
     }
 
     #[test]
+    fn a_stop_before_the_case_is_in_git_bisect_runs_codes() {
+        assert_eq!(stop_code(&CliError::usage("x")), ABORT);
+        assert_eq!(stop_code(&CliError::harness("x")), HARNESS);
+        let build = CliError::of(Kind::Untestable, ImageError::MmdebstrapMissing);
+        assert_eq!(stop_code(&build), SKIP);
+    }
+
+    #[test]
     fn only_what_the_build_causes_is_a_skip() {
         let bad = ImageError::BadBinary {
             path: "haproxy".into(),

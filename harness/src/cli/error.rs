@@ -190,3 +190,36 @@ impl From<haprepro::capture::CaptureError> for CliError {
         CliError::of(Kind::Harness, e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_is_its_documented_exit_code() {
+        assert_eq!(CliError::usage("x").exit_code(), exit::USAGE);
+        assert_eq!(CliError::harness("x").exit_code(), exit::HARNESS);
+        assert_eq!(CliError::failed("x").exit_code(), exit::FAILED);
+        assert_eq!(
+            CliError::harness("a child matrix stopped")
+                .code(130)
+                .exit_code(),
+            130,
+            "a child's own code is passed on"
+        );
+    }
+
+    #[test]
+    fn a_bad_subnet_range_is_usage_and_any_other_runtime_error_the_harness() {
+        use haprepro::runtime::RuntimeError;
+        let missing = RuntimeError::ImageMissing {
+            image: "haprepro/haproxy:trixie".into(),
+        };
+        assert_eq!(CliError::from(missing).kind(), Kind::Harness);
+        let invalid = RuntimeError::Subnets(haprepro::runtime::subnets::SubnetError::Invalid {
+            value: "10.213.0.0".into(),
+            reason: "no /N".into(),
+        });
+        assert_eq!(CliError::from(invalid).kind(), Kind::Usage);
+    }
+}
