@@ -16,7 +16,7 @@ use haprepro::schedule::{run_jobs, Job};
 
 use super::matrix::{built_versions, load_scenarios, resolve_version};
 use super::run::CaseArgs;
-use super::{engine, exit};
+use super::{engine, exit, CliError, CliResult};
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -39,44 +39,30 @@ pub struct BenchArgs {
     case: CaseArgs,
 }
 
-pub async fn run(args: BenchArgs) -> i32 {
+pub async fn run(args: BenchArgs) -> CliResult {
     if args.jobs.contains(&0) {
-        eprintln!("error: --jobs values must be at least 1");
-        return exit::USAGE;
+        return Err(CliError::usage("--jobs values must be at least 1"));
     }
-    let scenarios = match load_scenarios(args.scenarios.clone(), &args.case.scenarios_dir()) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+    let scenarios = load_scenarios(args.scenarios.clone(), &args.case.scenarios_dir())?;
     let smoke = if args.cases > 0 {
-        match super::run::load_scenario("smoke", &args.case.scenarios_dir()) {
-            Ok(s) => Some(Arc::new(s)),
-            Err(code) => return code,
-        }
+        Some(Arc::new(super::run::load_scenario(
+            "smoke",
+            &args.case.scenarios_dir(),
+        )?))
     } else {
         None
     };
-    let engine = match engine().await {
-        Ok(e) => e,
-        Err(code) => return code,
-    };
+    let engine = engine().await?;
     let versions = match &args.versions {
         Some(v) if !v.iter().all(|s| s.trim().is_empty()) => v.clone(),
         Some(_) => {
-            eprintln!("error: --versions was given but names nothing");
-            return exit::USAGE;
+            return Err(CliError::usage("--versions was given but names nothing"));
         }
-        None => match built_versions(&engine).await {
-            Ok(v) => v,
-            Err(code) => return code,
-        },
+        None => built_versions(&engine).await?,
     };
     let mut images = Vec::new();
     for v in &versions {
-        match resolve_version(&engine, v).await {
-            Ok(i) => images.push(i),
-            Err(code) => return code,
-        }
+        images.push(resolve_version(&engine, v).await?);
     }
     let bench_id = haprepro::runtime::new_run_id();
     let results_dir = args.case.results_dir.join(format!("bench-{bench_id}"));
@@ -85,10 +71,7 @@ pub async fn run(args: BenchArgs) -> i32 {
 
     if let Some(smoke) = smoke {
         let image = match &args.overhead_version {
-            Some(v) => match resolve_version(&engine, v).await {
-                Ok(i) => i,
-                Err(code) => return code,
-            },
+            Some(v) => resolve_version(&engine, v).await?,
             None => images[0].clone(),
         };
         eprintln!(
@@ -186,10 +169,10 @@ pub async fn run(args: BenchArgs) -> i32 {
         results_dir.display()
     );
     if all_passed {
-        exit::OK
+        Ok(exit::OK)
     } else {
         eprintln!("note: some cases did not pass; their timings are included above");
-        exit::FAILED
+        Ok(exit::FAILED)
     }
 }
 

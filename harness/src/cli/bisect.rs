@@ -16,8 +16,8 @@ use haprepro::schedule::numbered_run_id;
 
 use super::matrix::expand_ranges;
 use super::run::{load_scenario, pick_variant, CaseArgs};
-use super::source_args::{usage, Candidates, SourceArgs};
-use super::{engine, exit};
+use super::source_args::{Candidates, SourceArgs};
+use super::{engine, exit, CliError, CliResult};
 
 #[derive(Args)]
 pub struct BisectArgs {
@@ -58,31 +58,28 @@ fn items(values: Option<&[String]>) -> Vec<String> {
         .collect()
 }
 
-pub async fn run(args: BisectArgs) -> i32 {
+pub async fn run(args: BisectArgs) -> CliResult {
     let source = &args.source;
     let (src, versions) = (source.first(&src::KIND), source.given(&version::KIND));
     // The other kinds' candidates (--images): lists of their own.
     let others: Vec<_> = source.others(&[&version::KIND, &src::KIND]).collect();
     if let Some((_, flag, _)) = others.first() {
         if src.is_some() || versions.is_some() || others.len() > 1 {
-            return usage(format!(
+            return Err(CliError::usage(format!(
                 "--{} is a list of its own: give it without --versions and --src",
                 flag.long
-            ));
+            )));
         }
     }
     if src.is_some() && versions.is_none() {
         return super::bisect_commits::run(args).await;
     }
     if src.is_some() && (args.good.is_some() || args.bad.is_some()) {
-        eprintln!(
-            "error: --good/--bad bisect the commits between two refs; --versions bisects a set of tags: give one of the two"
-        );
-        return exit::USAGE;
+        return Err(CliError::usage(
+            "--good/--bad bisect the commits between two refs; --versions bisects a set of tags: give one of the two",
+        ));
     }
-    if let Err(message) = source.build_without_source() {
-        return usage(message);
-    }
+    source.build_without_source().map_err(CliError::usage)?;
     // Catalog versions with their ranges expanded, or the values of another kind, in order.
     let candidates = if let Some(src) = src {
         tag_candidates(&args, src)
@@ -96,32 +93,19 @@ pub async fn run(args: BisectArgs) -> i32 {
                 .into_iter()
                 .map(|v| source.parse(kind, &v).map(|s| (v, s)))
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(usage)
+                .map_err(CliError::usage)
         })
     };
-    let (names, sources): (Vec<String>, Vec<ImageSource>) = match candidates {
-        Ok(c) => c.into_iter().unzip(),
-        Err(code) => return code,
-    };
+    let (names, sources): (Vec<String>, Vec<ImageSource>) = candidates?.into_iter().unzip();
     if names.len() < 2 {
-        eprintln!(
-            "error: bisect needs at least two candidates, in order (got {}): --versions A,B,C or --images REF,REF",
+        return Err(CliError::usage(format!(
+            "bisect needs at least two candidates, in order (got {}): --versions A,B,C or --images REF,REF",
             names.len()
-        );
-        return exit::USAGE;
+        )));
     }
-    let scenario = match load_scenario(&args.scenario, &args.case.scenarios_dir()) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let variant = match pick_variant(&scenario, args.variant.as_deref()) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
-    let engine = match engine().await {
-        Ok(e) => e,
-        Err(code) => return code,
-    };
+    let scenario = load_scenario(&args.scenario, &args.case.scenarios_dir())?;
+    let variant = pick_variant(&scenario, args.variant.as_deref())?;
+    let engine = engine().await?;
     // Catalog versions and images are resolved before the first run (a missing one stops the
     // bisect at once); tags of a clone are built only when probed.
     let mut candidates: Vec<(ImageSource, Option<ResolvedImage>)> = Vec::new();
@@ -130,10 +114,8 @@ pub async fn run(args: BisectArgs) -> i32 {
             candidates.push((source, None));
             continue;
         }
-        match super::resolve_image(&engine, &source).await {
-            Ok(image) => candidates.push((source, Some(image))),
-            Err(code) => return code,
-        }
+        let image = super::resolve_image(&engine, &source).await?;
+        candidates.push((source, Some(image)));
     }
     let run_id = haprepro::runtime::new_run_id();
     let run_dir = args.case.results_dir.join(&run_id);
@@ -243,29 +225,25 @@ pub async fn run(args: BisectArgs) -> i32 {
                 );
             }
             println!("results: {}", run_dir.display());
-            exit::OK
+            Ok(exit::OK)
         }
         Err(e @ (BisectError::EndsAgree { .. } | BisectError::TooFew(_))) => {
-            eprintln!("error: {e}");
-            exit::USAGE
+            Err(CliError::usage(e))
         }
-        Err(e) => {
-            eprintln!(
-                "error: {e}\n  See the run's evidence in {}.",
-                run_dir.display()
-            );
-            exit::FAILED
-        }
+        Err(e) => Err(CliError::failed(format!(
+            "{e}\n  See the run's evidence in {}.",
+            run_dir.display()
+        ))),
     }
 }
 
 /// `--src CLONE --versions SET`: the set's tags of the clone in HAProxy's version order, each a
 /// source build of the clone at that tag (with --profile, --patch, ...).
-fn tag_candidates(args: &BisectArgs, src: &str) -> Result<Vec<(String, ImageSource)>, i32> {
+fn tag_candidates(args: &BisectArgs, src: &str) -> Result<Vec<(String, ImageSource)>, CliError> {
     use haprepro::images::source::version_set;
-    let spec = args.source.build.spec(src).map_err(usage)?;
+    let spec = args.source.build.spec(src).map_err(CliError::usage)?;
     if !matches!(spec.tree, haprepro::images::TreeSource::Git { .. }) {
-        return Err(usage(format!(
+        return Err(CliError::usage(format!(
             "--src {src} with --versions: a set of tags needs a git clone of HAProxy"
         )));
     }
@@ -273,10 +251,10 @@ fn tag_candidates(args: &BisectArgs, src: &str) -> Result<Vec<(String, ImageSour
     let tags = version_set::clone_tags(&dir)
         .map(|t| vec![(dir, t)])
         .and_then(|clones| version_set::merge(&clones))
-        .map_err(|e| usage(format!("--src: {e}")))?;
+        .map_err(|e| CliError::usage(format!("--src: {e}")))?;
     let versions = args.source.given(&version::KIND).unwrap_or_default();
-    let members =
-        version_set::expand(versions, &tags).map_err(|e| usage(format!("--versions: {e}")))?;
+    let members = version_set::expand(versions, &tags)
+        .map_err(|e| CliError::usage(format!("--versions: {e}")))?;
     Ok(members
         .into_iter()
         .map(|m| {

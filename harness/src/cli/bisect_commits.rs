@@ -20,70 +20,50 @@ use super::build_ahead::BuildAhead;
 use super::build_progress::BuildProgress;
 use super::run::{load_scenario, pick_variant};
 use super::source_args::check_requires;
-use super::{engine, exit, report_error};
+use super::{engine, exit, CliError, CliResult, Kind};
 
 fn short(hash: &str) -> &str {
     &hash[..12.min(hash.len())]
 }
 
-pub async fn run(args: BisectArgs) -> i32 {
+pub async fn run(args: BisectArgs) -> CliResult {
     let src = args
         .source
         .first(&src::KIND)
         .unwrap_or_default()
         .to_string();
     let (Some(good), Some(bad)) = (args.good.clone(), args.bad.clone()) else {
-        eprintln!("error: bisect --src DIR needs both ends: --good REF (the old end) and --bad REF (the new end)");
-        return exit::USAGE;
+        return Err(CliError::usage("bisect --src DIR needs both ends: --good REF (the old end) and --bad REF (the new end)"));
     };
     if args.source.build.reference.is_some() {
-        eprintln!("error: bisect takes its commits from --good and --bad, not --ref");
-        return exit::USAGE;
+        return Err(CliError::usage(
+            "bisect takes its commits from --good and --bad, not --ref",
+        ));
     }
-    let spec = match args.source.build.spec(&src) {
-        Ok(s) => s,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return exit::USAGE;
-        }
-    };
+    let spec = args.source.build.spec(&src).map_err(CliError::usage)?;
     let TreeSource::Git { dir, .. } = &spec.tree else {
-        eprintln!("error: bisect --src needs a git checkout (a directory), not {src}");
-        return exit::USAGE;
+        return Err(CliError::usage(format!(
+            "bisect --src needs a git checkout (a directory), not {src}"
+        )));
     };
     let dir = dir.clone();
-    let scenario = match load_scenario(&args.scenario, &args.case.scenarios_dir()) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let mut variant = match pick_variant(&scenario, args.variant.as_deref()) {
-        Ok(v) => v.clone(),
-        Err(code) => return code,
-    };
+    let scenario = load_scenario(&args.scenario, &args.case.scenarios_dir())?;
+    let mut variant = pick_variant(&scenario, args.variant.as_deref())?.clone();
     if let Some(n) = args.repeat {
         if n == 0 {
-            eprintln!("error: --repeat must be at least 1");
-            return exit::USAGE;
+            return Err(CliError::usage("--repeat must be at least 1"));
         }
         variant.repeat = n;
     }
-    if let Err(code) = check_requires(&scenario, &ImageSource::Source(Box::new(spec.clone()))) {
-        return code;
-    }
-    let range: CommitRange = match commits::range(&dir, &good, &bad).await {
-        Ok(r) => r,
-        Err(e) => {
-            report_error(&e);
-            return match e {
-                commits::RangeError::Git(images::ImageError::GitMissing) => exit::HARNESS,
-                _ => exit::USAGE,
-            };
-        }
-    };
-    let engine = match engine().await {
-        Ok(e) => e,
-        Err(code) => return code,
-    };
+    check_requires(&scenario, &ImageSource::Source(Box::new(spec.clone())))?;
+    let range: CommitRange = commits::range(&dir, &good, &bad).await.map_err(|e| {
+        let kind = match e {
+            commits::RangeError::Git(images::ImageError::GitMissing) => Kind::Harness,
+            _ => Kind::Usage,
+        };
+        CliError::of(kind, e)
+    })?;
+    let engine = engine().await?;
     let n = range.commits.len();
     let tag_indices: Vec<usize> = range.tags.keys().copied().collect();
     // Which tags (and ends) are built already: they cost no build in the plan.
@@ -364,7 +344,9 @@ pub async fn run(args: BisectArgs) -> i32 {
             run_dir.display()
         ),
     }
-    code
+    // A bisect that could not answer said why above, before its record was written: its code
+    // (2 when its ends agree, 1 else) is the verdict of a run that went to its end.
+    Ok(code)
 }
 
 fn first_line(s: &str) -> &str {

@@ -15,9 +15,9 @@ use haprepro::images::{self, ImageError};
 use haprepro::scenario::{self, CaseEvent, Outcome};
 
 use super::build_progress::BuildProgress;
-use super::report_error;
 use super::run::{begin, load_scenario, pick_variant, print_event, CaseArgs};
 use super::source_args::{check_requires, One, SourceArgs};
+use super::{CliError, CliResult, Kind};
 
 /// Not reproduced: `git bisect run` marks the commit good.
 const GOOD: i32 = 0;
@@ -30,24 +30,25 @@ const ABORT: i32 = 128;
 /// The harness cannot work here (Docker, images, capture): `git bisect run` aborts too.
 const HARNESS: i32 = 129;
 
-/// `check`'s code for a failed check before the case: bad input (2) and a harness that
-/// cannot work (3) both stop `git bisect run`, as 128 and 129.
-pub fn stop_code(code: i32) -> i32 {
-    let (code, why) = if code == super::exit::USAGE {
-        (ABORT, "bad input; stops `git bisect run`")
-    } else {
-        (
+/// `check`'s code for a check that stopped before its verdict, with its line on stderr: bad
+/// input and a harness that cannot work both stop `git bisect run`, as 128 and 129; a build
+/// that cannot be judged is a skip (125).
+pub fn stop_code(e: &CliError) -> i32 {
+    let (code, why) = match e.kind() {
+        Kind::Usage => (ABORT, "bad input; stops `git bisect run`"),
+        Kind::Untestable => (SKIP, "skip: this build cannot be judged"),
+        Kind::Harness | Kind::Failed => (
             HARNESS,
             "the harness cannot work here; stops `git bisect run`",
-        )
+        ),
     };
-    eprintln!("check: exit {code} ({why})");
+    eprintln!("check: exit {code} ({why}{})", e.check_context());
     code
 }
 
 /// Whether an image that could not be had says something about the build (skip) or about the
 /// harness or the input (stop).
-fn image_exit(e: &ImageError) -> (i32, &'static str) {
+fn image_kind(e: &ImageError) -> Kind {
     match e {
         // This commit's build failed, its patch does not apply, its binary does not run or is
         // not there: this commit cannot be judged.
@@ -55,15 +56,10 @@ fn image_exit(e: &ImageError) -> (i32, &'static str) {
         | ImageError::NoVersion { .. }
         | ImageError::Io(..)
         | ImageError::SourceBuildFailed { .. }
-        | ImageError::PatchFailed { .. } => (SKIP, "skip: this build cannot be judged"),
-        e if e.is_bad_input() => (ABORT, "bad input; stops `git bisect run`"),
-        ImageError::Catalog(_) | ImageError::BadSourcePackage { .. } => {
-            (ABORT, "bad input; stops `git bisect run`")
-        }
-        _ => (
-            HARNESS,
-            "the harness cannot work here; stops `git bisect run`",
-        ),
+        | ImageError::PatchFailed { .. } => Kind::Untestable,
+        e if e.is_bad_input() => Kind::Usage,
+        ImageError::Catalog(_) | ImageError::BadSourcePackage { .. } => Kind::Usage,
+        _ => Kind::Harness,
     }
 }
 
@@ -109,56 +105,24 @@ fn outcome_exit(outcome: Outcome, crash_skips: bool) -> (i32, &'static str) {
     }
 }
 
-pub async fn run(args: CheckArgs) -> i32 {
-    let scenario = match load_scenario(&args.scenario, &args.case.scenarios_dir()) {
-        Ok(s) => s,
-        Err(_) => {
-            eprintln!("check: exit {ABORT} (bad input; stops `git bisect run`)");
-            return ABORT;
-        }
-    };
-    let Ok(variant) = pick_variant(&scenario, args.variant.as_deref()) else {
-        eprintln!("check: exit {ABORT} (bad input; stops `git bisect run`)");
-        return ABORT;
-    };
-    let Ok(source) = args.source.source() else {
-        eprintln!("check: exit {ABORT} (bad input; stops `git bisect run`)");
-        return ABORT;
-    };
-    if check_requires(&scenario, &source).is_err() {
-        eprintln!("check: exit {ABORT} (bad input; stops `git bisect run`)");
-        return ABORT;
-    }
-    let engine = match haprepro::runtime::Engine::connect().await {
-        Ok(e) => e,
-        Err(e) => {
-            report_error(&e);
-            eprintln!(
-                "check: exit {HARNESS} (the harness cannot work here; stops `git bisect run`)"
-            );
-            return HARNESS;
-        }
-    };
-    if let Err(e) = preflight() {
-        eprintln!("error: {e}");
-        eprintln!("check: exit {HARNESS} (the harness cannot work here; stops `git bisect run`)");
-        return HARNESS;
-    }
+pub async fn run(args: CheckArgs) -> CliResult {
+    let scenario = load_scenario(&args.scenario, &args.case.scenarios_dir())?;
+    let variant = pick_variant(&scenario, args.variant.as_deref())?;
+    let source = args.source.source()?;
+    check_requires(&scenario, &source)?;
+    let engine = haprepro::runtime::Engine::connect()
+        .await
+        .map_err(|e| CliError::of(Kind::Harness, e))?;
+    preflight().map_err(CliError::harness)?;
     let progress = BuildProgress::new();
     let resolved = images::resolve_with(&engine, &source, &|e| progress.event(e)).await;
     progress.finish();
-    let image = match resolved {
-        Ok(i) => i,
-        // A ref that does not exist, a tarball that is no HAProxy: every commit would fail the
-        // same way, so stop `git bisect run` rather than skip them all. A build that fails is
-        // this commit's problem: skip it. See `image_exit`.
-        Err(e) => {
-            report_error(&e);
-            let (code, why) = image_exit(&e);
-            eprintln!("check: exit {code} ({why}; no usable HAProxy from {source})");
-            return code;
-        }
-    };
+    // A ref that does not exist, a tarball that is no HAProxy: every commit would fail the same
+    // way, so stop `git bisect run` rather than skip them all. A build that fails is this
+    // commit's problem: skip it. See `image_kind`.
+    let image = resolved.map_err(|e| {
+        CliError::of(image_kind(&e), e).context(format!("; no usable HAProxy from {source}"))
+    })?;
     let opts = begin(&scenario, &image, &args.case);
     let on_event = |event: CaseEvent| {
         if let CaseEvent::Step { .. } = event {
@@ -187,7 +151,7 @@ pub async fn run(args: CheckArgs) -> i32 {
         r.reason,
         r.evidence_dir.display()
     );
-    code
+    Ok(code)
 }
 
 #[cfg(test)]
@@ -203,24 +167,32 @@ mod tests {
     }
 
     #[test]
+    fn a_stop_before_the_case_is_in_git_bisect_runs_codes() {
+        assert_eq!(stop_code(&CliError::usage("x")), ABORT);
+        assert_eq!(stop_code(&CliError::harness("x")), HARNESS);
+        let build = CliError::of(Kind::Untestable, ImageError::MmdebstrapMissing);
+        assert_eq!(stop_code(&build), SKIP);
+    }
+
+    #[test]
     fn only_what_the_build_causes_is_a_skip() {
         let bad = ImageError::BadBinary {
             path: "haproxy".into(),
             base: "base".into(),
             said: "".into(),
         };
-        assert_eq!(image_exit(&bad).0, SKIP);
+        assert_eq!(image_kind(&bad), Kind::Untestable);
         let unknown = ImageError::UnknownVersion {
             wanted: "9.9".into(),
             known: "3.0.11".into(),
         };
-        assert_eq!(image_exit(&unknown).0, ABORT);
+        assert_eq!(image_kind(&unknown), Kind::Usage);
         let not_built = ImageError::NotBuilt {
             wanted: "3.0.11".into(),
             suite: "trixie".into(),
         };
-        assert_eq!(image_exit(&not_built).0, HARNESS);
-        assert_eq!(image_exit(&ImageError::MmdebstrapMissing).0, HARNESS);
+        assert_eq!(image_kind(&not_built), Kind::Harness);
+        assert_eq!(image_kind(&ImageError::MmdebstrapMissing), Kind::Harness);
         assert_eq!(
             (ABORT, HARNESS),
             (128, 129),

@@ -1,6 +1,6 @@
 use clap::Args;
 
-use super::{engine, exit, report_error};
+use super::{engine, exit, CliError, CliResult, Kind};
 
 #[derive(Args)]
 pub struct CleanArgs {
@@ -18,11 +18,8 @@ pub struct CleanArgs {
     force: bool,
 }
 
-pub async fn run(args: CleanArgs) -> i32 {
-    let engine = match engine().await {
-        Ok(e) => e,
-        Err(code) => return code,
-    };
+pub async fn run(args: CleanArgs) -> CliResult {
+    let engine = engine().await?;
     if args.force {
         // Say what is about to be stopped: what a dry run would have kept.
         if let Ok(r) = haprepro::runtime::clean_plan(&engine, args.run.as_deref()).await {
@@ -36,41 +33,31 @@ pub async fn run(args: CleanArgs) -> i32 {
             }
         }
     }
-    match haprepro::runtime::clean(&engine, args.run.as_deref(), args.force).await {
-        Ok(report) => {
-            println!(
-                "removed {} container(s) and {} network(s)",
-                report.containers, report.networks
-            );
-            if report.kept_containers + report.kept_networks > 0 {
-                println!(
-                    "kept {} container(s) and {} network(s) of {}: a running haprepro's \
-                     cases, builds and probes are never removed (--force removes them)",
-                    report.kept_containers,
-                    report.kept_networks,
-                    report.kept_owners.join(", ")
-                );
-            }
-        }
-        Err(e) => {
-            report_error(&e);
-            return exit::HARNESS;
-        }
+    let report = haprepro::runtime::clean(&engine, args.run.as_deref(), args.force)
+        .await
+        .map_err(|e| CliError::of(Kind::Harness, e))?;
+    println!(
+        "removed {} container(s) and {} network(s)",
+        report.containers, report.networks
+    );
+    if report.kept_containers + report.kept_networks > 0 {
+        println!(
+            "kept {} container(s) and {} network(s) of {}: a running haprepro's \
+             cases, builds and probes are never removed (--force removes them)",
+            report.kept_containers,
+            report.kept_networks,
+            report.kept_owners.join(", ")
+        );
     }
     if !args.images {
-        return exit::OK;
+        return Ok(exit::OK);
     }
-    match haprepro::images::remove_built(&engine).await {
-        Ok(tags) => {
-            for tag in &tags {
-                println!("removed image {tag}");
-            }
-            println!("removed {} image(s)", tags.len());
-            exit::OK
-        }
-        Err(e) => {
-            report_error(&e);
-            exit::HARNESS
-        }
+    let tags = haprepro::images::remove_built(&engine)
+        .await
+        .map_err(|e| CliError::of(Kind::Harness, e))?;
+    for tag in &tags {
+        println!("removed image {tag}");
     }
+    println!("removed {} image(s)", tags.len());
+    Ok(exit::OK)
 }

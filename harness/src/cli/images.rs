@@ -5,7 +5,7 @@ use clap::Subcommand;
 use haprepro::images::{self, BuildEvent, Catalog};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use super::{engine, exit, report_error};
+use super::{engine, exit, report_error, CliError, CliResult, Kind};
 
 #[derive(Subcommand)]
 pub enum ImagesCommand {
@@ -40,14 +40,11 @@ pub struct CatalogArgs {
     src: Option<String>,
 }
 
-pub async fn run(cmd: ImagesCommand) -> i32 {
+pub async fn run(cmd: ImagesCommand) -> CliResult {
     if let ImagesCommand::Catalog(args) = &cmd {
         return catalog(args).await;
     }
-    let engine = match engine().await {
-        Ok(e) => e,
-        Err(code) => return code,
-    };
+    let engine = engine().await?;
     match cmd {
         ImagesCommand::List => list(&engine).await,
         ImagesCommand::Build { versions, force } => build(&engine, &versions, force).await,
@@ -57,32 +54,16 @@ pub async fn run(cmd: ImagesCommand) -> i32 {
 
 /// `images catalog`: the nightly's plan, checked (an unknown branch is an error at its line,
 /// exit 2), as a table or as JSON.
-async fn catalog(args: &CatalogArgs) -> i32 {
+async fn catalog(args: &CatalogArgs) -> CliResult {
     let nightly = match &args.nightly {
         Some(path) => images::Nightly::read(path),
         None => Ok(images::Nightly::builtin()),
     };
-    let nightly = match nightly {
-        Ok(n) => n,
-        Err(e) => {
-            eprintln!("error: {e}\n  Nothing was started.");
-            return exit::USAGE;
-        }
-    };
+    let nightly = nightly.map_err(|e| CliError::usage(format!("{e}\n  Nothing was started.")))?;
     let mut source_ref = None;
     if let (Some(dir), Some(source)) = (&args.src, &nightly.source) {
         let path = images::source::git::expand_home(dir);
-        match images::nightly::resolve_source_ref(source, &path).await {
-            Ok(r) => source_ref = Some(r),
-            Err(e) => {
-                report_error(&e);
-                return if e.is_bad_input() {
-                    exit::USAGE
-                } else {
-                    exit::HARNESS
-                };
-            }
-        }
+        source_ref = Some(images::nightly::resolve_source_ref(source, &path).await?);
     }
     let entries = images::nightly::plan(
         &Catalog::builtin(),
@@ -94,11 +75,12 @@ async fn catalog(args: &CatalogArgs) -> i32 {
         match serde_json::to_string_pretty(&entries) {
             Ok(json) => println!("{json}"),
             Err(e) => {
-                eprintln!("error: cannot write the plan as JSON: {e}");
-                return exit::HARNESS;
+                return Err(CliError::harness(format!(
+                    "cannot write the plan as JSON: {e}"
+                )))
             }
         }
-        return exit::OK;
+        return Ok(exit::OK);
     }
     println!(
         "{:<22} {:<9} {:<44} haprepro matrix ...",
@@ -116,17 +98,13 @@ async fn catalog(args: &CatalogArgs) -> i32 {
             .unwrap_or_else(|| "(give --src CLONE to resolve the ref)".into());
         println!("{:<20} {kind:<9} {:<50} {args}", e.id, e.label);
     }
-    exit::OK
+    Ok(exit::OK)
 }
 
-async fn list(engine: &haprepro::runtime::Engine) -> i32 {
-    let built = match images::list_built(engine).await {
-        Ok(b) => b,
-        Err(e) => {
-            report_error(&e);
-            return exit::HARNESS;
-        }
-    };
+async fn list(engine: &haprepro::runtime::Engine) -> CliResult {
+    let built = images::list_built(engine)
+        .await
+        .map_err(|e| CliError::of(Kind::Harness, e))?;
     let catalog = Catalog::builtin();
     println!(
         "{:<13} {:<22} {:<10} {:<30} source",
@@ -192,7 +170,7 @@ async fn list(engine: &haprepro::runtime::Engine) -> i32 {
             println!("  {flag:<32} {}", kind.one.help);
         }
     }
-    exit::OK
+    Ok(exit::OK)
 }
 
 /// The display of image builds: on a terminal a spinner per suite with its current step;
@@ -255,7 +233,7 @@ impl BuildProgress {
 pub async fn ensure(
     engine: &haprepro::runtime::Engine,
     versions: &[String],
-) -> Result<images::Ensured, i32> {
+) -> Result<images::Ensured, CliError> {
     let progress = BuildProgress::new();
     let announce = |missing: &[String]| {
         eprintln!(
@@ -281,30 +259,27 @@ pub async fn ensure(
             }
             Ok(ensured)
         }
-        Err(e) => {
-            report_error(&e);
-            Err(match e {
-                images::ImageError::UnknownVersion { .. } => exit::USAGE,
-                _ => exit::HARNESS,
-            })
-        }
+        Err(e) => Err(catalog_error(e)),
     }
 }
 
-async fn build(engine: &haprepro::runtime::Engine, versions: &[String], force: bool) -> i32 {
+/// A catalog image that could not be had: an unknown version is bad input, anything else the
+/// harness's.
+fn catalog_error(e: images::ImageError) -> CliError {
+    let kind = match e {
+        images::ImageError::UnknownVersion { .. } => Kind::Usage,
+        _ => Kind::Harness,
+    };
+    CliError::of(kind, e)
+}
+
+async fn build(engine: &haprepro::runtime::Engine, versions: &[String], force: bool) -> CliResult {
     let display = BuildProgress::new();
     let progress = |event: BuildEvent| display.event(event);
     let started = std::time::Instant::now();
-    let results = match images::build(engine, versions, force, &progress).await {
-        Ok(r) => r,
-        Err(e) => {
-            report_error(&e);
-            return match e {
-                images::ImageError::UnknownVersion { .. } => exit::USAGE,
-                _ => exit::HARNESS,
-            };
-        }
-    };
+    let results = images::build(engine, versions, force, &progress)
+        .await
+        .map_err(catalog_error)?;
     display.finish();
     let mut code = exit::OK;
     for (suite, result) in results {
@@ -318,5 +293,6 @@ async fn build(engine: &haprepro::runtime::Engine, versions: &[String], force: b
         }
     }
     println!("({:.0?})", started.elapsed());
-    code
+    // The verdict: 3 when a suite did not build (each said above, the others built).
+    Ok(code)
 }

@@ -13,8 +13,8 @@ use std::process::Command;
 
 use serde::Serialize;
 
-use super::exit;
 use super::run::CaseArgs;
+use super::{exit, CliError, CliResult};
 use haprepro::case_id::{row, split_row};
 use haprepro::images::source::version_set;
 use haprepro::schedule::{PlanItem, Shard};
@@ -128,38 +128,30 @@ fn definite(outcome: &str) -> bool {
     matches!(outcome, "reproduced" | "not-reproduced" | "crashed")
 }
 
-pub async fn run(args: MapArgs) -> i32 {
-    let usage = |message: String| {
-        eprintln!("error: {message}");
-        exit::USAGE
-    };
+pub async fn run(args: MapArgs) -> CliResult {
     let mut clones = Vec::new();
     for src in &args.src {
         let dir = PathBuf::from(src);
         if !dir.join(".git").exists() && !dir.join("HEAD").is_file() {
-            return usage(format!(
+            return Err(CliError::usage(format!(
                 "--src {src} is not a git clone of HAProxy (map works on clones' tags)"
-            ));
+            )));
         }
-        match version_set::clone_tags(&dir) {
-            Ok(tags) => clones.push((dir, tags)),
-            Err(e) => return usage(format!("--src: {e}")),
-        }
+        let tags =
+            version_set::clone_tags(&dir).map_err(|e| CliError::usage(format!("--src: {e}")))?;
+        clones.push((dir, tags));
     }
-    let members = match version_set::merge(&clones)
+    let members = version_set::merge(&clones)
         .and_then(|tags| version_set::expand(&args.versions, &tags))
-    {
-        Ok(m) => m,
-        Err(e) => return usage(format!("--versions: {e}")),
-    };
+        .map_err(|e| CliError::usage(format!("--versions: {e}")))?;
     if members.len() > args.max_builds {
-        return usage(format!(
+        return Err(CliError::usage(format!(
             "--versions names {} versions, more than the {} a map builds at most: \
              narrow the set, or ask for them with --max-builds {}",
             members.len(),
             args.max_builds,
             members.len()
-        ));
+        )));
     }
     let names: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
     let id = map_id(&args, &names);
@@ -170,17 +162,9 @@ pub async fn run(args: MapArgs) -> i32 {
         names.len(),
         names.join(" ")
     );
-    let exe = match std::env::current_exe() {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("error: cannot find the haprepro binary itself: {e}");
-            return exit::HARNESS;
-        }
-    };
-    let cases = match case_keys(&args) {
-        Ok(c) => c,
-        Err(e) => return usage(e),
-    };
+    let exe = std::env::current_exe()
+        .map_err(|e| CliError::harness(format!("cannot find the haprepro binary itself: {e}")))?;
+    let cases = case_keys(&args).map_err(CliError::usage)?;
     let plan = MapPlan {
         scenarios: args.scenarios.clone(),
         versions: names.clone(),
@@ -190,11 +174,10 @@ pub async fn run(args: MapArgs) -> i32 {
     if let Err(e) = std::fs::create_dir_all(&dir)
         .and_then(|()| haprepro::report::write_atomic(&dir.join("map-plan.json"), &plan_json))
     {
-        eprintln!(
-            "error: cannot write {}: {e}",
+        return Err(CliError::harness(format!(
+            "cannot write {}: {e}",
             dir.join("map-plan.json").display()
-        );
-        return exit::HARNESS;
+        )));
     }
     if let Some(shard) = args.shard {
         return measure_shard(&exe, &args, &names, shard, &dir);
@@ -248,32 +231,34 @@ pub async fn run(args: MapArgs) -> i32 {
             match matrix_of(&exe, &args, v, &dir).status() {
                 Ok(s) if matches!(s.code(), Some(0) | Some(1)) => {}
                 Ok(s) => {
-                    eprintln!(
-                        "error: the map's matrix of {v} did not run to its end ({s}); nothing mapped"
-                    );
-                    stopped = Some(s.code().unwrap_or(exit::HARNESS));
+                    stopped = Some(matrix_stopped(
+                        format!(
+                            "the map's matrix of {v} did not run to its end ({s}); nothing mapped"
+                        ),
+                        s,
+                    ));
                     break;
                 }
                 Err(e) => {
-                    eprintln!("error: cannot run haprepro matrix: {e}");
-                    stopped = Some(exit::HARNESS);
+                    stopped = Some(CliError::harness(format!(
+                        "cannot run haprepro matrix: {e}"
+                    )));
                     break;
                 }
             }
         }
         ahead.stop();
-        if let Some(code) = stopped {
-            return code;
+        if let Some(e) = stopped {
+            return Err(e);
         }
     }
     let records: Vec<serde_json::Value> =
         read_matrices(&dir.join("matrix")).into_values().collect();
     if records.is_empty() {
-        eprintln!(
-            "error: the map's matrix wrote no matrix.json under {}",
+        return Err(CliError::harness(format!(
+            "the map's matrix wrote no matrix.json under {}",
             dir.join("matrix").display()
-        );
-        return exit::HARNESS;
+        )));
     }
     let mut strips = strips(&records, &names);
     let mut failed = strips
@@ -331,20 +316,28 @@ pub async fn run(args: MapArgs) -> i32 {
         scenarios: args.scenarios.clone(),
         explain: args.explain,
     };
-    if let Err(e) = write(&dir, &record, &drawn) {
-        eprintln!("error: cannot write the map into {}: {e}", dir.display());
-        return exit::HARNESS;
-    }
+    write(&dir, &record, &drawn).map_err(|e| cannot_write(&dir, e))?;
     println!();
     for s in &record.strips {
         println!("{}: {}", s.case, s.answer);
     }
     println!("map: {}/map.md, map.html, map.json", dir.display());
-    if failed {
-        exit::FAILED
-    } else {
-        exit::OK
+    Ok(if failed { exit::FAILED } else { exit::OK })
+}
+
+/// A child `haprepro matrix` that did not end with a verdict (0 or 1): its own code is passed
+/// on (3 when it has none, killed by a signal).
+fn matrix_stopped(message: String, status: std::process::ExitStatus) -> CliError {
+    let e = CliError::harness(message);
+    match status.code() {
+        Some(code) => e.code(code),
+        None => e,
     }
+}
+
+/// The map's files could not be written.
+fn cannot_write(dir: &Path, e: impl std::fmt::Display) -> CliError {
+    CliError::harness(format!("cannot write the map into {}: {e}", dir.display()))
 }
 
 /// The `haprepro matrix` of the map's scenarios on `versions` (a comma-separated list), into
@@ -369,7 +362,13 @@ fn matrix_of(exe: &Path, args: &MapArgs, versions: &str, dir: &Path) -> Command 
 
 /// One shard of a sharded map: its part of the matrix, into the map's folder; the map itself
 /// is drawn by `haprepro report map` over every shard's folder.
-fn measure_shard(exe: &Path, args: &MapArgs, names: &[String], shard: Shard, dir: &Path) -> i32 {
+fn measure_shard(
+    exe: &Path,
+    args: &MapArgs,
+    names: &[String],
+    shard: Shard,
+    dir: &Path,
+) -> CliResult {
     let mut matrix = matrix_of(exe, args, &names.join(","), dir);
     matrix.args(["--shard", &shard.to_string()]);
     match matrix.status() {
@@ -378,16 +377,15 @@ fn measure_shard(exe: &Path, args: &MapArgs, names: &[String], shard: Shard, dir
                 "map shard {shard} measured in {}; `haprepro report map <every shard's folder>` draws the map",
                 dir.display()
             );
-            exit::OK
+            Ok(exit::OK)
         }
-        Ok(s) => {
-            eprintln!("error: the shard's matrix did not run to its end ({s})");
-            s.code().unwrap_or(exit::HARNESS)
-        }
-        Err(e) => {
-            eprintln!("error: cannot run haprepro matrix: {e}");
-            exit::HARNESS
-        }
+        Ok(s) => Err(matrix_stopped(
+            format!("the shard's matrix did not run to its end ({s})"),
+            s,
+        )),
+        Err(e) => Err(CliError::harness(format!(
+            "cannot run haprepro matrix: {e}"
+        ))),
     }
 }
 
@@ -395,7 +393,7 @@ fn measure_shard(exe: &Path, args: &MapArgs, names: &[String], shard: Shard, dir
 /// folder, or a folder holding several), without `--explain`: their records merged as
 /// `report merge` merges a matrix's (a case measured twice, by a retried job, is kept the
 /// same way every time), then strips, boundaries and answers as `haprepro map` draws them.
-pub fn draw_from(dirs: &[PathBuf], out: &Path) -> i32 {
+pub fn draw_from(dirs: &[PathBuf], out: &Path) -> CliResult {
     let mut plans: Vec<(PathBuf, MapPlan)> = Vec::new();
     for d in dirs {
         for entry in walkdir_plans(d) {
@@ -404,38 +402,27 @@ pub fn draw_from(dirs: &[PathBuf], out: &Path) -> i32 {
                 .and_then(|t| serde_json::from_str::<MapPlan>(&t).map_err(|e| e.to_string()))
             {
                 Ok(p) => plans.push((entry, p)),
-                Err(e) => {
-                    eprintln!("error: {}: {e}", entry.display());
-                    return exit::USAGE;
-                }
+                Err(e) => return Err(CliError::usage(format!("{}: {e}", entry.display()))),
             }
         }
     }
     let Some((first_path, plan)) = plans.first() else {
-        eprintln!(
-            "error: no map-plan.json under {}: give the folders `haprepro map --shard K/N` wrote",
+        return Err(CliError::usage(format!(
+            "no map-plan.json under {}: give the folders `haprepro map --shard K/N` wrote",
             dirs.iter()
                 .map(|d| d.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
-        );
-        return exit::USAGE;
+        )));
     };
     if let Some((other, _)) = plans.iter().find(|(_, p)| p != plan) {
-        eprintln!(
-            "error: {} and {} are shards of two different maps (scenarios, versions or clones differ)",
+        return Err(CliError::usage(format!(
+            "{} and {} are shards of two different maps (scenarios, versions or clones differ)",
             first_path.display(),
             other.display()
-        );
-        return exit::USAGE;
+        )));
     }
-    let merged = match haprepro::report::merge::collect_all(dirs) {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::HARNESS;
-        }
-    };
+    let merged = haprepro::report::merge::collect_all(dirs).map_err(CliError::harness)?;
     for problem in merged.problems() {
         eprintln!("note: {problem}");
     }
@@ -461,10 +448,7 @@ pub fn draw_from(dirs: &[PathBuf], out: &Path) -> i32 {
         scenarios: plan.scenarios.clone(),
         explain: false,
     };
-    if let Err(e) = write(out, &record, &args_like) {
-        eprintln!("error: cannot write the map into {}: {e}", out.display());
-        return exit::HARNESS;
-    }
+    write(out, &record, &args_like).map_err(|e| cannot_write(out, e))?;
     for s in &record.strips {
         println!("{}: {}", s.case, s.answer);
     }
@@ -477,11 +461,7 @@ pub fn draw_from(dirs: &[PathBuf], out: &Path) -> i32 {
             .strips
             .iter()
             .all(|s| s.cells.iter().all(|c| definite(&c.outcome)));
-    if whole {
-        exit::OK
-    } else {
-        exit::FAILED
-    }
+    Ok(if whole { exit::OK } else { exit::FAILED })
 }
 
 /// Every `map-plan.json` at or under `dir` (a shard's folder, or a folder of shards).

@@ -15,8 +15,8 @@ use haprepro::scenario::{self, Scenario, Verdict};
 use haprepro::schedule::{run_jobs, shard_cases, Job, PlanItem, Shard};
 
 use super::run::{load_scenario, CaseArgs};
-use super::source_args::{check_requires, usage, Columns, SourceArgs};
-use super::{engine, exit, report_error};
+use super::source_args::{check_requires, Columns, SourceArgs};
+use super::{engine, exit, CliError, CliResult, Kind};
 
 #[derive(Args)]
 pub struct MatrixArgs {
@@ -45,7 +45,7 @@ pub struct MatrixArgs {
 }
 
 /// A comma-separated option given on the command line: its non-empty items, or why none.
-fn given_list(list: &Option<Vec<String>>, option: &str) -> Result<Option<Vec<String>>, i32> {
+fn given_list(list: &Option<Vec<String>>, option: &str) -> Result<Option<Vec<String>>, String> {
     match list {
         None => Ok(None),
         Some(items) => {
@@ -55,8 +55,9 @@ fn given_list(list: &Option<Vec<String>>, option: &str) -> Result<Option<Vec<Str
                 .filter(|s| !s.is_empty())
                 .collect();
             if items.is_empty() {
-                eprintln!("error: {option} was given but names nothing; leave it out to use the default (all)");
-                Err(exit::USAGE)
+                Err(format!(
+                    "{option} was given but names nothing; leave it out to use the default (all)"
+                ))
             } else {
                 Ok(Some(items))
             }
@@ -65,24 +66,20 @@ fn given_list(list: &Option<Vec<String>>, option: &str) -> Result<Option<Vec<Str
 }
 
 /// `--versions` items with `A..B` ranges over the catalog expanded, or the reason they cannot be.
-pub fn expand_ranges(items: &[String]) -> Result<Vec<String>, i32> {
+pub fn expand_ranges(items: &[String]) -> Result<Vec<String>, CliError> {
     haprepro::images::Catalog::builtin()
         .expand(items)
-        .map_err(|e| {
-            eprintln!("error: --versions: {e}");
-            exit::USAGE
-        })
+        .map_err(|e| CliError::usage(format!("--versions: {e}")))
 }
 
 /// Loads the named scenarios (all by default), or prints why not.
 pub fn load_scenarios(
     names: Option<Vec<String>>,
     dir: &std::path::Path,
-) -> Result<Vec<Arc<Scenario>>, i32> {
+) -> Result<Vec<Arc<Scenario>>, CliError> {
     let names = names.unwrap_or_else(|| scenario::list(dir));
     if names.is_empty() {
-        eprintln!("error: no scenario in {}", dir.display());
-        return Err(exit::USAGE);
+        return Err(CliError::usage(format!("no scenario in {}", dir.display())));
     }
     names
         .iter()
@@ -91,25 +88,19 @@ pub fn load_scenarios(
 }
 
 /// The suites of every built catalog image, or why there are none.
-pub async fn built_versions(engine: &Engine) -> Result<Vec<String>, i32> {
+pub async fn built_versions(engine: &Engine) -> Result<Vec<String>, CliError> {
     match images::list_built(engine).await {
         Ok(built) if !built.is_empty() => Ok(built.into_iter().map(|b| b.suite).collect()),
-        Ok(_) => {
-            eprintln!(
-                "error: no HAProxy image is built yet\n  Build them with `haprepro images build`."
-            );
-            Err(exit::HARNESS)
-        }
-        Err(e) => {
-            report_error(&e);
-            Err(exit::HARNESS)
-        }
+        Ok(_) => Err(CliError::harness(
+            "no HAProxy image is built yet\n  Build them with `haprepro images build`.",
+        )),
+        Err(e) => Err(CliError::of(Kind::Harness, e)),
     }
 }
 
 /// Resolves a catalog version; an unknown version is bad input (2), a missing image a harness
 /// problem (3).
-pub async fn resolve_version(engine: &Engine, v: &str) -> Result<ResolvedImage, i32> {
+pub async fn resolve_version(engine: &Engine, v: &str) -> Result<ResolvedImage, CliError> {
     super::resolve_image(engine, &ImageSource::Catalog(v.to_string())).await
 }
 
@@ -121,7 +112,7 @@ fn source_columns(
     args: &MatrixArgs,
     versions: Option<Vec<String>>,
     sources: &mut Vec<(String, ImageSource)>,
-) -> Result<Option<Vec<String>>, i32> {
+) -> Result<Option<Vec<String>>, CliError> {
     use haprepro::images::source::version_set;
     use haprepro::images::TreeSource;
     let catalog = haprepro::images::Catalog::builtin();
@@ -130,8 +121,10 @@ fn source_columns(
         .iter()
         .map(|src| args.source.build.spec(src))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(usage)?;
-    args.source.build_without_source().map_err(usage)?;
+        .map_err(CliError::usage)?;
+    args.source
+        .build_without_source()
+        .map_err(CliError::usage)?;
     let git = |spec: &haprepro::images::SourceSpec| matches!(spec.tree, TreeSource::Git { .. });
     match specs.as_slice() {
         [] => versions.map(|v| expand_ranges(&v)).transpose(),
@@ -143,14 +136,14 @@ fn source_columns(
         }
         specs => {
             if let Some(i) = specs.iter().position(|s| !git(s)) {
-                return Err(usage(format!(
+                return Err(CliError::usage(format!(
                     "--src {} is not a git checkout: --src is given more than once, so each one \
                      must be a clone of HAProxy (a mainline clone and branch clones)",
                     srcs[i]
                 )));
             }
             let Some(items) = versions else {
-                return Err(usage("with --src DIR (a git checkout), --versions names the refs or tag sets to build (`--versions v3.0-dev12,v3.1-dev*,v3.0.0..v3.0.99`)".into()));
+                return Err(CliError::usage("with --src DIR (a git checkout), --versions names the refs or tag sets to build (`--versions v3.0-dev12,v3.1-dev*,v3.0.0..v3.0.99`)"));
             };
             // A catalog item, or a range of the catalog; `ref:` forces a ref of the checkout.
             let of_catalog = |item: &str| {
@@ -180,7 +173,7 @@ fn source_columns(
                     })
                     .collect::<Result<Vec<_>, _>>()
                     .and_then(|clones| version_set::merge(&clones))
-                    .map_err(|e| usage(format!("--src: {e}")))?;
+                    .map_err(|e| CliError::usage(format!("--src: {e}")))?;
                 clones
             } else {
                 Vec::new()
@@ -193,7 +186,7 @@ fn source_columns(
                 }
                 let wanted = [item.strip_prefix("ref:").unwrap_or(item).to_string()];
                 let members = version_set::expand(&wanted, &tags)
-                    .map_err(|e| usage(format!("--versions: {e}")))?;
+                    .map_err(|e| CliError::usage(format!("--versions: {e}")))?;
                 for m in members {
                     if !out.contains(&m.name) {
                         sources.push((
@@ -211,22 +204,22 @@ fn source_columns(
 
 /// The columns of the kinds other than catalog versions and source builds (`--official
 /// 3.2,latest`): each value one column, named as its source is (`haproxy:3.2`).
-fn other_columns(args: &MatrixArgs) -> Result<Vec<(String, ImageSource)>, i32> {
+fn other_columns(args: &MatrixArgs) -> Result<Vec<(String, ImageSource)>, CliError> {
     let mut columns = Vec::new();
     for (kind, flag, values) in args.source.others(&[&version::KIND, &src::KIND]) {
-        let items = given_list(&Some(values.to_vec()), &format!("--{}", flag.long))?;
+        let items = given_list(&Some(values.to_vec()), &format!("--{}", flag.long))
+            .map_err(CliError::usage)?;
         for item in items.unwrap_or_default() {
-            let source = args.source.parse(kind, &item).map_err(usage)?;
+            let source = args.source.parse(kind, &item).map_err(CliError::usage)?;
             columns.push((source.to_string(), source));
         }
     }
     Ok(columns)
 }
 
-pub async fn run(args: MatrixArgs) -> i32 {
+pub async fn run(args: MatrixArgs) -> CliResult {
     if args.jobs == 0 || args.repeat == 0 {
-        eprintln!("error: --jobs and --repeat must be at least 1");
-        return exit::USAGE;
+        return Err(CliError::usage("--jobs and --repeat must be at least 1"));
     }
     let versions = args.source.given(&version::KIND).map(<[String]>::to_vec);
     let (names, versions) = match (
@@ -234,22 +227,19 @@ pub async fn run(args: MatrixArgs) -> i32 {
         given_list(&versions, "--versions"),
     ) {
         (Ok(s), Ok(v)) => (s, v),
-        (Err(code), _) | (_, Err(code)) => return code,
+        // Both said when both are empty.
+        (s, v) => {
+            return Err(CliError::lines(
+                Kind::Usage,
+                [s.err(), v.err()].into_iter().flatten(),
+            ))
+        }
     };
-    let others = match other_columns(&args) {
-        Ok(o) => o,
-        Err(code) => return code,
-    };
-    let scenarios = match load_scenarios(names, &args.case.scenarios_dir()) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
+    let others = other_columns(&args)?;
+    let scenarios = load_scenarios(names, &args.case.scenarios_dir())?;
     // `--src`: which --versions items are source builds, and of what.
     let mut sources: Vec<(String, ImageSource)> = Vec::new();
-    let versions = match source_columns(&args, versions, &mut sources) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
+    let versions = source_columns(&args, versions, &mut sources)?;
     let mut versions = versions;
     for (name, source) in others {
         if !sources.iter().any(|(n, _)| *n == name) {
@@ -259,18 +249,11 @@ pub async fn run(args: MatrixArgs) -> i32 {
     }
     for (_, source) in &sources {
         for s in &scenarios {
-            if let Err(code) = check_requires(s, source) {
-                return code;
-            }
+            check_requires(s, source)?;
         }
     }
-    if let Err(code) = super::preflight::before_images(&scenarios, &args.case.results_dir) {
-        return code;
-    }
-    let engine = match engine().await {
-        Ok(e) => e,
-        Err(code) => return code,
-    };
+    super::preflight::before_images(&scenarios, &args.case.results_dir)?;
+    let engine = engine().await?;
     // Every catalog version by default: the missing images are built below.
     let versions = versions.unwrap_or_else(catalog_versions);
     // A case is a row, a scenario (or one of its variants, `scenario/variant`), on a version.
@@ -300,7 +283,7 @@ pub async fn run(args: MatrixArgs) -> i32 {
     }
     if cases.is_empty() {
         println!("nothing to run: shard has no case");
-        return exit::OK;
+        return Ok(exit::OK);
     }
     // Build what is missing, then resolve each version once, before anything starts.
     let mut needed: Vec<String> = cases
@@ -315,24 +298,15 @@ pub async fn run(args: MatrixArgs) -> i32 {
     // Images to pull first (official ones): one that is missing and cannot be pulled (no
     // registry) stops the run before anything is built.
     let pulled = |s: Option<&ImageSource>| s.is_some_and(ImageSource::may_pull);
-    if let Err(code) = resolve_columns(&engine, &cases, &sources, pulled, &mut resolved).await {
-        return code;
-    }
-    let built = match super::images::ensure(&engine, &needed).await {
-        Ok(ensured) => ensured.built.len(),
-        Err(code) => return code,
-    };
-    if let Err(code) = resolve_columns(&engine, &cases, &sources, |_| true, &mut resolved).await {
-        return code;
-    }
+    resolve_columns(&engine, &cases, &sources, pulled, &mut resolved).await?;
+    let built = super::images::ensure(&engine, &needed).await?.built.len();
+    resolve_columns(&engine, &cases, &sources, |_| true, &mut resolved).await?;
     let images_ms = images_started.elapsed().as_millis();
     let columns = column_names(&resolved);
     let run_id = haprepro::runtime::new_run_id();
     let plan = report::Plan::new(&run_id, plan_items, args.shard.map(|s| (s.k, s.n)));
     let run_dir = args.case.results_dir.join(&run_id);
-    if let Err(code) = write_plan(&run_dir, &plan) {
-        return code;
-    }
+    write_plan(&run_dir, &plan)?;
     let mut jobs = Vec::new();
     for k in 1..=args.repeat {
         for (key, v) in &cases {
@@ -378,20 +352,19 @@ pub async fn run(args: MatrixArgs) -> i32 {
     let expected_runs = jobs.len();
     let records = run_jobs(&engine, jobs, args.jobs).await;
     if let Some(stopped) = records.iter().find(|r| r.harness_error.is_some()) {
-        return harness_stop(stopped, records.len(), expected_runs);
+        return Err(harness_stop(stopped, records.len(), expected_runs));
     }
     let report_started = Instant::now();
-    // Reports that could not be written are a run whose results are lost: never exit 0.
-    let mut reports_lost = false;
-    if let Err(e) = report::write_all(&run_dir, &records) {
-        eprintln!(
-            "error: cannot write the reports into {}: {e}\n  The cases' own case.json files are in \
+    // Reports that could not be written are a run whose results are lost: never exit 0 (the
+    // table is still printed).
+    let reports_lost = report::write_all(&run_dir, &records).err().map(|e| {
+        CliError::harness(format!(
+            "cannot write the reports into {}: {e}\n  The cases' own case.json files are in \
              their folders; `haprepro report merge {}` makes the reports again once there is room.",
             run_dir.display(),
             run_dir.display()
-        );
-        reports_lost = true;
-    }
+        ))
+    });
     let report_ms = report_started.elapsed().as_millis();
     println!("\n{}", report::matrix::markdown(&records));
     let (passed, total) = report::passed_cells(&records);
@@ -401,27 +374,26 @@ pub async fn run(args: MatrixArgs) -> i32 {
         started.elapsed().as_secs_f64(),
         run_dir.display()
     );
-    if reports_lost {
-        exit::HARNESS
+    if let Some(e) = reports_lost {
+        Err(e)
     } else if records.len() == expected_runs && records.iter().all(|r| r.verdict == Verdict::Pass) {
-        exit::OK
+        Ok(exit::OK)
     } else {
-        exit::FAILED
+        Ok(exit::FAILED)
     }
 }
 
 /// Writes `plan.json` before the first case: a matrix whose plan is lost could not be checked
 /// for missing cases later, so a failed write stops it (exit 3).
-fn write_plan(run_dir: &std::path::Path, plan: &report::Plan) -> Result<(), i32> {
+fn write_plan(run_dir: &std::path::Path, plan: &report::Plan) -> Result<(), CliError> {
     let json = serde_json::to_string_pretty(plan).expect("a plan serializes");
     std::fs::create_dir_all(run_dir)
         .and_then(|()| report::write_atomic(&run_dir.join("plan.json"), json.as_bytes()))
         .map_err(|e| {
-            eprintln!(
-                "error: cannot write {}: {e}\n  Give --results-dir a folder with room that this user can write.",
+            CliError::harness(format!(
+                "cannot write {}: {e}\n  Give --results-dir a folder with room that this user can write.",
                 run_dir.join("plan.json").display()
-            );
-            exit::HARNESS
+            ))
         })
 }
 
@@ -433,7 +405,7 @@ async fn resolve_columns(
     sources: &[(String, ImageSource)],
     pick: impl Fn(Option<&ImageSource>) -> bool,
     resolved: &mut Vec<(String, ResolvedImage)>,
-) -> Result<(), i32> {
+) -> Result<(), CliError> {
     for (_, v) in cases {
         if resolved.iter().any(|(w, _)| w == v) {
             continue;
@@ -452,16 +424,15 @@ async fn resolve_columns(
 }
 
 /// The one message of a run stopped by a harness problem: what is wrong and what to do.
-pub fn harness_stop(stopped: &CaseRecord, finished: usize, expected: usize) -> i32 {
-    eprintln!(
-        "error: {}\n\nThe run stopped at {} ({finished} of {expected} case(s) ended): this \
+pub fn harness_stop(stopped: &CaseRecord, finished: usize, expected: usize) -> CliError {
+    CliError::harness(format!(
+        "{}\n\nThe run stopped at {} ({finished} of {expected} case(s) ended): this \
          is the harness's problem, not the scenario's, and every case would hit it.\n  \
          Its record: {}",
         stopped.harness_error.as_deref().unwrap_or(&stopped.reason),
         stopped.case,
         stopped.evidence_dir.join("case.json").display()
-    );
-    exit::HARNESS
+    ))
 }
 
 /// The catalog's versions, oldest first: what a matrix runs when `--versions` is not given.
@@ -517,7 +488,10 @@ mod tests {
         assert_eq!(given_list(&None, "--versions"), Ok(None));
         assert_eq!(
             given_list(&Some(vec!["".into()]), "--versions"),
-            Err(exit::USAGE)
+            Err(
+                "--versions was given but names nothing; leave it out to use the default (all)"
+                    .into()
+            )
         );
         assert_eq!(
             given_list(&Some(vec!["3.0.11".into(), " ".into()]), "--versions"),

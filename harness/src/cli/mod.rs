@@ -7,6 +7,7 @@ mod build_ahead;
 mod build_progress;
 mod check;
 mod clean;
+mod error;
 mod images;
 mod map;
 mod matrix;
@@ -76,8 +77,32 @@ enum Command {
     Clean(clean::CleanArgs),
 }
 
+pub use error::{report_error, CliError, CliResult, Kind};
+
+/// Runs the command, then, in this one place, prints why it stopped (if it did) and turns that
+/// into the exit code: `check`'s in `git bisect run`'s terms, every other command's as in
+/// docs/verdicts.md.
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    let check = matches!(cli.command, Command::Check(_));
+    let code = match execute(cli) {
+        Ok(verdict) => verdict,
+        Err(e) => {
+            e.display_to_stderr();
+            if check {
+                check::stop_code(&e)
+            } else {
+                e.exit_code()
+            }
+        }
+    };
+    // After Ctrl-C the case fails fast (its containers are going away): let the watchdog finish
+    // removing them and exit with 130 instead of exiting first with the case's code.
+    haprepro::runtime::wait_if_interrupted();
+    code
+}
+
+fn execute(cli: Cli) -> CliResult {
     // Commands that start cases need a subnet for each: a bad HAPREPRO_SUBNETS (2), or ranges
     // this host's routes cover entirely (3), stop them before anything starts (`check` in
     // `git bisect run`'s codes: 128 and 129).
@@ -88,25 +113,14 @@ pub fn main() -> i32 {
             | Command::Bisect(_)
             | Command::Map(_)
             | Command::Bench(_)
+            | Command::Check(_)
     ) {
-        if let Err(code) = preflight::case_subnets() {
-            return code;
-        }
+        preflight::case_subnets()?;
     }
-    if let Command::Check(_) = cli.command {
-        if let Err(code) = preflight::case_subnets() {
-            return check::stop_code(code);
-        }
-    }
-    let rt = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::HARNESS;
-        }
-    };
-    let code = rt.block_on(async {
-        let code = match cli.command {
+    let rt = tokio::runtime::Runtime::new()
+        .map_err(|e| CliError::harness(format!("cannot start the async runtime: {e}")))?;
+    rt.block_on(async {
+        let result = match cli.command {
             Command::Images(cmd) => images::run(cmd).await,
             Command::Run(args) => run::run(args).await,
             Command::Matrix(args) => matrix::run(args).await,
@@ -125,52 +139,27 @@ pub fn main() -> i32 {
                 haprepro::runtime::session::release(&engine).await;
             }
         }
-        code
-    });
-    // After Ctrl-C the case fails fast (its containers are going away): let the watchdog finish
-    // removing them and exit with 130 instead of exiting first with the case's code.
-    haprepro::runtime::wait_if_interrupted();
-    code
+        result
+    })
 }
 
 /// Resolves an image source (building it when it is a source build, with progress on
-/// stderr), or prints why not and returns the exit code: bad input (an unknown version, a ref
-/// that does not exist, a patch that does not apply) is 2, anything else a harness failure (3).
+/// stderr): bad input (an unknown version, a ref that does not exist, a patch that does not
+/// apply) is a usage error, anything else a harness problem.
 pub async fn resolve_image(
     engine: &haprepro::runtime::Engine,
     source: &haprepro::images::ImageSource,
-) -> Result<haprepro::images::ResolvedImage, i32> {
+) -> Result<haprepro::images::ResolvedImage, CliError> {
     let progress = build_progress::BuildProgress::new();
     let resolved =
         haprepro::images::resolve_with(engine, source, &|event| progress.event(event)).await;
     progress.finish();
-    resolved.map_err(|e| {
-        report_error(&e);
-        if e.is_bad_input() {
-            exit::USAGE
-        } else {
-            exit::HARNESS
-        }
-    })
+    Ok(resolved?)
 }
 
-/// Prints an error with its chain of causes, as "Caused by:" lines.
-pub fn report_error(err: &(dyn std::error::Error + 'static)) {
-    eprintln!("error: {err}");
-    for (i, cause) in haprepro::causes::of(err).enumerate() {
-        if i == 0 {
-            eprintln!("\nCaused by:");
-        }
-        eprintln!("    {cause}");
-    }
-}
-
-/// Connects to Docker or prints why not.
-pub async fn engine() -> Result<haprepro::runtime::Engine, i32> {
-    haprepro::runtime::Engine::connect().await.map_err(|e| {
-        report_error(&e);
-        exit::HARNESS
-    })
+/// Connects to Docker.
+pub async fn engine() -> Result<haprepro::runtime::Engine, CliError> {
+    Ok(haprepro::runtime::Engine::connect().await?)
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::exit;
 use super::run::CaseArgs;
+use super::{exit, CliError, CliResult};
 
 #[derive(Args)]
 pub struct NewArgs {
@@ -19,46 +19,39 @@ pub struct NewArgs {
     case: CaseArgs,
 }
 
-pub fn run(args: NewArgs) -> i32 {
-    let dir = args.case.scenarios_dir();
-    match write(&dir, &args.name) {
-        Ok(folder) => {
-            println!(
-                "wrote {}/ (scenario.toml, haproxy.cfg, README.md)",
-                folder.display()
-            );
-            println!(
-                "  check it:  haprepro scenarios {}\n  run it:    haprepro run {} --version 3.0.11",
-                args.name, args.name
-            );
-            exit::OK
-        }
-        Err(code) => code,
-    }
+pub fn run(args: NewArgs) -> CliResult {
+    let folder = write(&args.case.scenarios_dir(), &args.name)?;
+    println!(
+        "wrote {}/ (scenario.toml, haproxy.cfg, README.md)",
+        folder.display()
+    );
+    println!(
+        "  check it:  haprepro scenarios {}\n  run it:    haprepro run {} --version 3.0.11",
+        args.name, args.name
+    );
+    Ok(exit::OK)
 }
 
 /// Writes the folder `<dir>/<name>`, refusing a name that is not a plain folder name or a
 /// folder that exists (an author's work is never overwritten).
-pub fn write(dir: &Path, name: &str) -> Result<PathBuf, i32> {
+pub fn write(dir: &Path, name: &str) -> Result<PathBuf, CliError> {
     let valid = !name.is_empty()
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !name.starts_with('-');
     if !valid {
-        eprintln!(
-            "error: {name:?} is not a scenario name: use lowercase letters, digits and `-` \
+        return Err(CliError::usage(format!(
+            "{name:?} is not a scenario name: use lowercase letters, digits and `-` \
              (it becomes the folder's name, the matrix's row and part of container names)"
-        );
-        return Err(exit::USAGE);
+        )));
     }
     let folder = dir.join(name);
     if folder.exists() {
-        eprintln!(
-            "error: {} exists already; pick another name or edit it",
+        return Err(CliError::usage(format!(
+            "{} exists already; pick another name or edit it",
             folder.display()
-        );
-        return Err(exit::USAGE);
+        )));
     }
     let files = [
         ("scenario.toml", SCENARIO.replace("NAME", name)),
@@ -72,10 +65,10 @@ pub fn write(dir: &Path, name: &str) -> Result<PathBuf, i32> {
     });
     match result {
         Ok(()) => Ok(folder),
-        Err(e) => {
-            eprintln!("error: cannot write {}: {e}", folder.display());
-            Err(exit::HARNESS)
-        }
+        Err(e) => Err(CliError::harness(format!(
+            "cannot write {}: {e}",
+            folder.display()
+        ))),
     }
 }
 

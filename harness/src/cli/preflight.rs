@@ -9,41 +9,33 @@ use std::sync::Arc;
 
 use haprepro::scenario::{Scenario, Step};
 
-use super::exit;
+use super::CliError;
 
 /// `dir` exists (or can be made) and takes a file.
-pub fn results_writable(dir: &Path) -> Result<(), i32> {
+pub fn results_writable(dir: &Path) -> Result<(), CliError> {
     let probe = dir.join(format!(".haprepro-write-test-{}", std::process::id()));
     let result = std::fs::create_dir_all(dir)
         .and_then(|_| std::fs::write(&probe, b""))
         .and_then(|_| std::fs::remove_file(&probe));
     result.map_err(|e| {
-        eprintln!(
-            "error: cannot write results into {}: {e}\n  Give a folder this user can write with \
+        CliError::harness(format!(
+            "cannot write results into {}: {e}\n  Give a folder this user can write with \
              --results-dir, or fix its permissions. Nothing was started.",
             dir.display()
-        );
-        exit::HARNESS
+        ))
     })
 }
 
 /// The ranges case networks are carved from (`HAPREPRO_SUBNETS`): a bad value is bad input
 /// (2), a host whose routes and addresses leave none of them free cannot run a case (3).
-pub fn case_subnets() -> Result<(), i32> {
-    use haprepro::runtime::RuntimeError;
+pub fn case_subnets() -> Result<(), CliError> {
     haprepro::runtime::subnets::check_host()
         .map(drop)
-        .map_err(|e| {
-            super::report_error(&e);
-            eprintln!("  Nothing was started.");
-            match e {
-                RuntimeError::Subnets(haprepro::runtime::subnets::SubnetError::Invalid {
-                    ..
-                }) => exit::USAGE,
-                _ => exit::HARNESS,
-            }
-        })
+        .map_err(|e| CliError::from(e).note(NOTHING_STARTED))
 }
+
+/// The line after a check's message.
+const NOTHING_STARTED: &str = "  Nothing was started.";
 
 /// Whether any case of these scenarios captures packets.
 pub fn captures(scenarios: &[Arc<Scenario>]) -> bool {
@@ -57,16 +49,12 @@ pub fn captures(scenarios: &[Arc<Scenario>]) -> bool {
 }
 
 /// This process may open a packet capture.
-pub fn capture_allowed() -> Result<(), i32> {
-    haprepro::capture::check_permission().map_err(|e| {
-        super::report_error(&e);
-        eprintln!("  Nothing was started.");
-        exit::HARNESS
-    })
+pub fn capture_allowed() -> Result<(), CliError> {
+    haprepro::capture::check_permission().map_err(|e| CliError::from(e).note(NOTHING_STARTED))
 }
 
 /// Every check a matrix of these scenarios needs before its images are made ready.
-pub fn before_images(scenarios: &[Arc<Scenario>], results: &Path) -> Result<(), i32> {
+pub fn before_images(scenarios: &[Arc<Scenario>], results: &Path) -> Result<(), CliError> {
     results_writable(results)?;
     if captures(scenarios) {
         capture_allowed()?;

@@ -3,12 +3,12 @@
 
 use clap::Args;
 
-use super::exit;
+use super::{exit, CliResult};
 
 #[derive(Args)]
 pub struct ReferenceArgs {}
 
-pub fn run(_: ReferenceArgs) -> i32 {
+pub fn run(_: ReferenceArgs) -> CliResult {
     print!("{}", haprepro::scenario::reference::markdown());
-    exit::OK
+    Ok(exit::OK)
 }

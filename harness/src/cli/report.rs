@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use haprepro::report::{self, merge};
 
-use super::{exit, report_error};
+use super::{exit, CliError, CliResult, Kind};
 
 #[derive(Subcommand)]
 pub enum ReportCommand {
@@ -39,7 +39,7 @@ pub struct MergeArgs {
     out: Option<PathBuf>,
 }
 
-pub async fn run(cmd: ReportCommand) -> i32 {
+pub async fn run(cmd: ReportCommand) -> CliResult {
     match cmd {
         ReportCommand::Merge(args) => merge_cmd(args),
         ReportCommand::Map(args) => {
@@ -52,15 +52,9 @@ pub async fn run(cmd: ReportCommand) -> i32 {
     }
 }
 
-fn merge_cmd(args: MergeArgs) -> i32 {
+fn merge_cmd(args: MergeArgs) -> CliResult {
     let started = std::time::Instant::now();
-    let merged = match merge::collect_all(&args.dirs) {
-        Ok(m) => m,
-        Err(e) => {
-            report_error(&e);
-            return exit::USAGE;
-        }
-    };
+    let merged = merge::collect_all(&args.dirs).map_err(|e| CliError::of(Kind::Usage, e))?;
     let records = &merged.records;
     let problems = merged.problems();
     for p in &problems {
@@ -70,11 +64,10 @@ fn merge_cmd(args: MergeArgs) -> i32 {
         PathBuf::from("results").join(format!("merged-{}", haprepro::runtime::new_run_id()))
     });
     if let Err(e) = report::write_all(&out, records) {
-        eprintln!(
-            "error: cannot write the merged reports into {}: {e}",
+        return Err(CliError::harness(format!(
+            "cannot write the merged reports into {}: {e}",
             out.display()
-        );
-        return exit::HARNESS;
+        )));
     }
     let took = started.elapsed();
     let html_kb = std::fs::metadata(out.join("matrix.html")).map_or(0, |m| m.len() / 1024);
@@ -91,18 +84,17 @@ fn merge_cmd(args: MergeArgs) -> i32 {
         took.as_millis()
     );
     if !problems.is_empty() {
-        eprintln!(
-            "error: the merge is not whole: {} file(s) left out, {} duplicate(s), {} planned \
+        Err(CliError::failed(format!(
+            "the merge is not whole: {} file(s) left out, {} duplicate(s), {} planned \
              case(s) missing, {} scenario(s) from mixed texts (named above)",
             merged.unreadable.len(),
             merged.duplicates.len(),
             merged.missing.len(),
             merged.mixed.len()
-        );
-        exit::FAILED
+        )))
     } else if passed == total {
-        exit::OK
+        Ok(exit::OK)
     } else {
-        exit::FAILED
+        Ok(exit::FAILED)
     }
 }

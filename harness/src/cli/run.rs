@@ -5,7 +5,7 @@ use haprepro::report::CaseRecord;
 use haprepro::scenario::{self, CaseEvent, RunOptions, Verdict};
 
 use super::source_args::{check_requires, One, SourceArgs};
-use super::{engine, exit};
+use super::{engine, exit, CliError, CliResult, Kind};
 
 /// Options every command that runs cases shares.
 #[derive(Args, Debug, Clone)]
@@ -51,73 +51,47 @@ pub struct RunArgs {
 }
 
 /// Loads a scenario or prints why it cannot be, as `file:line:column: field: message` lines.
-pub fn load_scenario(name: &str, dir: &std::path::Path) -> Result<scenario::Scenario, i32> {
+pub fn load_scenario(name: &str, dir: &std::path::Path) -> Result<scenario::Scenario, CliError> {
     let Some(path) = scenario::find(name, dir) else {
         let known = scenario::list(dir);
-        eprintln!(
-            "error: unknown scenario {name:?}; in {}: {}",
+        return Err(CliError::usage(format!(
+            "unknown scenario {name:?}; in {}: {}",
             dir.display(),
             if known.is_empty() {
                 "none".to_string()
             } else {
                 known.join(", ")
             }
-        );
-        return Err(exit::USAGE);
+        )));
     };
-    scenario::load(&path).map_err(|errors| {
-        for e in &errors {
-            eprintln!("error: {e}");
-        }
-        exit::USAGE
-    })
+    scenario::load(&path).map_err(|errors| CliError::lines(Kind::Usage, errors))
 }
 
-pub async fn run(args: RunArgs) -> i32 {
-    let scenario = match load_scenario(&args.scenario, &args.case.scenarios_dir()) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let source = match args.source.source() {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    if let Err(code) = check_requires(&scenario, &source) {
-        return code;
-    }
-    let engine = match engine().await {
-        Ok(e) => e,
-        Err(code) => return code,
-    };
+pub async fn run(args: RunArgs) -> CliResult {
+    let scenario = load_scenario(&args.scenario, &args.case.scenarios_dir())?;
+    let source = args.source.source()?;
+    check_requires(&scenario, &source)?;
+    let engine = engine().await?;
     if let haprepro::images::ImageSource::Catalog(v) = &source {
-        if let Err(code) = super::images::ensure(&engine, std::slice::from_ref(v)).await {
-            return code;
-        }
+        super::images::ensure(&engine, std::slice::from_ref(v)).await?;
     }
     eprintln!("resolving HAProxy image for {source} ...");
-    let image = match super::resolve_image(&engine, &source).await {
-        Ok(i) => i,
-        Err(code) => return code,
-    };
+    let image = super::resolve_image(&engine, &source).await?;
     let opts = begin(&scenario, &image, &args.case);
     let variants: Vec<_> = match &args.variant {
         None => scenario.variants.iter().collect(),
-        Some(name) => match pick_variant(&scenario, Some(name)) {
-            Ok(v) => vec![v],
-            Err(code) => return code,
-        },
+        Some(name) => vec![pick_variant(&scenario, Some(name))?],
     };
     let mut code = exit::OK;
     for variant in variants {
         let record =
             scenario::run_variant(&engine, &scenario, variant, &image, &opts, &print_event).await;
         if let Some(problem) = &record.harness_error {
-            eprintln!("error: {problem}");
-            return exit::HARNESS;
+            return Err(CliError::harness(problem));
         }
         code = code.max(verdict_exit(&record));
     }
-    code
+    Ok(code)
 }
 
 /// The options of a new run, announced on stdout.
@@ -144,15 +118,15 @@ pub fn begin(
 pub fn pick_variant<'a>(
     scenario: &'a scenario::Scenario,
     name: Option<&str>,
-) -> Result<&'a scenario::VariantPlan, i32> {
+) -> Result<&'a scenario::VariantPlan, CliError> {
     scenario.variant(name).ok_or_else(|| {
         let known: Vec<_> = scenario
             .variants
             .iter()
             .filter_map(|v| v.name.clone())
             .collect();
-        eprintln!(
-            "error: scenario {} has no variant {:?}; it has: {}",
+        CliError::usage(format!(
+            "scenario {} has no variant {:?}; it has: {}",
             scenario.name,
             name.unwrap_or_default(),
             if known.is_empty() {
@@ -160,8 +134,7 @@ pub fn pick_variant<'a>(
             } else {
                 known.join(", ")
             }
-        );
-        exit::USAGE
+        ))
     })
 }
 

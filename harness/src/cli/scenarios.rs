@@ -5,8 +5,8 @@
 use clap::Args;
 use haprepro::scenario;
 
-use super::exit;
 use super::run::CaseArgs;
+use super::{exit, CliError, CliResult};
 
 #[derive(Args)]
 pub struct ScenariosArgs {
@@ -17,7 +17,7 @@ pub struct ScenariosArgs {
     case: CaseArgs,
 }
 
-pub fn run(args: ScenariosArgs) -> i32 {
+pub fn run(args: ScenariosArgs) -> CliResult {
     let dir = args.case.scenarios_dir();
     let names = if args.names.is_empty() {
         scenario::list(&dir)
@@ -25,14 +25,15 @@ pub fn run(args: ScenariosArgs) -> i32 {
         args.names.clone()
     };
     if names.is_empty() {
-        eprintln!("error: no scenario in {}", dir.display());
-        return exit::USAGE;
+        return Err(CliError::usage(format!("no scenario in {}", dir.display())));
     }
     let (mut cases, mut invalid) = (0, 0);
     for name in &names {
         let scenario = match super::run::load_scenario(name, &dir) {
             Ok(s) => s,
-            Err(_) => {
+            Err(e) => {
+                // Said at once, and the other scenarios still listed.
+                e.display_to_stderr();
                 invalid += 1;
                 continue;
             }
@@ -71,9 +72,6 @@ pub fn run(args: ScenariosArgs) -> i32 {
             String::new()
         }
     );
-    if invalid > 0 {
-        exit::USAGE
-    } else {
-        exit::OK
-    }
+    // The verdict of a listing: bad input when any scenario could not be loaded.
+    Ok(if invalid > 0 { exit::USAGE } else { exit::OK })
 }

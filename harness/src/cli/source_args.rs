@@ -10,7 +10,7 @@ use haprepro::images::kind::{src, Flag, Kind, Values};
 use haprepro::images::{BuildOptions, ImageSource, Profile};
 use haprepro::scenario::Scenario;
 
-use super::exit;
+use super::CliError;
 
 /// What a command takes of each kind: which of a kind's flags it has, and how they are grouped.
 pub trait Shape {
@@ -156,26 +156,20 @@ impl<S: Shape> SourceArgs<S> {
 impl SourceArgs<One> {
     /// The one source given, with `--src`'s build options; an error message and exit 2 when
     /// they do not fit together.
-    pub fn source(&self) -> Result<ImageSource, i32> {
+    pub fn source(&self) -> Result<ImageSource, CliError> {
         let source = self
             .build_without_source()
             .and_then(|()| match &self.given[..] {
                 [(kind, values)] => self.parse(kind, values.first().map_or("", |v| v.as_str())),
                 _ => unreachable!("clap's group takes exactly one source"),
             });
-        source.map_err(usage)
+        source.map_err(CliError::usage)
     }
-}
-
-/// Prints a usage error; exit 2.
-pub fn usage(message: String) -> i32 {
-    eprintln!("error: {message}");
-    exit::USAGE
 }
 
 /// Refuses a source build whose profile lacks a feature the scenario requires, before any
 /// build: exit 2, naming the profile that has it.
-pub fn check_requires(scenario: &Scenario, source: &ImageSource) -> Result<(), i32> {
+pub fn check_requires(scenario: &Scenario, source: &ImageSource) -> Result<(), CliError> {
     let ImageSource::Source(spec) = source else {
         return Ok(());
     };
@@ -188,13 +182,12 @@ pub fn check_requires(scenario: &Scenario, source: &ImageSource) -> Result<(), i
         Some(p) => format!("build with --profile {p}"),
         None => "no build profile has them all".to_string(),
     };
-    eprintln!(
-        "error: scenario {} requires {}, which the {} build profile lacks: {hint}",
+    Err(CliError::usage(format!(
+        "scenario {} requires {}, which the {} build profile lacks: {hint}",
         scenario.name,
         lacking.join(", "),
         spec.profile
-    );
-    Err(exit::USAGE)
+    )))
 }
 
 #[cfg(test)]
@@ -215,12 +208,18 @@ mod tests {
     #[test]
     fn run_takes_exactly_one_source_of_one_kind() {
         let cli = parse::<One>(&["--official", "3.2"]).expect("one source");
-        assert_eq!(cli.source.source(), Ok(ImageSource::Official("3.2".into())));
+        assert_eq!(
+            cli.source.source().ok(),
+            Some(ImageSource::Official("3.2".into()))
+        );
         assert!(parse::<One>(&[]).is_err());
         assert!(parse::<One>(&["--version", "3.0.11", "--official", "3.2"]).is_err());
         assert!(parse::<One>(&["--versions", "3.0.11"]).is_err());
         let cli = parse::<One>(&["--version", "3.0.11", "--ref", "x"]).expect("parses");
-        assert_eq!(cli.source.source(), Err(exit::USAGE));
+        assert_eq!(
+            cli.source.source().map_err(|e| e.exit_code()),
+            Err(crate::cli::exit::USAGE)
+        );
     }
 
     #[test]
