@@ -1,7 +1,7 @@
 //! The trust boundary, for what a scenario folder says: the harness runs as root beside the
 //! Docker socket, so a name that becomes a file name is a plain word, a file the scenario names
 //! stays inside its folder, and files are read without following links. Checked at load (with
-//! the file's line and column, in `loader.rs` and the words' checks) and again where a name
+//! the file's line and column, in `loader/` and the words' checks) and again where a name
 //! becomes a path ([`evidence_file_name`]). The unix sockets of the folder a container writes
 //! (`{{ sock.dir }}`) are checked where they are connected, in `load/unix.rs`.
 
