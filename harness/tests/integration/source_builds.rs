@@ -185,6 +185,16 @@ async fn a_new_version_string_recompiles_only_the_files_that_use_it() {
         .await
         .unwrap_or_else(|e| panic!("building commit #1 with a new VERSION: {e}"));
     let _ = std::fs::remove_dir_all(&dir);
+    // `haproxy -vv` names the compiler as a maintainer's build would, not the cache's wrapper.
+    let cache = haprepro::images::source::binary_cache::dir().join(&renamed.tag);
+    let vv = haprepro::images::source::binary_cache::read(&cache)
+        .and_then(|entry| entry.vv())
+        .unwrap_or_default();
+    let cc = vv
+        .lines()
+        .find(|l| l.trim_start().starts_with("CC "))
+        .unwrap_or_else(|| panic!("a CC line in haproxy -vv: {vv}"));
+    assert!(cc.trim_end().ends_with("= gcc"), "{cc}");
     assert!(
         renamed.image.version.starts_with(version),
         "the binary says the tree's version: {} (pristine: {})",

@@ -74,7 +74,11 @@ export CCACHE_SLOPPINESS=include_file_mtime,include_file_ctime
 # Those are compiled with the version in their cache key; every other file without it, so a
 # neighbouring commit's unchanged files are direct hits. `haproxy -vv` below shows the version
 # the binary really carries.
-cc="ccache gcc"
+# The compiler make runs is a wrapper named gcc, first on PATH, so the binary's `haproxy -vv`
+# says `CC = gcc` as a maintainer's own build would (HAProxy prints the CC it was built with).
+real_gcc=$(command -v gcc) || fail 13 "no gcc in the builder image"
+mkdir -p /build/bin
+printf '#!/bin/sh\nexec ccache %s "$@"\n' "$real_gcc" > /build/bin/gcc
 if ccache --get-config ignore_options >/dev/null 2>&1; then
     tokens="CONFIG_HAPROXY_VERSION CONFIG_HAPROXY_DATE HAPROXY_VERSION HAPROXY_DATE"
     defines=$(find . -name '*.[ch]' -exec cat {} + 2>/dev/null | tr -d '\000' | sed -e ':a' -e '/\\$/{N;s/\\\n/ /;ba}' \
@@ -91,17 +95,18 @@ if ccache --get-config ignore_options >/dev/null 2>&1; then
     pattern=$(echo "$tokens" | tr ' ' '|')
     find . -name '*.c' -exec grep -alwE "$pattern" {} + 2>/dev/null | sed 's|^\./||' > /build/version-users
     echo "haprepro-version-users: $(wc -l < /build/version-users) file(s) use the version ($(tr '\n' ' ' < /build/version-users | head -c 300))"
-    cat > /build/cc <<'CC'
+    cat > /build/bin/gcc <<CC
 #!/bin/sh
-for arg; do case "$arg" in *.c) src=$arg ;; esac; done
-if [ -n "${src:-}" ] && grep -qxF "${src#./}" /build/version-users; then
-    exec ccache gcc "$@"
+for arg; do case "\$arg" in *.c) src=\$arg ;; esac; done
+if [ -n "\${src:-}" ] && grep -qxF "\${src#./}" /build/version-users; then
+    exec ccache $real_gcc "\$@"
 fi
-CCACHE_IGNOREOPTIONS="-DCONFIG_HAPROXY_VERSION=* -DCONFIG_HAPROXY_DATE=*" exec ccache gcc "$@"
+CCACHE_IGNOREOPTIONS="-DCONFIG_HAPROXY_VERSION=* -DCONFIG_HAPROXY_DATE=*" exec ccache $real_gcc "\$@"
 CC
-    chmod +x /build/cc
-    cc=/build/cc
 fi
+chmod +x /build/bin/gcc
+export PATH="/build/bin:$PATH"
+cc=gcc
 ccache -z >/dev/null 2>&1
 started=$(date +%s%N)
 # shellcheck disable=SC2086
