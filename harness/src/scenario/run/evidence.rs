@@ -7,7 +7,7 @@ use crate::scenario::evidence::{DnsLog, Evidence};
 
 /// Stops what still runs (capture, DNS), writes every piece of evidence into the case's folder
 /// and returns what the measures read.
-pub(crate) async fn collect_evidence(
+pub(crate) async fn collect(
     state: &mut CaseState<'_>,
     exits: Vec<crate::report::HaproxyExit>,
 ) -> Evidence {

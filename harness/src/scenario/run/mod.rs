@@ -7,7 +7,7 @@
 //!    answers), then the steps in file order; the first failure ends them, returned;
 //! 3. deaths ([`crash`]): how each HAProxy ended, with its last words;
 //! 4. evidence ([`evidence`]): everything written into the case's folder, and the read-only
-//!    [`Evidence`] the measures see;
+//!    `Evidence` the measures see;
 //! 5. verdict ([`verdict`]): measures, outcome, reason;
 //! 6. the crash report, the timeline ([`write`]), teardown ([`teardown`]) and `case.json`.
 //!
@@ -24,7 +24,6 @@ use crate::report::CaseRecord;
 use crate::runtime::{Engine, Sandbox};
 
 use super::case::{CaseState, Kept, Live};
-use super::evidence::Evidence;
 use super::outcome::Outcome;
 use super::plan::{Scenario, VariantPlan};
 use super::problem::{problem, Problem};
@@ -110,7 +109,7 @@ async fn run_once(
     };
     let failure = steps::run(&case, &mut state, &mut record, on_event).await;
     let exits = crash::exits(&mut state, &record).await;
-    let evidence: Evidence = evidence::collect_evidence(&mut state, exits).await;
+    let evidence = evidence::collect(&mut state, exits).await;
     let judged = verdict::judge(&case, &evidence, failure, state.kept.refused.first());
     record.measures = judged.measures;
     record.outcome = judged.outcome;
