@@ -6,12 +6,15 @@
 //! version, or the ones given) runs at each `--jobs` value and its wall time is taken. The table
 //! is printed as Markdown, ready for BENCHMARKS.md.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Args;
+use haprepro::images::ResolvedImage;
 use haprepro::report::CaseRecord;
-use haprepro::scenario::Verdict;
+use haprepro::runtime::Engine;
+use haprepro::scenario::{Scenario, Verdict};
 use haprepro::schedule::{run_jobs, Job};
 
 use super::matrix::{built_versions, load_scenarios, resolve_version};
@@ -53,67 +56,116 @@ pub async fn run(args: BenchArgs) -> CliResult {
         None
     };
     let engine = engine().await?;
+    let images = matrix_images(&engine, &args).await?;
+    let bench_id = haprepro::runtime::new_run_id();
+    let bench = Bench {
+        engine: &engine,
+        results_dir: args.case.results_dir.join(format!("bench-{bench_id}")),
+        bench_id,
+        images,
+    };
+    let mut rows: Vec<Row> = Vec::new();
+    let mut all_passed = true;
+    if let Some(smoke) = smoke {
+        let image = match &args.overhead_version {
+            Some(v) => resolve_version(&engine, v).await?,
+            None => bench.images[0].clone(),
+        };
+        all_passed &= bench.overhead(smoke, image, args.cases, &mut rows).await;
+    }
+    for &jobs in &args.jobs {
+        all_passed &= bench.full_matrix(&scenarios, jobs, &mut rows).await;
+    }
+    print_table(&rows, &bench.results_dir);
+    if all_passed {
+        Ok(exit::OK)
+    } else {
+        eprintln!("note: some cases did not pass; their timings are included above");
+        Ok(exit::FAILED)
+    }
+}
+
+/// A line of the table: what was measured, and the figure.
+type Row = (String, String);
+
+/// The full matrix's versions, each resolved before anything runs.
+async fn matrix_images(engine: &Engine, args: &BenchArgs) -> Result<Vec<ResolvedImage>, CliError> {
     let versions = match &args.versions {
         Some(v) if !v.iter().all(|s| s.trim().is_empty()) => v.clone(),
         Some(_) => {
             return Err(CliError::usage("--versions was given but names nothing"));
         }
-        None => built_versions(&engine).await?,
+        None => built_versions(engine).await?,
     };
     let mut images = Vec::new();
     for v in &versions {
-        images.push(resolve_version(&engine, v).await?);
+        images.push(resolve_version(engine, v).await?);
     }
-    let bench_id = haprepro::runtime::new_run_id();
-    let results_dir = args.case.results_dir.join(format!("bench-{bench_id}"));
-    let mut rows: Vec<(String, String)> = Vec::new();
-    let mut all_passed = true;
+    Ok(images)
+}
 
-    if let Some(smoke) = smoke {
-        let image = match &args.overhead_version {
-            Some(v) => resolve_version(&engine, v).await?,
-            None => images[0].clone(),
-        };
+/// What every measurement of one bench shares.
+struct Bench<'a> {
+    engine: &'a Engine,
+    bench_id: String,
+    results_dir: PathBuf,
+    /// The full matrix's columns.
+    images: Vec<ResolvedImage>,
+}
+
+impl Bench<'_> {
+    /// The per-case overhead: `smoke` run `cases` times, one at a time so that nothing else
+    /// competes; true when every run passed.
+    async fn overhead(
+        &self,
+        smoke: Arc<Scenario>,
+        image: ResolvedImage,
+        cases: usize,
+        rows: &mut Vec<Row>,
+    ) -> bool {
         eprintln!(
             "overhead: smoke on {} x {} runs, one at a time",
-            image.version, args.cases
+            image.version, cases
         );
-        let jobs = (1..=args.cases)
+        let jobs = (1..=cases)
             .map(|k| {
                 Job::new(
                     smoke.clone(),
                     image.clone(),
-                    &format!("{bench_id}-overhead"),
-                    &results_dir,
+                    &format!("{}-overhead", self.bench_id),
+                    &self.results_dir,
                     false,
-                    Some((k, args.cases)),
+                    Some((k, cases)),
                 )
             })
             .collect();
-        let records = run_jobs(&engine, jobs, 1).await;
-        all_passed &= records.iter().all(|r| r.verdict == Verdict::Pass);
+        let records = run_jobs(self.engine, jobs, 1).await;
+        let passed = records.iter().all(|r| r.verdict == Verdict::Pass);
         let setup: Vec<u64> = records.iter().map(|r| r.setup_ms).collect();
         let wall: Vec<u64> = records.iter().map(|r| r.wall_ms).collect();
         let version = haprepro::images::short_version(&image.version);
-        rows.push((
-            format!("`smoke` setup on {version} ({} runs)", records.len()),
-            format!(
-                "median {} ms, p90 {} ms",
-                percentile(&setup, 50),
-                percentile(&setup, 90)
-            ),
-        ));
-        rows.push((
-            format!("`smoke` wall time on {version} ({} runs)", records.len()),
-            format!(
-                "median {} ms, p90 {} ms",
-                percentile(&wall, 50),
-                percentile(&wall, 90)
-            ),
-        ));
+        for (what, values) in [("setup", &setup), ("wall time", &wall)] {
+            rows.push((
+                format!("`smoke` {what} on {version} ({} runs)", records.len()),
+                format!(
+                    "median {} ms, p90 {} ms",
+                    percentile(values, 50),
+                    percentile(values, 90)
+                ),
+            ));
+        }
+        passed
     }
 
-    for &jobs in &args.jobs {
+    /// Every scenario on every version at `--jobs jobs`, timed whole; true when every case
+    /// passed.
+    async fn full_matrix(
+        &self,
+        scenarios: &[Arc<Scenario>],
+        jobs: usize,
+        rows: &mut Vec<Row>,
+    ) -> bool {
+        let images = &self.images;
         let list: Vec<Job> = scenarios
             .iter()
             .flat_map(|s| {
@@ -121,8 +173,8 @@ pub async fn run(args: BenchArgs) -> CliResult {
                     Job::new(
                         s.clone(),
                         i.clone(),
-                        &format!("{bench_id}-j{jobs}"),
-                        &results_dir,
+                        &format!("{}-j{jobs}", self.bench_id),
+                        &self.results_dir,
                         false,
                         None,
                     )
@@ -136,13 +188,12 @@ pub async fn run(args: BenchArgs) -> CliResult {
             images.len()
         );
         let started = Instant::now();
-        let records: Vec<CaseRecord> = run_jobs(&engine, list, jobs).await;
+        let records: Vec<CaseRecord> = run_jobs(self.engine, list, jobs).await;
         let secs = started.elapsed().as_secs_f64();
         let passed = records
             .iter()
             .filter(|r| r.verdict == Verdict::Pass)
             .count();
-        all_passed &= passed == n;
         let sum: u64 = records.iter().map(|r| r.wall_ms).sum();
         rows.push((
             format!(
@@ -155,10 +206,14 @@ pub async fn run(args: BenchArgs) -> CliResult {
                 sum as f64 / 1000.0
             ),
         ));
+        passed == n
     }
+}
 
+/// The table as Markdown, ready for BENCHMARKS.md, and the machine it was measured on.
+fn print_table(rows: &[Row], results_dir: &Path) {
     println!("\n| what | figure |\n|---|---|");
-    for (what, figure) in &rows {
+    for (what, figure) in rows {
         println!("| {what} | {figure} |");
     }
     println!(
@@ -168,12 +223,6 @@ pub async fn run(args: BenchArgs) -> CliResult {
             .unwrap_or(0),
         results_dir.display()
     );
-    if all_passed {
-        Ok(exit::OK)
-    } else {
-        eprintln!("note: some cases did not pass; their timings are included above");
-        Ok(exit::FAILED)
-    }
 }
 
 /// The `p`-th percentile by the nearest-rank method (0 for no values).

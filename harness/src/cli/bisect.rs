@@ -5,13 +5,15 @@
 //! ([`super::bisect_commits`]).
 
 use std::cell::RefCell;
+use std::path::Path;
 
 use clap::Args;
 use haprepro::bisect::{self, BisectError};
 use haprepro::images::kind::{src, version};
 use haprepro::images::{ImageSource, ResolvedImage};
 use haprepro::report::{self, CaseRecord};
-use haprepro::scenario::{self, RunOptions};
+use haprepro::runtime::Engine;
+use haprepro::scenario::{self, RunOptions, Scenario, VariantPlan};
 use haprepro::schedule::numbered_run_id;
 
 use super::matrix::expand_ranges;
@@ -59,6 +61,57 @@ fn items(values: Option<&[String]>) -> Vec<String> {
 }
 
 pub async fn run(args: BisectArgs) -> CliResult {
+    if asks_for_commits(&args)? {
+        return super::bisect_commits::run(args).await;
+    }
+    let (names, sources) = list_candidates(&args)?;
+    let scenario = load_scenario(&args.scenario, &args.case.scenarios_dir())?;
+    let variant = pick_variant(&scenario, args.variant.as_deref())?;
+    let engine = engine().await?;
+    let candidates = resolve_candidates(&engine, sources).await?;
+    let run_id = haprepro::runtime::new_run_id();
+    let run_dir = args.case.results_dir.join(&run_id);
+    println!(
+        "bisect {} over {} candidate(s): {} (run {run_id}; at most {} runs)",
+        scenario.name,
+        candidates.len(),
+        names.join(", "),
+        bisect::max_probes(candidates.len())
+    );
+    let probing = Probing {
+        engine: &engine,
+        scenario: &scenario,
+        variant,
+        names: &names,
+        run_id: &run_id,
+        run_dir: &run_dir,
+        keep: args.case.keep,
+    };
+    let (result, records) = probing.search(&candidates).await;
+    if let Err(e) = report::write_all(&run_dir, &records) {
+        eprintln!(
+            "error: cannot write the reports into {}: {e}",
+            run_dir.display()
+        );
+    }
+    match result {
+        Ok(b) => {
+            probing.print_answer(&b, &records);
+            Ok(exit::OK)
+        }
+        Err(e @ (BisectError::EndsAgree { .. } | BisectError::TooFew(_))) => {
+            Err(CliError::usage(e))
+        }
+        Err(e) => Err(CliError::failed(format!(
+            "{e}\n  See the run's evidence in {}.",
+            run_dir.display()
+        ))),
+    }
+}
+
+/// `--src` without `--versions` bisects commits, a command of its own; the kinds' flags that
+/// cannot be mixed are refused first.
+fn asks_for_commits(args: &BisectArgs) -> Result<bool, CliError> {
     let source = &args.source;
     let (src, versions) = (source.first(&src::KIND), source.given(&version::KIND));
     // The other kinds' candidates (--images): lists of their own.
@@ -71,9 +124,14 @@ pub async fn run(args: BisectArgs) -> CliResult {
             )));
         }
     }
-    if src.is_some() && versions.is_none() {
-        return super::bisect_commits::run(args).await;
-    }
+    Ok(src.is_some() && versions.is_none())
+}
+
+/// The candidates' names and sources, in order, at least two.
+fn list_candidates(args: &BisectArgs) -> Result<(Vec<String>, Vec<ImageSource>), CliError> {
+    let source = &args.source;
+    let (src, versions) = (source.first(&src::KIND), source.given(&version::KIND));
+    let others: Vec<_> = source.others(&[&version::KIND, &src::KIND]).collect();
     if src.is_some() && (args.good.is_some() || args.bad.is_some()) {
         return Err(CliError::usage(
             "--good/--bad bisect the commits between two refs; --versions bisects a set of tags: give one of the two",
@@ -82,7 +140,7 @@ pub async fn run(args: BisectArgs) -> CliResult {
     source.build_without_source().map_err(CliError::usage)?;
     // Catalog versions with their ranges expanded, or the values of another kind, in order.
     let candidates = if let Some(src) = src {
-        tag_candidates(&args, src)
+        tag_candidates(args, src)
     } else {
         let (kind, values) = match others.first() {
             None => (&version::KIND, expand_ranges(&items(versions))),
@@ -103,137 +161,164 @@ pub async fn run(args: BisectArgs) -> CliResult {
             names.len()
         )));
     }
-    let scenario = load_scenario(&args.scenario, &args.case.scenarios_dir())?;
-    let variant = pick_variant(&scenario, args.variant.as_deref())?;
-    let engine = engine().await?;
-    // Catalog versions and images are resolved before the first run (a missing one stops the
-    // bisect at once); tags of a clone are built only when probed.
-    let mut candidates: Vec<(ImageSource, Option<ResolvedImage>)> = Vec::new();
+    Ok((names, sources))
+}
+
+type Candidate = (ImageSource, Option<ResolvedImage>);
+
+/// Catalog versions and images are resolved before the first run (a missing one stops the
+/// bisect at once); tags of a clone are built only when probed.
+async fn resolve_candidates(
+    engine: &Engine,
+    sources: Vec<ImageSource>,
+) -> Result<Vec<Candidate>, CliError> {
+    let mut candidates: Vec<Candidate> = Vec::new();
     for source in sources {
         if matches!(source, ImageSource::Source(_)) {
             candidates.push((source, None));
             continue;
         }
-        let image = super::resolve_image(&engine, &source).await?;
+        let image = super::resolve_image(engine, &source).await?;
         candidates.push((source, Some(image)));
     }
-    let run_id = haprepro::runtime::new_run_id();
-    let run_dir = args.case.results_dir.join(&run_id);
-    println!(
-        "bisect {} over {} candidate(s): {} (run {run_id}; at most {} runs)",
-        scenario.name,
-        candidates.len(),
-        names.join(", "),
-        bisect::max_probes(candidates.len())
-    );
-    let records: RefCell<Vec<CaseRecord>> = RefCell::new(Vec::new());
-    // One run id per candidate: two images may report the same version, and case folders and
-    // container names are made of scenario, version and run id.
-    let candidate_run = |i: usize| numbered_run_id(&run_id, "c", i + 1, candidates.len());
-    let result = bisect::bisect(&candidates, |i, image| {
+    Ok(candidates)
+}
+
+/// What every probe shares, so that probing one candidate takes only its index.
+struct Probing<'a> {
+    engine: &'a Engine,
+    scenario: &'a Scenario,
+    variant: &'a VariantPlan,
+    names: &'a [String],
+    run_id: &'a str,
+    run_dir: &'a Path,
+    keep: bool,
+}
+
+impl Probing<'_> {
+    /// One run id per candidate: two images may report the same version, and case folders
+    /// and container names are made of scenario, version and run id.
+    fn candidate_run(&self, i: usize) -> String {
+        numbered_run_id(self.run_id, "c", i + 1, self.names.len())
+    }
+
+    /// Runs the bisection to its end, each probe printed as it ends.
+    async fn search(
+        &self,
+        candidates: &[Candidate],
+    ) -> (Result<bisect::Bisection, BisectError>, Vec<CaseRecord>) {
+        let records: RefCell<Vec<CaseRecord>> = RefCell::new(Vec::new());
+        let result = bisect::bisect(candidates, |i, image| {
+            let records = &records;
+            let probe = records.borrow().len() + 1;
+            let (source, resolved) = image.clone();
+            async move {
+                let Some(r) = self.probe(i, probe, source, resolved).await else {
+                    return scenario::Outcome::Error;
+                };
+                let outcome = r.outcome;
+                records.borrow_mut().push(r);
+                outcome
+            }
+        })
+        .await;
+        (result, records.into_inner())
+    }
+
+    /// Candidate `i` resolved (built, for a tag of a clone) and run as probe number `probe`;
+    /// `None` when it could not be built.
+    async fn probe(
+        &self,
+        i: usize,
+        probe: usize,
+        source: ImageSource,
+        resolved: Option<ResolvedImage>,
+    ) -> Option<CaseRecord> {
         let opts = RunOptions {
-            run_id: candidate_run(i),
-            results_dir: run_dir.clone(),
-            keep: args.case.keep,
+            run_id: self.candidate_run(i),
+            results_dir: self.run_dir.to_path_buf(),
+            keep: self.keep,
             column: None,
             planned: None,
         };
-        let (engine, scenario, records, names) = (&engine, &scenario, &records, &names);
-        let probe = records.borrow().len() + 1;
-        let (source, resolved) = image.clone();
-        async move {
-            let image = match resolved {
-                Some(image) => image,
-                None => match super::resolve_image(engine, &source).await {
-                    Ok(image) => image,
-                    Err(_) => {
-                        println!(
-                            "  run {probe}: #{:<2} {:<24} could not be built (its error is above; skipped, like git bisect skip)",
-                            i + 1,
-                            names[i]
-                        );
-                        return scenario::Outcome::Error;
-                    }
-                },
-            };
-            let r = scenario::run_variant(engine, scenario, variant, &image, &opts, &|_| {}).await;
-            println!(
-                "  run {probe}: #{:<2} {:<24} HAProxy {:<20} measured {:<15} {:>5.1}s  evidence {}{}",
-                i + 1,
-                names[i],
-                r.version,
-                r.outcome.to_string(),
-                r.wall_ms as f64 / 1000.0,
-                r.evidence_dir.display(),
-                if r.outcome == scenario::Outcome::Error {
-                    format!("\n      could not run: {} (skipped, like git bisect skip)", r.reason)
-                } else {
-                    String::new()
+        let names = self.names;
+        let image = match resolved {
+            Some(image) => image,
+            None => match super::resolve_image(self.engine, &source).await {
+                Ok(image) => image,
+                Err(_) => {
+                    println!(
+                        "  run {probe}: #{:<2} {:<24} could not be built (its error is above; skipped, like git bisect skip)",
+                        i + 1,
+                        names[i]
+                    );
+                    return None;
                 }
-            );
-            let outcome = r.outcome;
-            records.borrow_mut().push(r);
-            outcome
-        }
-    })
-    .await;
-    let records = records.into_inner();
-    if let Err(e) = report::write_all(&run_dir, &records) {
-        eprintln!(
-            "error: cannot write the reports into {}: {e}",
-            run_dir.display()
+            },
+        };
+        let (engine, scenario, variant) = (self.engine, self.scenario, self.variant);
+        let r = scenario::run_variant(engine, scenario, variant, &image, &opts, &|_| {}).await;
+        println!(
+            "  run {probe}: #{:<2} {:<24} HAProxy {:<20} measured {:<15} {:>5.1}s  evidence {}{}",
+            i + 1,
+            names[i],
+            r.version,
+            r.outcome.to_string(),
+            r.wall_ms as f64 / 1000.0,
+            r.evidence_dir.display(),
+            if r.outcome == scenario::Outcome::Error {
+                format!(
+                    "\n      could not run: {} (skipped, like git bisect skip)",
+                    r.reason
+                )
+            } else {
+                String::new()
+            }
         );
+        Some(r)
     }
-    match result {
-        Ok(b) => {
-            // The probe of the first candidate to differ: the one run with its run id.
-            let differing = candidate_run(b.first_different);
-            let other = records
-                .iter()
-                .find(|r| r.run_id == differing && r.outcome != b.reference)
-                .map(|r| r.outcome.to_string())
-                .unwrap_or_else(|| "a different outcome".into());
+
+    fn print_answer(&self, b: &bisect::Bisection, records: &[CaseRecord]) {
+        let names = self.names;
+        // The probe of the first candidate to differ: the one run with its run id.
+        let differing = self.candidate_run(b.first_different);
+        let other = records
+            .iter()
+            .find(|r| r.run_id == differing && r.outcome != b.reference)
+            .map(|r| r.outcome.to_string())
+            .unwrap_or_else(|| "a different outcome".into());
+        println!(
+            "\n{} runs. #1 {} measures {}.",
+            b.probes.len(),
+            names[0],
+            b.reference
+        );
+        if b.is_exact() {
             println!(
-                "\n{} runs. #1 {} measures {}.",
-                b.probes.len(),
-                names[0],
+                "first to differ: #{} {} ({other}); the one before, #{} {}, still measures {}.",
+                b.first_different + 1,
+                names[b.first_different],
+                b.last_same + 1,
+                names[b.last_same],
                 b.reference
             );
-            if b.is_exact() {
-                println!(
-                    "first to differ: #{} {} ({other}); the one before, #{} {}, still measures {}.",
-                    b.first_different + 1,
-                    names[b.first_different],
-                    b.last_same + 1,
-                    names[b.last_same],
-                    b.reference
-                );
-            } else {
-                let open: Vec<String> = b
-                    .untested
-                    .iter()
-                    .chain(std::iter::once(&b.first_different))
-                    .map(|&i| format!("#{} {}", i + 1, names[i]))
-                    .collect();
-                println!(
-                    "the change is after #{} {} ({}) and at one of: {} (the others before #{} could not run).",
-                    b.last_same + 1,
-                    names[b.last_same],
-                    b.reference,
-                    open.join(", "),
-                    b.first_different + 1
-                );
-            }
-            println!("results: {}", run_dir.display());
-            Ok(exit::OK)
+        } else {
+            let open: Vec<String> = b
+                .untested
+                .iter()
+                .chain(std::iter::once(&b.first_different))
+                .map(|&i| format!("#{} {}", i + 1, names[i]))
+                .collect();
+            println!(
+                "the change is after #{} {} ({}) and at one of: {} (the others before #{} could not run).",
+                b.last_same + 1,
+                names[b.last_same],
+                b.reference,
+                open.join(", "),
+                b.first_different + 1
+            );
         }
-        Err(e @ (BisectError::EndsAgree { .. } | BisectError::TooFew(_))) => {
-            Err(CliError::usage(e))
-        }
-        Err(e) => Err(CliError::failed(format!(
-            "{e}\n  See the run's evidence in {}.",
-            run_dir.display()
-        ))),
+        println!("results: {}", self.run_dir.display());
     }
 }
 

@@ -129,6 +129,59 @@ fn definite(outcome: &str) -> bool {
 }
 
 pub async fn run(args: MapArgs) -> CliResult {
+    let members = members(&args)?;
+    let names: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
+    let id = map_id(&args, &names);
+    let dir = args.case.results_dir.join(&id);
+    eprintln!(
+        "map {id}: {} over {} version(s): {}",
+        args.scenarios.join(", "),
+        names.len(),
+        names.join(" ")
+    );
+    let exe = std::env::current_exe()
+        .map_err(|e| CliError::harness(format!("cannot find the haprepro binary itself: {e}")))?;
+    let cases = case_keys(&args).map_err(CliError::usage)?;
+    write_plan(&args, &names, &dir)?;
+    if let Some(shard) = args.shard {
+        return measure_shard(&exe, &args, &names, shard, &dir);
+    }
+    let map = Mapping {
+        exe: &exe,
+        args: &args,
+        members: &members,
+        dir: &dir,
+    };
+    let to_run = still_to_run(&dir, &names, &cases);
+    say_resumed(&id, &dir, &names, &to_run);
+    if !to_run.is_empty() {
+        map.measure(&to_run)?;
+    }
+    let records: Vec<serde_json::Value> =
+        read_matrices(&dir.join("matrix")).into_values().collect();
+    if records.is_empty() {
+        return Err(CliError::harness(format!(
+            "the map's matrix wrote no matrix.json under {}",
+            dir.join("matrix").display()
+        )));
+    }
+    let mut strips = strips(&records, &names);
+    let mut failed = strips
+        .iter()
+        .any(|s| s.cells.iter().any(|c| !definite(&c.outcome)));
+    failed |= map.explain_all(&mut strips);
+    let record = MapRecord {
+        versions: names,
+        clones: args.src.clone(),
+        strips,
+    };
+    write_and_summarise(&args, &dir, &record)?;
+    Ok(if failed { exit::FAILED } else { exit::OK })
+}
+
+/// The set's versions over every clone's tags; every clone is checked, and the set's size
+/// bounded, before anything is built.
+fn members(args: &MapArgs) -> Result<Vec<version_set::Member>, CliError> {
     let mut clones = Vec::new();
     for src in &args.src {
         let dir = PathBuf::from(src);
@@ -153,25 +206,19 @@ pub async fn run(args: MapArgs) -> CliResult {
             members.len()
         )));
     }
-    let names: Vec<String> = members.iter().map(|m| m.name.clone()).collect();
-    let id = map_id(&args, &names);
-    let dir = args.case.results_dir.join(&id);
-    eprintln!(
-        "map {id}: {} over {} version(s): {}",
-        args.scenarios.join(", "),
-        names.len(),
-        names.join(" ")
-    );
-    let exe = std::env::current_exe()
-        .map_err(|e| CliError::harness(format!("cannot find the haprepro binary itself: {e}")))?;
-    let cases = case_keys(&args).map_err(CliError::usage)?;
+    Ok(members)
+}
+
+/// `map-plan.json`, written before anything runs so that a shard's folder says what map it is
+/// part of.
+fn write_plan(args: &MapArgs, names: &[String], dir: &Path) -> Result<(), CliError> {
     let plan = MapPlan {
         scenarios: args.scenarios.clone(),
-        versions: names.clone(),
+        versions: names.to_vec(),
         clones: args.src.clone(),
     };
     let plan_json = serde_json::to_vec_pretty(&plan).expect("a plan serializes");
-    if let Err(e) = std::fs::create_dir_all(&dir)
+    if let Err(e) = std::fs::create_dir_all(dir)
         .and_then(|()| haprepro::report::write_atomic(&dir.join("map-plan.json"), &plan_json))
     {
         return Err(CliError::harness(format!(
@@ -179,13 +226,14 @@ pub async fn run(args: MapArgs) -> CliResult {
             dir.join("map-plan.json").display()
         )));
     }
-    if let Some(shard) = args.shard {
-        return measure_shard(&exe, &args, &names, shard, &dir);
-    }
-    // A map run before with the same scenarios, versions and clones: its measured versions
-    // stay (their binaries are in the binary cache anyway), the rest are run.
+    Ok(())
+}
+
+/// A map run before with the same scenarios, versions and clones: its measured versions stay
+/// (their binaries are in the binary cache anyway), the rest are run.
+fn still_to_run<'a>(dir: &Path, names: &'a [String], cases: &[String]) -> Vec<&'a String> {
     let earlier = read_matrices(&dir.join("matrix"));
-    let to_run: Vec<&String> = names
+    names
         .iter()
         .filter(|v| {
             !cases.iter().all(|c| {
@@ -194,7 +242,10 @@ pub async fn run(args: MapArgs) -> CliResult {
                     .is_some_and(|r| definite(r["outcome"].as_str().unwrap_or("")))
             })
         })
-        .collect();
+        .collect()
+}
+
+fn say_resumed(id: &str, dir: &Path, names: &[String], to_run: &[&String]) {
     if to_run.len() < names.len() {
         eprintln!(
             "map {id}: resuming in {}: {} of {} version(s) measured before; running {}",
@@ -212,7 +263,21 @@ pub async fn run(args: MapArgs) -> CliResult {
             }
         );
     }
-    if !to_run.is_empty() {
+}
+
+/// What measuring the versions and explaining the boundaries share.
+struct Mapping<'a> {
+    exe: &'a Path,
+    args: &'a MapArgs,
+    members: &'a [version_set::Member],
+    dir: &'a Path,
+}
+
+impl Mapping<'_> {
+    /// A matrix per version still to run, in order; the first that does not end with a verdict
+    /// stops the map.
+    fn measure(&self, to_run: &[&String]) -> Result<(), CliError> {
+        let (exe, args, dir) = (self.exe, self.args, self.dir);
         // Builds overlap runs: a builder thread builds the versions in order into the binary
         // cache while a matrix per version runs the cases of the one built before (a matrix
         // that reaches a version first builds it itself: the build lock keeps it to one build).
@@ -221,14 +286,14 @@ pub async fn run(args: MapArgs) -> CliResult {
             to_run
                 .iter()
                 .filter_map(|v| {
-                    let m = members.iter().find(|m| &m.name == *v)?;
+                    let m = self.members.iter().find(|m| &m.name == *v)?;
                     haprepro::images::SourceSpec::parse(&args.src[m.clone], Some(&m.name)).ok()
                 })
                 .collect(),
         );
         let mut stopped = None;
-        for v in &to_run {
-            match matrix_of(&exe, &args, v, &dir).status() {
+        for v in to_run {
+            match matrix_of(exe, args, v, dir).status() {
                 Ok(s) if matches!(s.code(), Some(0) | Some(1)) => {}
                 Ok(s) => {
                     stopped = Some(matrix_stopped(
@@ -248,81 +313,94 @@ pub async fn run(args: MapArgs) -> CliResult {
             }
         }
         ahead.stop();
-        if let Some(e) = stopped {
-            return Err(e);
+        match stopped {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
     }
-    let records: Vec<serde_json::Value> =
-        read_matrices(&dir.join("matrix")).into_values().collect();
-    if records.is_empty() {
-        return Err(CliError::harness(format!(
-            "the map's matrix wrote no matrix.json under {}",
-            dir.join("matrix").display()
-        )));
+
+    /// Explains every boundary of every strip and sets each strip's answer; true when a
+    /// boundary could not be explained or its commit was not confirmed.
+    fn explain_all(&self, strips: &mut [Strip]) -> bool {
+        let mut failed = false;
+        for (k, strip) in strips.iter_mut().enumerate() {
+            let (scenario, variant) = split_row(&strip.case);
+            for (b, boundary) in strip.boundaries.iter_mut().enumerate() {
+                let out = self.dir.join(format!("bisect-{k}-{b}"));
+                failed |= self.explain_one(scenario, variant, boundary, &out);
+            }
+            strip.answer = answer(strip);
+        }
+        failed
     }
-    let mut strips = strips(&records, &names);
-    let mut failed = strips
-        .iter()
-        .any(|s| s.cells.iter().any(|c| !definite(&c.outcome)));
-    for (k, strip) in strips.iter_mut().enumerate() {
-        let (scenario, variant) = split_row(&strip.case);
-        for (b, boundary) in strip.boundaries.iter_mut().enumerate() {
-            if !args.explain {
-                boundary.unexplained = Some("not asked (--explain bisects it)".into());
-                continue;
-            }
-            let clone_of = |v: &str| members.iter().find(|m| m.name == v).map(|m| m.clone);
-            let (a, z) = (clone_of(&boundary.from), clone_of(&boundary.to));
-            if a != z {
-                boundary.unexplained = Some(format!(
-                    "{} and {} are tags of two clones: bisect them in one clone that has both",
-                    boundary.from, boundary.to
-                ));
-                continue;
-            }
-            let clone = &args.src[a.unwrap_or(0)];
-            let out = dir.join(format!("bisect-{k}-{b}"));
-            match explain(&exe, &args, clone, scenario, variant, boundary, &out) {
-                Ok(mut e) => {
-                    if args.confirm > 0 {
-                        let at = Target {
-                            exe: &exe,
-                            args: &args,
-                            clone,
-                            scenario,
-                            variant,
-                        };
-                        let (ok, said) = confirmed(&at, boundary, &e.hash, &out);
-                        failed |= !ok;
-                        e.confirmed = Some(ok);
-                        e.confirmation = Some(said);
-                    }
-                    boundary.commit = Some(e);
+
+    /// One boundary bisected (and confirmed) into `out`; true when that failed.
+    fn explain_one(
+        &self,
+        scenario: &str,
+        variant: Option<&str>,
+        boundary: &mut Boundary,
+        out: &Path,
+    ) -> bool {
+        let args = self.args;
+        if !args.explain {
+            boundary.unexplained = Some("not asked (--explain bisects it)".into());
+            return false;
+        }
+        let clone_of = |v: &str| self.members.iter().find(|m| m.name == v).map(|m| m.clone);
+        let (a, z) = (clone_of(&boundary.from), clone_of(&boundary.to));
+        if a != z {
+            boundary.unexplained = Some(format!(
+                "{} and {} are tags of two clones: bisect them in one clone that has both",
+                boundary.from, boundary.to
+            ));
+            return false;
+        }
+        let clone = &args.src[a.unwrap_or(0)];
+        match explain(self.exe, args, clone, scenario, variant, boundary, out) {
+            Ok(mut e) => {
+                let mut failed = false;
+                if args.confirm > 0 {
+                    let at = Target {
+                        exe: self.exe,
+                        args,
+                        clone,
+                        scenario,
+                        variant,
+                    };
+                    let (ok, said) = confirmed(&at, boundary, &e.hash, out);
+                    failed = !ok;
+                    e.confirmed = Some(ok);
+                    e.confirmation = Some(said);
                 }
-                Err(why) => {
-                    failed = true;
-                    boundary.unexplained = Some(why);
-                }
+                boundary.commit = Some(e);
+                failed
+            }
+            Err(why) => {
+                boundary.unexplained = Some(why);
+                true
             }
         }
-        strip.answer = answer(strip);
     }
-    let record = MapRecord {
-        versions: names,
-        clones: args.src.clone(),
-        strips,
-    };
+}
+
+fn write_and_summarise(args: &MapArgs, dir: &Path, record: &MapRecord) -> Result<(), CliError> {
     let drawn = Drawn {
         scenarios: args.scenarios.clone(),
         explain: args.explain,
     };
-    write(&dir, &record, &drawn).map_err(|e| cannot_write(&dir, e))?;
+    write(dir, record, &drawn).map_err(|e| cannot_write(dir, e))?;
     println!();
+    say_answers(record, dir);
+    Ok(())
+}
+
+/// Each strip's one-line answer, then where the map's files are.
+fn say_answers(record: &MapRecord, dir: &Path) {
     for s in &record.strips {
         println!("{}: {}", s.case, s.answer);
     }
     println!("map: {}/map.md, map.html, map.json", dir.display());
-    Ok(if failed { exit::FAILED } else { exit::OK })
 }
 
 /// A child `haprepro matrix` that did not end with a verdict (0 or 1): its own code is passed
@@ -449,10 +527,7 @@ pub fn draw_from(dirs: &[PathBuf], out: &Path) -> CliResult {
         explain: false,
     };
     write(out, &record, &args_like).map_err(|e| cannot_write(out, e))?;
-    for s in &record.strips {
-        println!("{}: {}", s.case, s.answer);
-    }
-    println!("map: {}/map.md, map.html, map.json", out.display());
+    say_answers(&record, out);
     // A retried job's case (a duplicate) is kept once, the same way every time: not a gap.
     let whole = merged.unreadable.is_empty()
         && merged.missing.is_empty()

@@ -218,100 +218,207 @@ fn other_columns(args: &MatrixArgs) -> Result<Vec<(String, ImageSource)>, CliErr
 }
 
 pub async fn run(args: MatrixArgs) -> CliResult {
-    if args.jobs == 0 || args.repeat == 0 {
-        return Err(CliError::usage("--jobs and --repeat must be at least 1"));
-    }
-    let versions = args.source.given(&version::KIND).map(<[String]>::to_vec);
-    let (names, versions) = match (
-        given_list(&args.scenarios, "--scenarios"),
-        given_list(&versions, "--versions"),
-    ) {
-        (Ok(s), Ok(v)) => (s, v),
-        // Both said when both are empty.
-        (s, v) => {
-            return Err(CliError::lines(
-                Kind::Usage,
-                [s.err(), v.err()].into_iter().flatten(),
-            ))
-        }
-    };
-    let others = other_columns(&args)?;
-    let scenarios = load_scenarios(names, &args.case.scenarios_dir())?;
-    // `--src`: which --versions items are source builds, and of what.
-    let mut sources: Vec<(String, ImageSource)> = Vec::new();
-    let versions = source_columns(&args, versions, &mut sources)?;
-    let mut versions = versions;
-    for (name, source) in others {
-        if !sources.iter().any(|(n, _)| *n == name) {
-            versions.get_or_insert_with(Vec::new).push(name.clone());
-            sources.push((name, source));
-        }
-    }
-    for (_, source) in &sources {
-        for s in &scenarios {
-            check_requires(s, source)?;
-        }
-    }
-    super::preflight::before_images(&scenarios, &args.case.results_dir)?;
+    let asked = Asked::parse(&args)?;
     let engine = engine().await?;
     // Every catalog version by default: the missing images are built below.
-    let versions = versions.unwrap_or_else(catalog_versions);
-    // A case is a row, a scenario (or one of its variants, `scenario/variant`), on a version.
-    let rows: Vec<(String, &Arc<Scenario>, Option<&String>)> = scenarios
-        .iter()
-        .flat_map(|s| {
-            s.variants.iter().map(move |variant| {
-                let name = variant.name.as_ref();
-                (row(&s.name, name.map(String::as_str)), s, name)
-            })
-        })
-        .collect();
-    let all: Vec<(String, String)> = rows
-        .iter()
-        .flat_map(|(row, ..)| versions.iter().map(move |v| (row.clone(), v.clone())))
-        .collect();
-    let in_all = all.len();
-    let plan_items: Vec<String> = (1..=args.repeat)
-        .flat_map(|k| {
-            all.iter()
-                .map(move |(row, v)| PlanItem::new(row, v, k, args.repeat).to_string())
-        })
-        .collect();
-    let cases = shard_cases(all, args.shard);
+    let versions = asked.versions.unwrap_or_else(catalog_versions);
+    let planned = Planned::new(&args, &asked.scenarios, &versions);
+    let cases = shard_cases(planned.all, args.shard);
     if let Some(shard) = args.shard {
-        eprintln!("shard {shard}: {} of {in_all} case(s)", cases.len());
+        eprintln!(
+            "shard {shard}: {} of {} case(s)",
+            cases.len(),
+            planned.in_all
+        );
     }
     if cases.is_empty() {
         println!("nothing to run: shard has no case");
         return Ok(exit::OK);
     }
-    // Build what is missing, then resolve each version once, before anything starts.
-    let mut needed: Vec<String> = cases
-        .iter()
-        .map(|(_, v)| v.clone())
-        .filter(|v| !sources.iter().any(|(name, _)| name == v))
-        .collect();
-    needed.sort();
-    needed.dedup();
-    let images_started = Instant::now();
-    let mut resolved: Vec<(String, ResolvedImage)> = Vec::new();
-    // Images to pull first (official ones): one that is missing and cannot be pulled (no
-    // registry) stops the run before anything is built.
-    let pulled = |s: Option<&ImageSource>| s.is_some_and(ImageSource::may_pull);
-    resolve_columns(&engine, &cases, &sources, pulled, &mut resolved).await?;
-    let built = super::images::ensure(&engine, &needed).await?.built.len();
-    resolve_columns(&engine, &cases, &sources, |_| true, &mut resolved).await?;
-    let images_ms = images_started.elapsed().as_millis();
-    let columns = column_names(&resolved);
+    let images = Images::ready(&engine, &cases, &asked.sources).await?;
     let run_id = haprepro::runtime::new_run_id();
-    let plan = report::Plan::new(&run_id, plan_items, args.shard.map(|s| (s.k, s.n)));
+    let plan = report::Plan::new(&run_id, planned.items, args.shard.map(|s| (s.k, s.n)));
     let run_dir = args.case.results_dir.join(&run_id);
     write_plan(&run_dir, &plan)?;
+    let jobs = jobs(&args, &planned.rows, &cases, &images, &run_id, &plan);
+    eprintln!(
+        "run {run_id}: {} case(s){}, {} at a time (images: {} built, ready in {} ms)",
+        cases.len(),
+        if args.repeat > 1 {
+            format!(" x {} repeats = {} runs", args.repeat, jobs.len())
+        } else {
+            String::new()
+        },
+        args.jobs,
+        images.built,
+        images.ms
+    );
+    let started = Instant::now();
+    let expected_runs = jobs.len();
+    let records = run_jobs(&engine, jobs, args.jobs).await;
+    if let Some(stopped) = records.iter().find(|r| r.harness_error.is_some()) {
+        return Err(harness_stop(stopped, records.len(), expected_runs));
+    }
+    report_run(&run_dir, &records, started, &images, expected_runs)
+}
+
+/// The command line checked, scenarios loaded and every column named, before the engine is
+/// asked anything.
+struct Asked {
+    scenarios: Vec<Arc<Scenario>>,
+    /// The columns, `None` for every catalog version.
+    versions: Option<Vec<String>>,
+    /// Which columns are not catalog versions, and what they are.
+    sources: Vec<(String, ImageSource)>,
+}
+
+impl Asked {
+    fn parse(args: &MatrixArgs) -> Result<Asked, CliError> {
+        if args.jobs == 0 || args.repeat == 0 {
+            return Err(CliError::usage("--jobs and --repeat must be at least 1"));
+        }
+        let versions = args.source.given(&version::KIND).map(<[String]>::to_vec);
+        let (names, versions) = match (
+            given_list(&args.scenarios, "--scenarios"),
+            given_list(&versions, "--versions"),
+        ) {
+            (Ok(s), Ok(v)) => (s, v),
+            // Both said when both are empty.
+            (s, v) => {
+                return Err(CliError::lines(
+                    Kind::Usage,
+                    [s.err(), v.err()].into_iter().flatten(),
+                ))
+            }
+        };
+        let others = other_columns(args)?;
+        let scenarios = load_scenarios(names, &args.case.scenarios_dir())?;
+        // `--src`: which --versions items are source builds, and of what.
+        let mut sources: Vec<(String, ImageSource)> = Vec::new();
+        let mut versions = source_columns(args, versions, &mut sources)?;
+        for (name, source) in others {
+            if !sources.iter().any(|(n, _)| *n == name) {
+                versions.get_or_insert_with(Vec::new).push(name.clone());
+                sources.push((name, source));
+            }
+        }
+        for (_, source) in &sources {
+            for s in &scenarios {
+                check_requires(s, source)?;
+            }
+        }
+        super::preflight::before_images(&scenarios, &args.case.results_dir)?;
+        Ok(Asked {
+            scenarios,
+            versions,
+            sources,
+        })
+    }
+}
+
+/// A row of the matrix: its name, its scenario and the variant's name.
+type Row<'a> = (String, &'a Arc<Scenario>, Option<&'a String>);
+
+/// Every case of the matrix, before a shard takes its part.
+struct Planned<'a> {
+    rows: Vec<Row<'a>>,
+    /// Every (row, version), once.
+    all: Vec<(String, String)>,
+    in_all: usize,
+    /// Every run, repeats included, as the plan names it.
+    items: Vec<String>,
+}
+
+impl<'a> Planned<'a> {
+    fn new(args: &MatrixArgs, scenarios: &'a [Arc<Scenario>], versions: &[String]) -> Self {
+        // A case is a row, a scenario (or one of its variants, `scenario/variant`), on a
+        // version.
+        let rows: Vec<Row<'a>> = scenarios
+            .iter()
+            .flat_map(|s| {
+                s.variants.iter().map(move |variant| {
+                    let name = variant.name.as_ref();
+                    (row(&s.name, name.map(String::as_str)), s, name)
+                })
+            })
+            .collect();
+        let all: Vec<(String, String)> = rows
+            .iter()
+            .flat_map(|(row, ..)| versions.iter().map(move |v| (row.clone(), v.clone())))
+            .collect();
+        let in_all = all.len();
+        let items: Vec<String> = (1..=args.repeat)
+            .flat_map(|k| {
+                all.iter()
+                    .map(move |(row, v)| PlanItem::new(row, v, k, args.repeat).to_string())
+            })
+            .collect();
+        Planned {
+            rows,
+            all,
+            in_all,
+            items,
+        }
+    }
+}
+
+/// The columns' images, ready before the first case.
+struct Images {
+    resolved: Vec<(String, ResolvedImage)>,
+    columns: std::collections::HashMap<String, String>,
+    built: usize,
+    ms: u128,
+}
+
+impl Images {
+    /// Builds what is missing, then resolves each version once, before anything starts.
+    async fn ready(
+        engine: &Engine,
+        cases: &[(String, String)],
+        sources: &[(String, ImageSource)],
+    ) -> Result<Images, CliError> {
+        let mut needed: Vec<String> = cases
+            .iter()
+            .map(|(_, v)| v.clone())
+            .filter(|v| !sources.iter().any(|(name, _)| name == v))
+            .collect();
+        needed.sort();
+        needed.dedup();
+        let images_started = Instant::now();
+        let mut resolved: Vec<(String, ResolvedImage)> = Vec::new();
+        // Images to pull first (official ones): one that is missing and cannot be pulled (no
+        // registry) stops the run before anything is built.
+        let pulled = |s: Option<&ImageSource>| s.is_some_and(ImageSource::may_pull);
+        resolve_columns(engine, cases, sources, pulled, &mut resolved).await?;
+        let built = super::images::ensure(engine, &needed).await?.built.len();
+        resolve_columns(engine, cases, sources, |_| true, &mut resolved).await?;
+        let ms = images_started.elapsed().as_millis();
+        let columns = column_names(&resolved);
+        Ok(Images {
+            resolved,
+            columns,
+            built,
+            ms,
+        })
+    }
+}
+
+/// A job per run of each case, longest first, so that a long racy case does not start last
+/// and stretch the run's tail.
+fn jobs(
+    args: &MatrixArgs,
+    rows: &[Row<'_>],
+    cases: &[(String, String)],
+    images: &Images,
+    run_id: &str,
+    plan: &report::Plan,
+) -> Vec<Job> {
     let mut jobs = Vec::new();
     for k in 1..=args.repeat {
-        for (key, v) in &cases {
+        for (key, v) in cases {
             let case = rows.iter().find(|(row, ..)| row == key);
-            let image = resolved
+            let image = images
+                .resolved
                 .iter()
                 .find(|(w, _)| w == v)
                 .map(|(_, i)| i.clone());
@@ -320,13 +427,13 @@ pub async fn run(args: MatrixArgs) -> CliResult {
                     Job::new(
                         Arc::clone(scenario),
                         image,
-                        &run_id,
+                        run_id,
                         &args.case.results_dir,
                         args.case.keep,
                         (args.repeat > 1).then_some((k, args.repeat)),
                     )
                     .variant(variant.cloned())
-                    .column(columns.get(v).cloned())
+                    .column(images.columns.get(v).cloned())
                     .planned(report::Planned {
                         plan: plan.plan.clone(),
                         item: PlanItem::new(key, v, k, args.repeat).to_string(),
@@ -335,29 +442,22 @@ pub async fn run(args: MatrixArgs) -> CliResult {
             }
         }
     }
-    // Longest first, so a long racy case does not start last and stretch the run's tail.
     jobs.sort_by(|a, b| b.cost_hint().total_cmp(&a.cost_hint()));
-    eprintln!(
-        "run {run_id}: {} case(s){}, {} at a time (images: {built} built, ready in {} ms)",
-        cases.len(),
-        if args.repeat > 1 {
-            format!(" x {} repeats = {} runs", args.repeat, jobs.len())
-        } else {
-            String::new()
-        },
-        args.jobs,
-        images_ms
-    );
-    let started = Instant::now();
-    let expected_runs = jobs.len();
-    let records = run_jobs(&engine, jobs, args.jobs).await;
-    if let Some(stopped) = records.iter().find(|r| r.harness_error.is_some()) {
-        return Err(harness_stop(stopped, records.len(), expected_runs));
-    }
+    jobs
+}
+
+/// Writes the reports, prints the table and the summary line, and gives the verdict.
+fn report_run(
+    run_dir: &std::path::Path,
+    records: &[CaseRecord],
+    started: Instant,
+    images: &Images,
+    expected_runs: usize,
+) -> CliResult {
     let report_started = Instant::now();
     // Reports that could not be written are a run whose results are lost: never exit 0 (the
     // table is still printed).
-    let reports_lost = report::write_all(&run_dir, &records).err().map(|e| {
+    let reports_lost = report::write_all(run_dir, records).err().map(|e| {
         CliError::harness(format!(
             "cannot write the reports into {}: {e}\n  The cases' own case.json files are in \
              their folders; `haprepro report merge {}` makes the reports again once there is room.",
@@ -366,13 +466,15 @@ pub async fn run(args: MatrixArgs) -> CliResult {
         ))
     });
     let report_ms = report_started.elapsed().as_millis();
-    println!("\n{}", report::matrix::markdown(&records));
-    let (passed, total) = report::passed_cells(&records);
+    println!("\n{}", report::matrix::markdown(records));
+    let (passed, total) = report::passed_cells(records);
     println!(
-        "{passed} passed, {} not passing  ({:.1}s; results in {}: matrix.html, matrix.md, junit.xml; images ready in {images_ms} ms, {built} built; reports written in {report_ms} ms)",
+        "{passed} passed, {} not passing  ({:.1}s; results in {}: matrix.html, matrix.md, junit.xml; images ready in {} ms, {} built; reports written in {report_ms} ms)",
         total - passed,
         started.elapsed().as_secs_f64(),
-        run_dir.display()
+        run_dir.display(),
+        images.ms,
+        images.built
     );
     if let Some(e) = reports_lost {
         Err(e)
