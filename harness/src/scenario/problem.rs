@@ -69,6 +69,16 @@ pub(crate) enum Problem {
     Harness(String),
 }
 
+impl Problem {
+    /// The harness problem's text, for the record's `harness_error`; `None` for the case's own.
+    pub(crate) fn harness_problem(&self) -> Option<String> {
+        match self {
+            Problem::Harness(text) => Some(text.clone()),
+            Problem::Case(_) => None,
+        }
+    }
+}
+
 /// A step's own failure, written as text (`format!`, `ok_or_else`): the case's.
 impl From<String> for Problem {
     fn from(text: String) -> Problem {
@@ -118,10 +128,7 @@ impl Failure {
 
     /// The harness problem, for the record's `harness_error`.
     pub(crate) fn harness_problem(&self) -> Option<String> {
-        match &self.problem {
-            Problem::Harness(text) => Some(text.clone()),
-            Problem::Case(_) => None,
-        }
+        self.problem.harness_problem()
     }
 }
 

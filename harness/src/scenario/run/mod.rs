@@ -26,7 +26,7 @@ use crate::runtime::{Engine, Sandbox};
 use super::case::{CaseState, Kept, Live};
 use super::outcome::Outcome;
 use super::plan::{Scenario, VariantPlan};
-use super::problem::{problem, Problem};
+use super::problem::problem;
 
 mod backtrace;
 mod case;
@@ -185,9 +185,9 @@ async fn open<'a>(
     }
     let mut sandbox = Sandbox::create(engine, &case.opts.run_id, &case.name)
         .await
-        .map_err(|e| match problem(&e) {
-            Problem::Harness(text) => (Problem::Harness(text.clone()).to_string(), Some(text)),
-            Problem::Case(text) => (text, None),
+        .map_err(|e| {
+            let problem = problem(&e);
+            (problem.to_string(), problem.harness_problem())
         })?;
     sandbox.keep(case.opts.keep);
     let topology = &case.scenario.raw.topology;
